@@ -1,0 +1,133 @@
+/*
+ * cnm.h - the public C API of the edge-infer runtime.
+ *
+ * One header, opaque handles, status codes with messages.
+ *
+ * Ownership:  cnm_model_load* returns a model the caller frees with cnm_model_free.
+ *             cnm_context_create returns a context the caller frees with
+ *             cnm_context_free, before the model it was made from.
+ * Threading:  a loaded cnm_model is immutable and may be shared by any number of
+ *             contexts on any number of threads. A cnm_context (the activation arena)
+ *             is used by one thread at a time. cnm_context_run may itself use up to
+ *             `threads` OpenMP threads.
+ * Errors:     every fallible call returns a cnm_status and, when `err` is non-NULL,
+ *             fills err->message with one line that names the file and the problem.
+ * Memory:     all activation memory is allocated by cnm_context_create; running a
+ *             model allocates nothing.
+ * The file format is specified in docs/FORMAT.md.
+ */
+#ifndef CNM_H
+#define CNM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CNM_FORMAT_VERSION 1
+
+typedef enum cnm_status {
+    CNM_OK = 0,
+    CNM_ERR_IO = 1,          /* cannot open / read / map the file */
+    CNM_ERR_MAGIC = 2,       /* not a .cnm file */
+    CNM_ERR_VERSION = 3,     /* a .cnm version this runtime does not read */
+    CNM_ERR_CHECKSUM = 4,    /* checksum mismatch: corrupt file */
+    CNM_ERR_TRUNCATED = 5,   /* file shorter than its header says */
+    CNM_ERR_FORMAT = 6,      /* a record breaks a rule of docs/FORMAT.md */
+    CNM_ERR_GRAPH = 7,       /* operators, shapes or tensors do not fit together */
+    CNM_ERR_LIMIT = 8,       /* beyond a documented limit */
+    CNM_ERR_NOMEM = 9,       /* out of memory */
+    CNM_ERR_ARGUMENT = 10    /* wrong argument (e.g. tensor size) from the caller */
+} cnm_status;
+
+typedef struct cnm_error {
+    cnm_status status;
+    char message[512];
+} cnm_error;
+
+typedef struct cnm_model cnm_model;
+typedef struct cnm_context cnm_context;
+
+/* Operator types, as in docs/FORMAT.md. */
+enum {
+    CNM_OP_CONV2D = 1,
+    CNM_OP_CHANNEL = 2,
+    CNM_OP_AVGPOOL = 3,
+    CNM_OP_LINEAR = 4
+};
+
+typedef struct cnm_model_info {
+    uint32_t version;
+    uint64_t file_size;
+    uint32_t input_c, input_h, input_w;
+    uint32_t num_classes;
+    float mean[4], std[4];
+    uint32_t resize;          /* 0 direct resize, 1 shorter side + centre crop */
+    uint32_t num_tensors, num_buffers, num_values, num_ops, num_meta;
+    uint64_t num_params;      /* elements of all f32/i8/u8 weight tensors (not indices) */
+    uint64_t weight_bytes;    /* bytes of all tensor data */
+    uint64_t macs;            /* multiply-accumulates of one inference */
+    uint64_t arena_bytes;     /* planned activation arena of one context */
+    uint64_t arena_lower_bound; /* the largest set of simultaneously live buffers */
+} cnm_model_info;
+
+typedef struct cnm_op_info {
+    uint32_t type;
+    uint32_t relu;
+    int32_t in0, out;
+    uint32_t in_c, in_h, in_w;
+    uint32_t out_c, out_h, out_w;
+    int32_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, groups, shuffle;
+    int32_t has_index;
+    uint64_t macs;
+    const char *weight_name;  /* name of t0, or "" */
+} cnm_op_info;
+
+/* Load and validate a model file (mapped, used in place). */
+cnm_status cnm_model_load(const char *path, cnm_model **out, cnm_error *err);
+/* Validate a model held in memory. `name` is used in messages. The bytes are copied
+ * unless they are 64-byte aligned and `borrow` is non-zero, in which case the caller
+ * keeps them alive and unchanged until cnm_model_free. */
+cnm_status cnm_model_load_memory(const void *data, size_t size, const char *name, int borrow,
+                                 cnm_model **out, cnm_error *err);
+void cnm_model_free(cnm_model *model);
+
+void cnm_model_get_info(const cnm_model *model, cnm_model_info *info);
+/* Label of class i, NUL-terminated; "" when out of range. */
+const char *cnm_model_label(const cnm_model *model, uint32_t i);
+/* META entry i (key and value, NUL-terminated); returns 0 when out of range. */
+int cnm_model_meta(const cnm_model *model, uint32_t i, const char **key, const char **value);
+/* Operator i; returns 0 when out of range. */
+int cnm_model_op(const cnm_model *model, uint32_t i, cnm_op_info *info);
+const char *cnm_op_name(uint32_t type);
+
+/* An inference context: the activation arena, planned at creation. threads <= 0 means
+ * the OpenMP default. */
+cnm_status cnm_context_create(const cnm_model *model, int threads, cnm_context **out, cnm_error *err);
+void cnm_context_free(cnm_context *ctx);
+int cnm_context_threads(const cnm_context *ctx);
+
+/* Run one image: `input` holds input_c*input_h*input_w normalised floats (CHW),
+ * `logits` receives num_classes floats. Counts are checked. */
+cnm_status cnm_context_run(cnm_context *ctx, const float *input, size_t input_count,
+                           float *logits, size_t logits_count, cnm_error *err);
+
+/* Per-operator time of the last run, in seconds (profile=1 in cnm_context_set_profile). */
+void cnm_context_set_profile(cnm_context *ctx, int enabled);
+double cnm_context_op_seconds(const cnm_context *ctx, uint32_t op);
+
+/* Numerically stable softmax, in place or not. */
+void cnm_softmax(const float *logits, float *probs, size_t n);
+
+/* CRC-32 as used by the file checksum (zlib's crc32). */
+uint32_t cnm_crc32(uint32_t crc, const void *data, size_t size);
+
+/* A short text describing the status. */
+const char *cnm_status_string(cnm_status status);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

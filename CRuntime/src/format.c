@@ -1,0 +1,774 @@
+/* Loading and validating a .cnm file (docs/FORMAT.md). Every offset, count, shape and
+ * operator argument is checked before anything is used; the first failure is reported
+ * with the file name, the record and the rule it breaks. */
+#define _DEFAULT_SOURCE
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "edge-infer maps little-endian model files in place; big-endian hosts are not supported"
+#endif
+
+static const uint8_t CNM_MAGIC[8] = {0x89, 'C', 'N', 'M', '\r', '\n', 0x1a, '\n'};
+static const uint32_t SECTION_ENTRY[CNM_SEC_COUNT] = {1, 16, 8, 48, 16, 16, 64};
+static const char *SECTION_NAME[CNM_SEC_COUNT] = {"STRINGS", "META", "LABELS", "TENSORS",
+                                                  "BUFFERS", "VALUES", "OPS"};
+#define CNM_MAX_CHANNEL_FLAGS ((uint64_t)1 << 24)
+
+cnm_status cnm_fail(cnm_error *err, cnm_status st, const char *fmt, ...) {
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+        err->status = st;
+    }
+    return st;
+}
+
+const char *cnm_status_string(cnm_status s) {
+    switch (s) {
+    case CNM_OK: return "ok";
+    case CNM_ERR_IO: return "i/o error";
+    case CNM_ERR_MAGIC: return "not a .cnm model";
+    case CNM_ERR_VERSION: return "unsupported .cnm version";
+    case CNM_ERR_CHECKSUM: return "checksum mismatch";
+    case CNM_ERR_TRUNCATED: return "truncated file";
+    case CNM_ERR_FORMAT: return "malformed record";
+    case CNM_ERR_GRAPH: return "inconsistent graph";
+    case CNM_ERR_LIMIT: return "limit exceeded";
+    case CNM_ERR_NOMEM: return "out of memory";
+    case CNM_ERR_ARGUMENT: return "invalid argument";
+    }
+    return "unknown status";
+}
+
+const char *cnm_op_name(uint32_t type) {
+    switch (type) {
+    case CNM_OP_CONV2D: return "conv2d";
+    case CNM_OP_CHANNEL: return "channel";
+    case CNM_OP_AVGPOOL: return "avgpool";
+    case CNM_OP_LINEAR: return "linear";
+    }
+    return "unknown";
+}
+
+/* ---- CRC-32 (zlib polynomial), table built at compile time ---- */
+#define CRC_P 0xEDB88320u
+#define CRC_B(c) (((c) & 1u) ? (CRC_P ^ ((c) >> 1)) : ((c) >> 1))
+#define CRC_8(c) CRC_B(CRC_B(CRC_B(CRC_B(CRC_B(CRC_B(CRC_B(CRC_B(c))))))))
+#define CRC_R4(i) CRC_8(i), CRC_8(i + 1), CRC_8(i + 2), CRC_8(i + 3)
+#define CRC_R16(i) CRC_R4(i), CRC_R4(i + 4), CRC_R4(i + 8), CRC_R4(i + 12)
+#define CRC_R64(i) CRC_R16(i), CRC_R16(i + 16), CRC_R16(i + 32), CRC_R16(i + 48)
+static const uint32_t CRC_TABLE[256] = {CRC_R64(0u), CRC_R64(64u), CRC_R64(128u), CRC_R64(192u)};
+
+uint32_t cnm_crc32(uint32_t crc, const void *data, size_t size) {
+    const uint8_t *p = data;
+    crc = ~crc;
+    for (size_t i = 0; i < size; i++) crc = CRC_TABLE[(crc ^ p[i]) & 0xFFu] ^ (crc >> 8);
+    return ~crc;
+}
+
+/* ---- little-endian readers ---- */
+static uint32_t rd32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static int32_t rdi32(const uint8_t *p) { return (int32_t)rd32(p); }
+static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32; }
+static float rdf32(const uint8_t *p) {
+    uint32_t u = rd32(p);
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static size_t dtype_size(uint32_t dt) {
+    switch (dt) {
+    case CNM_DT_F32: case CNM_DT_I32: return 4;
+    case CNM_DT_I8: case CNM_DT_U8: return 1;
+    }
+    return 0;
+}
+
+typedef struct { uint64_t offset; uint32_t count, entry; } section;
+
+static char *dup_string(const cnm_model *m, const section *strings, uint32_t off, uint32_t len,
+                        const char *what, uint32_t idx, cnm_error *err, cnm_status *st) {
+    if ((uint64_t)off + len > strings->count) {
+        *st = cnm_fail(err, CNM_ERR_FORMAT,
+                       "%s: %s %u: string [%u, +%u) lies outside STRINGS (%u bytes)", m->name, what,
+                       idx, off, len, strings->count);
+        return NULL;
+    }
+    char *s = malloc((size_t)len + 1);
+    if (!s) {
+        *st = cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
+        return NULL;
+    }
+    memcpy(s, m->base + strings->offset + off, len);
+    s[len] = 0;
+    return s;
+}
+
+static cnm_status parse_header(cnm_model *m, section sec[CNM_SEC_COUNT], cnm_error *err) {
+    const uint8_t *b = m->base;
+    if (m->size < 8 || memcmp(b, CNM_MAGIC, 8) != 0)
+        return cnm_fail(err, CNM_ERR_MAGIC, "%s: not a .cnm model (bad magic bytes)", m->name);
+    if (m->size < CNM_HEADER_SIZE)
+        return cnm_fail(err, CNM_ERR_TRUNCATED, "%s: truncated: %zu bytes, the header alone is %u",
+                        m->name, m->size, CNM_HEADER_SIZE);
+    m->version = rd32(b + 8);
+    if (m->version != CNM_FORMAT_VERSION)
+        return cnm_fail(err, CNM_ERR_VERSION, "%s: unsupported .cnm version %u (this runtime reads %u)",
+                        m->name, m->version, CNM_FORMAT_VERSION);
+    uint64_t fsize = rd64(b + 16);
+    if (fsize > m->size)
+        return cnm_fail(err, CNM_ERR_TRUNCATED,
+                        "%s: truncated: header says %llu bytes, the file has %zu", m->name,
+                        (unsigned long long)fsize, m->size);
+    if (fsize != m->size)
+        return cnm_fail(err, CNM_ERR_FORMAT, "%s: header says %llu bytes, the file has %zu",
+                        m->name, (unsigned long long)fsize, m->size);
+    if (fsize > CNM_MAX_FILE)
+        return cnm_fail(err, CNM_ERR_LIMIT, "%s: file of %llu bytes exceeds the 2 GiB limit",
+                        m->name, (unsigned long long)fsize);
+    uint32_t want = rd32(b + 12), got = cnm_crc32(0, b + 16, m->size - 16);
+    if (want != got)
+        return cnm_fail(err, CNM_ERR_CHECKSUM,
+                        "%s: checksum mismatch (stored %08x, computed %08x): the file is corrupt",
+                        m->name, want, got);
+    if (rd32(b + 24) != CNM_HEADER_SIZE)
+        return cnm_fail(err, CNM_ERR_FORMAT, "%s: header_size %u, expected %u", m->name,
+                        rd32(b + 24), CNM_HEADER_SIZE);
+    if (rd32(b + 28) != 0)
+        return cnm_fail(err, CNM_ERR_FORMAT, "%s: unknown header flags %08x", m->name, rd32(b + 28));
+    for (uint32_t i = 204; i < CNM_HEADER_SIZE; i++)
+        if (b[i] != 0)
+            return cnm_fail(err, CNM_ERR_FORMAT, "%s: reserved header byte %u is not zero", m->name, i);
+    for (int s = 0; s < CNM_SEC_COUNT; s++) {
+        const uint8_t *e = b + 32 + 16 * s;
+        sec[s].offset = rd64(e);
+        sec[s].count = rd32(e + 8);
+        sec[s].entry = rd32(e + 12);
+        if (sec[s].entry != SECTION_ENTRY[s])
+            return cnm_fail(err, CNM_ERR_FORMAT, "%s: section %s has entry size %u, expected %u",
+                            m->name, SECTION_NAME[s], sec[s].entry, SECTION_ENTRY[s]);
+        if (s != CNM_SEC_STRINGS && sec[s].count > CNM_MAX_RECORDS)
+            return cnm_fail(err, CNM_ERR_LIMIT, "%s: section %s has %u entries (limit %u)", m->name,
+                            SECTION_NAME[s], sec[s].count, CNM_MAX_RECORDS);
+        if (sec[s].count == 0) continue;
+        uint64_t len = (uint64_t)sec[s].count * sec[s].entry;
+        if (sec[s].offset < CNM_HEADER_SIZE || sec[s].offset % 8 != 0)
+            return cnm_fail(err, CNM_ERR_FORMAT,
+                            "%s: section %s offset %llu is inside the header or not 8-byte aligned",
+                            m->name, SECTION_NAME[s], (unsigned long long)sec[s].offset);
+        if (sec[s].offset > m->size || len > m->size - sec[s].offset)
+            return cnm_fail(err, CNM_ERR_TRUNCATED,
+                            "%s: section %s [%llu, +%llu) runs past the end of the file (%zu bytes)",
+                            m->name, SECTION_NAME[s], (unsigned long long)sec[s].offset,
+                            (unsigned long long)len, m->size);
+    }
+    for (int s = 0; s < CNM_SEC_COUNT; s++)
+        for (int t = s + 1; t < CNM_SEC_COUNT; t++) {
+            if (!sec[s].count || !sec[t].count) continue;
+            uint64_t a0 = sec[s].offset, a1 = a0 + (uint64_t)sec[s].count * sec[s].entry;
+            uint64_t b0 = sec[t].offset, b1 = b0 + (uint64_t)sec[t].count * sec[t].entry;
+            if (a0 < b1 && b0 < a1)
+                return cnm_fail(err, CNM_ERR_FORMAT, "%s: sections %s and %s overlap", m->name,
+                                SECTION_NAME[s], SECTION_NAME[t]);
+        }
+    m->input_value = rd32(b + 144);
+    m->output_value = rd32(b + 148);
+    m->input_c = rd32(b + 152);
+    m->input_h = rd32(b + 156);
+    m->input_w = rd32(b + 160);
+    m->num_classes = rd32(b + 164);
+    for (int i = 0; i < 4; i++) {
+        m->mean[i] = rdf32(b + 168 + 4 * i);
+        m->std[i] = rdf32(b + 184 + 4 * i);
+    }
+    m->resize = rd32(b + 200);
+    if (m->input_c < 1 || m->input_c > 4)
+        return cnm_fail(err, CNM_ERR_FORMAT, "%s: input_c %u is not in 1..4", m->name, m->input_c);
+    for (uint32_t i = 0; i < m->input_c; i++)
+        if (!(m->std[i] > 0.0f) || m->std[i] != m->std[i] || m->mean[i] != m->mean[i])
+            return cnm_fail(err, CNM_ERR_FORMAT, "%s: normalisation std[%u] must be > 0 and mean finite",
+                            m->name, i);
+    if (m->resize > 1)
+        return cnm_fail(err, CNM_ERR_FORMAT, "%s: unknown resize mode %u", m->name, m->resize);
+    return CNM_OK;
+}
+
+static cnm_status parse_tables(cnm_model *m, const section sec[CNM_SEC_COUNT], cnm_error *err) {
+    cnm_status st = CNM_OK;
+    const uint8_t *b = m->base;
+    uint64_t data_start = CNM_HEADER_SIZE;
+    for (int s = 0; s < CNM_SEC_COUNT; s++)
+        if (sec[s].count) {
+            uint64_t end = sec[s].offset + (uint64_t)sec[s].count * sec[s].entry;
+            if (end > data_start) data_start = end;
+        }
+
+    /* meta and labels */
+    m->n_meta = sec[CNM_SEC_META].count;
+    m->meta_keys = calloc(m->n_meta + 1, sizeof(char *));
+    m->meta_vals = calloc(m->n_meta + 1, sizeof(char *));
+    if (!m->meta_keys || !m->meta_vals) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
+    for (uint32_t i = 0; i < m->n_meta; i++) {
+        const uint8_t *e = b + sec[CNM_SEC_META].offset + 16 * (uint64_t)i;
+        if (!(m->meta_keys[i] = dup_string(m, &sec[CNM_SEC_STRINGS], rd32(e), rd32(e + 4), "meta", i, err, &st)))
+            return st;
+        if (!(m->meta_vals[i] = dup_string(m, &sec[CNM_SEC_STRINGS], rd32(e + 8), rd32(e + 12), "meta", i, err, &st)))
+            return st;
+    }
+    m->n_labels = sec[CNM_SEC_LABELS].count;
+    if (m->n_labels != m->num_classes)
+        return cnm_fail(err, CNM_ERR_FORMAT, "%s: %u labels for %u classes", m->name, m->n_labels,
+                        m->num_classes);
+    m->labels = calloc(m->n_labels + 1, sizeof(char *));
+    if (!m->labels) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
+    for (uint32_t i = 0; i < m->n_labels; i++) {
+        const uint8_t *e = b + sec[CNM_SEC_LABELS].offset + 8 * (uint64_t)i;
+        if (!(m->labels[i] = dup_string(m, &sec[CNM_SEC_STRINGS], rd32(e), rd32(e + 4), "label", i, err, &st)))
+            return st;
+    }
+
+    /* tensors */
+    m->n_tensors = sec[CNM_SEC_TENSORS].count;
+    m->tensors = calloc(m->n_tensors + 1, sizeof(cnm_tensor));
+    if (!m->tensors) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
+    for (uint32_t i = 0; i < m->n_tensors; i++) {
+        const uint8_t *e = b + sec[CNM_SEC_TENSORS].offset + 48 * (uint64_t)i;
+        cnm_tensor *t = &m->tensors[i];
+        if (!(t->name = dup_string(m, &sec[CNM_SEC_STRINGS], rd32(e), rd32(e + 4), "tensor", i, err, &st)))
+            return st;
+        t->dtype = rd32(e + 8);
+        t->ndim = rd32(e + 12);
+        t->offset = rd64(e + 32);
+        t->nbytes = rd64(e + 40);
+        size_t es = dtype_size(t->dtype);
+        if (!es)
+            return cnm_fail(err, CNM_ERR_FORMAT, "%s: tensor %u '%s': unknown dtype %u", m->name, i,
+                            t->name, t->dtype);
+        if (t->ndim < 1 || t->ndim > 4)
+            return cnm_fail(err, CNM_ERR_FORMAT, "%s: tensor %u '%s': ndim %u is not in 1..4", m->name,
+                            i, t->name, t->ndim);
+        uint64_t elems = 1;
+        for (uint32_t d = 0; d < 4; d++) {
+            t->dims[d] = rd32(e + 16 + 4 * d);
+            if (d < t->ndim) {
+                if (t->dims[d] == 0)
+                    return cnm_fail(err, CNM_ERR_FORMAT, "%s: tensor %u '%s': dimension %u is 0",
+                                    m->name, i, t->name, d);
+                elems *= t->dims[d];
+                if (elems > CNM_MAX_TENSOR_ELEMS)
+                    return cnm_fail(err, CNM_ERR_LIMIT,
+                                    "%s: tensor %u '%s': more than 2^31 elements", m->name, i, t->name);
+            } else if (t->dims[d] != 0) {
+                return cnm_fail(err, CNM_ERR_FORMAT, "%s: tensor %u '%s': unused dimension %u is not 0",
+                                m->name, i, t->name, d);
+            }
+        }
+        if (t->nbytes != elems * es)
+            return cnm_fail(err, CNM_ERR_FORMAT,
+                            "%s: tensor %u '%s': %llu bytes for %llu elements of %zu bytes", m->name, i,
+                            t->name, (unsigned long long)t->nbytes, (unsigned long long)elems, es);
+        if (t->offset % CNM_TENSOR_ALIGN != 0)
+            return cnm_fail(err, CNM_ERR_FORMAT, "%s: tensor %u '%s': data offset %llu is not 64-byte aligned",
+                            m->name, i, t->name, (unsigned long long)t->offset);
+        if (t->offset < data_start)
+            return cnm_fail(err, CNM_ERR_FORMAT,
+                            "%s: tensor %u '%s': data offset %llu lies inside the header or tables", m->name,
+                            i, t->name, (unsigned long long)t->offset);
+        if (t->offset > m->size || t->nbytes > m->size - t->offset)
+            return cnm_fail(err, CNM_ERR_TRUNCATED,
+                            "%s: tensor %u '%s': data [%llu, +%llu) runs past the end of the file (%zu bytes)",
+                            m->name, i, t->name, (unsigned long long)t->offset,
+                            (unsigned long long)t->nbytes, m->size);
+        t->data = b + t->offset;
+        m->weight_bytes += t->nbytes;
+        if (t->dtype != CNM_DT_I32) m->num_params += elems;
+    }
+    /* overlap check: tensors are usually written in offset order; sort indices otherwise */
+    if (m->n_tensors > 1) {
+        uint32_t *ord = malloc(sizeof(uint32_t) * m->n_tensors);
+        if (!ord) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
+        for (uint32_t i = 0; i < m->n_tensors; i++) ord[i] = i;
+        /* insertion sort: O(n) on sorted input */
+        for (uint32_t i = 1; i < m->n_tensors; i++) {
+            uint32_t v = ord[i], j = i;
+            while (j > 0 && m->tensors[ord[j - 1]].offset > m->tensors[v].offset) { ord[j] = ord[j - 1]; j--; }
+            ord[j] = v;
+        }
+        for (uint32_t i = 1; i < m->n_tensors; i++) {
+            const cnm_tensor *a = &m->tensors[ord[i - 1]], *c = &m->tensors[ord[i]];
+            if (a->offset + a->nbytes > c->offset) {
+                st = cnm_fail(err, CNM_ERR_FORMAT, "%s: tensors %u '%s' and %u '%s' overlap", m->name,
+                              ord[i - 1], a->name, ord[i], c->name);
+                free(ord);
+                return st;
+            }
+        }
+        free(ord);
+    }
+
+    /* buffers and values */
+    m->n_buffers = sec[CNM_SEC_BUFFERS].count;
+    m->buffers = calloc(m->n_buffers + 1, sizeof(cnm_buffer));
+    if (!m->buffers) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
+    uint64_t total_channels = 0;
+    for (uint32_t i = 0; i < m->n_buffers; i++) {
+        const uint8_t *e = b + sec[CNM_SEC_BUFFERS].offset + 16 * (uint64_t)i;
+        cnm_buffer *bf = &m->buffers[i];
+        bf->c = rd32(e); bf->h = rd32(e + 4); bf->w = rd32(e + 8); bf->dtype = rd32(e + 12);
+        if (!bf->c || !bf->h || !bf->w)
+            return cnm_fail(err, CNM_ERR_FORMAT, "%s: buffer %u has a zero dimension (%ux%ux%u)", m->name,
+                            i, bf->c, bf->h, bf->w);
+        uint64_t elems = (uint64_t)bf->c * bf->h * bf->w;
+        if (elems > CNM_MAX_BUFFER_ELEMS)
+            return cnm_fail(err, CNM_ERR_LIMIT, "%s: buffer %u (%ux%ux%u) exceeds 2^28 elements", m->name,
+                            i, bf->c, bf->h, bf->w);
+        if (bf->dtype != CNM_DT_F32)
+            return cnm_fail(err, CNM_ERR_FORMAT, "%s: buffer %u has dtype %u (version 1 buffers are f32)",
+                            m->name, i, bf->dtype);
+        bf->bytes = elems * sizeof(float);
+        total_channels += bf->c;
+    }
+    if (total_channels > CNM_MAX_CHANNEL_FLAGS)
+        return cnm_fail(err, CNM_ERR_LIMIT, "%s: buffers hold more than 2^24 channels in all", m->name);
+    m->n_values = sec[CNM_SEC_VALUES].count;
+    m->values = calloc(m->n_values + 1, sizeof(cnm_value));
+    if (!m->values) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
+    for (uint32_t i = 0; i < m->n_values; i++) {
+        const uint8_t *e = b + sec[CNM_SEC_VALUES].offset + 16 * (uint64_t)i;
+        cnm_value *v = &m->values[i];
+        v->buffer = rd32(e); v->c_off = rd32(e + 4); v->c = rd32(e + 8);
+        if (rd32(e + 12) != 0)
+            return cnm_fail(err, CNM_ERR_FORMAT, "%s: value %u: reserved field is not 0", m->name, i);
+        if (v->buffer >= m->n_buffers)
+            return cnm_fail(err, CNM_ERR_FORMAT, "%s: value %u refers to buffer %u of %u", m->name, i,
+                            v->buffer, m->n_buffers);
+        if (v->c == 0 || (uint64_t)v->c_off + v->c > m->buffers[v->buffer].c)
+            return cnm_fail(err, CNM_ERR_FORMAT, "%s: value %u: channels [%u, +%u) outside buffer %u (%u channels)",
+                            m->name, i, v->c_off, v->c, v->buffer, m->buffers[v->buffer].c);
+    }
+
+    /* ops (records only; semantics are checked in validate_graph) */
+    m->n_ops = sec[CNM_SEC_OPS].count;
+    m->ops = calloc(m->n_ops + 1, sizeof(cnm_op));
+    if (!m->ops) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
+    for (uint32_t i = 0; i < m->n_ops; i++) {
+        const uint8_t *e = b + sec[CNM_SEC_OPS].offset + 64 * (uint64_t)i;
+        cnm_op *op = &m->ops[i];
+        op->type = rd32(e); op->flags = rd32(e + 4);
+        op->in0 = rdi32(e + 8); op->in1 = rdi32(e + 12); op->out = rdi32(e + 16);
+        for (int k = 0; k < 4; k++) op->t[k] = rdi32(e + 20 + 4 * k);
+        for (int k = 0; k < 7; k++) op->p[k] = rdi32(e + 36 + 4 * k);
+    }
+    return CNM_OK;
+}
+
+/* ---- graph validation ---- */
+
+static const cnm_tensor *need_tensor(const cnm_model *m, uint32_t opi, int32_t t, const char *role,
+                                     uint32_t dtype, uint32_t ndim, const uint32_t *dims, int optional,
+                                     cnm_error *err, cnm_status *st) {
+    if (t == -1 && optional) return NULL;
+    if (t < 0 || (uint32_t)t >= m->n_tensors) {
+        *st = cnm_fail(err, CNM_ERR_GRAPH, "%s: op %u (%s): %s tensor index %d out of range (%u tensors)",
+                       m->name, opi, cnm_op_name(m->ops[opi].type), role, t, m->n_tensors);
+        return NULL;
+    }
+    const cnm_tensor *tt = &m->tensors[t];
+    int ok = tt->dtype == dtype && tt->ndim == ndim;
+    for (uint32_t d = 0; ok && d < ndim; d++) ok = dims[d] == tt->dims[d];
+    if (!ok) {
+        char want[96], got[96];
+        int n = snprintf(want, sizeof want, "%s[", dtype == CNM_DT_F32 ? "f32" : "i32");
+        for (uint32_t d = 0; d < ndim && n < (int)sizeof want; d++)
+            n += snprintf(want + n, sizeof want - n, d ? ",%u" : "%u", dims[d]);
+        snprintf(want + n, sizeof want - (size_t)n, "]");
+        n = snprintf(got, sizeof got, "dtype %u [", tt->dtype);
+        for (uint32_t d = 0; d < tt->ndim && n < (int)sizeof got; d++)
+            n += snprintf(got + n, sizeof got - n, d ? ",%u" : "%u", tt->dims[d]);
+        snprintf(got + n, sizeof got - (size_t)n, "]");
+        *st = cnm_fail(err, CNM_ERR_GRAPH, "%s: op %u (%s): %s tensor %d '%s' is %s, expected %s", m->name,
+                       opi, cnm_op_name(m->ops[opi].type), role, t, tt->name, got, want);
+        return NULL;
+    }
+    return tt;
+}
+
+static cnm_status validate_graph(cnm_model *m, cnm_error *err) {
+    cnm_status st = CNM_OK;
+    if (m->input_value >= m->n_values || m->output_value >= m->n_values)
+        return cnm_fail(err, CNM_ERR_GRAPH, "%s: input value %u or output value %u out of range (%u values)",
+                        m->name, m->input_value, m->output_value, m->n_values);
+    const cnm_value *iv = &m->values[m->input_value], *ov = &m->values[m->output_value];
+    const cnm_buffer *ib = &m->buffers[iv->buffer], *ob = &m->buffers[ov->buffer];
+    if (iv->c_off != 0 || iv->c != ib->c || ib->c != m->input_c || ib->h != m->input_h || ib->w != m->input_w)
+        return cnm_fail(err, CNM_ERR_GRAPH, "%s: input value must be a whole %ux%ux%u buffer", m->name,
+                        m->input_c, m->input_h, m->input_w);
+    if (ov->c_off != 0 || ov->c != ob->c || ob->c != m->num_classes || ob->h != 1 || ob->w != 1)
+        return cnm_fail(err, CNM_ERR_GRAPH, "%s: output value must be a whole %ux1x1 buffer", m->name,
+                        m->num_classes);
+    if (iv->buffer == ov->buffer)
+        return cnm_fail(err, CNM_ERR_GRAPH, "%s: input and output share buffer %u", m->name, iv->buffer);
+    if (m->n_ops == 0) return cnm_fail(err, CNM_ERR_GRAPH, "%s: the graph has no operators", m->name);
+
+    /* channel-written flags, one byte per channel of every buffer */
+    uint64_t total = 0;
+    uint64_t *first = calloc(m->n_buffers + 1, sizeof(uint64_t));
+    if (!first) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
+    for (uint32_t i = 0; i < m->n_buffers; i++) { first[i] = total; total += m->buffers[i].c; }
+    uint8_t *written = calloc(total + 1, 1);
+    if (!written) { free(first); return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name); }
+    memset(written + first[iv->buffer], 1, iv->c);
+    for (uint32_t i = 0; i < m->n_buffers; i++) { m->buffers[i].first = INT32_MAX; m->buffers[i].last = -2; }
+    m->buffers[iv->buffer].first = -1;
+    m->buffers[iv->buffer].last = -1;
+    m->macs = 0;
+
+#define GFAIL(...) do { st = cnm_fail(err, CNM_ERR_GRAPH, __VA_ARGS__); goto done; } while (0)
+    for (uint32_t i = 0; i < m->n_ops; i++) {
+        cnm_op *op = &m->ops[i];
+        const char *on = cnm_op_name(op->type);
+        if (op->type < CNM_OP_CONV2D || op->type > CNM_OP_LINEAR)
+            GFAIL("%s: op %u: unknown operator type %u", m->name, i, op->type);
+        if (op->flags & ~1u) GFAIL("%s: op %u (%s): unknown flags %08x", m->name, i, on, op->flags);
+        if (op->in0 < 0 || (uint32_t)op->in0 >= m->n_values || op->out < 0 || (uint32_t)op->out >= m->n_values)
+            GFAIL("%s: op %u (%s): input value %d or output value %d out of range (%u values)", m->name, i, on,
+                  op->in0, op->out, m->n_values);
+        if (op->in1 != -1) GFAIL("%s: op %u (%s): second input must be -1 in version 1", m->name, i, on);
+        const cnm_value *in = &m->values[op->in0], *out = &m->values[op->out];
+        const cnm_buffer *ibf = &m->buffers[in->buffer], *obf = &m->buffers[out->buffer];
+        for (uint32_t c = 0; c < in->c; c++)
+            if (!written[first[in->buffer] + in->c_off + c])
+                GFAIL("%s: op %u (%s): reads channel %u of buffer %u before any op writes it", m->name, i, on,
+                      in->c_off + c, in->buffer);
+        if (in->buffer == out->buffer && in->c_off < out->c_off + out->c && out->c_off < in->c_off + in->c)
+            GFAIL("%s: op %u (%s): output channels overlap input channels in buffer %u", m->name, i, on,
+                  in->buffer);
+        const int32_t *p = op->p;
+        int np = 0; /* params in use */
+        switch (op->type) {
+        case CNM_OP_CONV2D: {
+            np = 5;
+            if (op->t[2] != -1 || op->t[3] != -1) GFAIL("%s: op %u (conv2d): t2, t3 must be -1", m->name, i);
+            if (op->t[0] < 0 || (uint32_t)op->t[0] >= m->n_tensors)
+                GFAIL("%s: op %u (conv2d): weight tensor index %d out of range", m->name, i, op->t[0]);
+            const cnm_tensor *w = &m->tensors[op->t[0]];
+            if (w->ndim != 4) GFAIL("%s: op %u (conv2d): weight '%s' is not 4-D", m->name, i, w->name);
+            int32_t sh = p[0], sw = p[1], ph = p[2], pw = p[3], g = p[4];
+            uint32_t kh = w->dims[2], kw = w->dims[3];
+            if (sh < 1 || sw < 1 || ph < 0 || pw < 0 || g < 1 || sh > 64 || sw > 64 || ph > 64 || pw > 64)
+                GFAIL("%s: op %u (conv2d): bad stride %dx%d, padding %dx%d or groups %d", m->name, i, sh, sw,
+                      ph, pw, g);
+            if (in->c % (uint32_t)g || out->c % (uint32_t)g)
+                GFAIL("%s: op %u (conv2d): %u input / %u output channels not divisible by %d groups", m->name,
+                      i, in->c, out->c, g);
+            if (kh > ibf->h + 2u * (uint32_t)ph || kw > ibf->w + 2u * (uint32_t)pw)
+                GFAIL("%s: op %u (conv2d): kernel %ux%u larger than the padded input %ux%u", m->name, i, kh,
+                      kw, ibf->h + 2 * ph, ibf->w + 2 * pw);
+            uint32_t oh = (ibf->h + 2 * ph - kh) / sh + 1, ow = (ibf->w + 2 * pw - kw) / sw + 1;
+            if (obf->h != oh || obf->w != ow)
+                GFAIL("%s: op %u (conv2d): output is %ux%u, the convolution gives %ux%u", m->name, i, obf->h,
+                      obf->w, oh, ow);
+            uint32_t wd[4] = {out->c, in->c / g, kh, kw};
+            if (!need_tensor(m, i, op->t[0], "weight", CNM_DT_F32, 4, wd, 0, err, &st)) goto done;
+            uint32_t bd[1] = {out->c};
+            if (op->t[1] != -1 && !need_tensor(m, i, op->t[1], "bias", CNM_DT_F32, 1, bd, 1, err, &st)) goto done;
+            op->macs = (uint64_t)out->c * oh * ow * (in->c / g) * kh * kw;
+            break;
+        }
+        case CNM_OP_CHANNEL: {
+            np = 1;
+            if (op->t[3] != -1) GFAIL("%s: op %u (channel): t3 must be -1", m->name, i);
+            if (ibf->h != obf->h || ibf->w != obf->w)
+                GFAIL("%s: op %u (channel): input %ux%u and output %ux%u differ", m->name, i, ibf->h, ibf->w,
+                      obf->h, obf->w);
+            uint32_t cd[1] = {out->c};
+            if (op->t[0] != -1 && !need_tensor(m, i, op->t[0], "scale", CNM_DT_F32, 1, cd, 1, err, &st)) goto done;
+            if (op->t[1] != -1 && !need_tensor(m, i, op->t[1], "shift", CNM_DT_F32, 1, cd, 1, err, &st)) goto done;
+            int32_t g = p[0];
+            if (g < 0) GFAIL("%s: op %u (channel): negative shuffle groups %d", m->name, i, g);
+            if (op->t[2] != -1) {
+                if (g) GFAIL("%s: op %u (channel): both an index and a shuffle", m->name, i);
+                const cnm_tensor *ix = need_tensor(m, i, op->t[2], "index", CNM_DT_I32, 1, cd, 0, err, &st);
+                if (!ix) goto done;
+                const uint8_t *d = ix->data;
+                for (uint32_t c = 0; c < out->c; c++) {
+                    int32_t v = rdi32(d + 4 * (size_t)c);
+                    if (v < 0 || (uint32_t)v >= in->c)
+                        GFAIL("%s: op %u (channel): index tensor '%s'[%u] = %d outside the %u input channels",
+                              m->name, i, ix->name, c, v, in->c);
+                }
+            } else if (in->c != out->c) {
+                GFAIL("%s: op %u (channel): %u input channels but %u output channels without an index",
+                      m->name, i, in->c, out->c);
+            } else if (g > 1 && in->c % (uint32_t)g) {
+                GFAIL("%s: op %u (channel): %u channels not divisible into %d shuffle groups", m->name, i,
+                      in->c, g);
+            }
+            break;
+        }
+        case CNM_OP_AVGPOOL: {
+            np = 6;
+            if (op->t[0] != -1 || op->t[1] != -1 || op->t[2] != -1 || op->t[3] != -1)
+                GFAIL("%s: op %u (avgpool): takes no tensors", m->name, i);
+            int32_t kh = p[0], kw = p[1], sh = p[2], sw = p[3], ph = p[4], pw = p[5];
+            if (kh < 1 || kw < 1 || sh < 1 || sw < 1 || ph < 0 || pw < 0 || ph >= kh || pw >= kw ||
+                (uint32_t)kh > ibf->h + 2u * (uint32_t)ph || (uint32_t)kw > ibf->w + 2u * (uint32_t)pw)
+                GFAIL("%s: op %u (avgpool): bad window %dx%d, stride %dx%d or padding %dx%d for a %ux%u input",
+                      m->name, i, kh, kw, sh, sw, ph, pw, ibf->h, ibf->w);
+            uint32_t oh = (ibf->h + 2 * ph - kh) / sh + 1, ow = (ibf->w + 2 * pw - kw) / sw + 1;
+            if (obf->h != oh || obf->w != ow || in->c != out->c)
+                GFAIL("%s: op %u (avgpool): output is %ux%ux%u, the pool gives %ux%ux%u", m->name, i, out->c,
+                      obf->h, obf->w, in->c, oh, ow);
+            break;
+        }
+        case CNM_OP_LINEAR: {
+            np = 0;
+            if (op->t[3] != -1) GFAIL("%s: op %u (linear): t3 must be -1", m->name, i);
+            if (obf->h != 1 || obf->w != 1)
+                GFAIL("%s: op %u (linear): output must be Nx1x1, not %ux%u", m->name, i, obf->h, obf->w);
+            if (op->t[0] < 0 || (uint32_t)op->t[0] >= m->n_tensors)
+                GFAIL("%s: op %u (linear): weight tensor index %d out of range", m->name, i, op->t[0]);
+            const cnm_tensor *w = &m->tensors[op->t[0]];
+            uint64_t feats = (uint64_t)in->c * ibf->h * ibf->w;
+            uint32_t k = w->ndim == 2 ? w->dims[1] : 0;
+            uint32_t wd[2] = {out->c, k};
+            if (!need_tensor(m, i, op->t[0], "weight", CNM_DT_F32, 2, wd, 0, err, &st)) goto done;
+            uint32_t bd[1] = {out->c}, kd[1] = {k};
+            if (op->t[1] != -1 && !need_tensor(m, i, op->t[1], "bias", CNM_DT_F32, 1, bd, 1, err, &st)) goto done;
+            if (op->t[2] != -1) {
+                const cnm_tensor *ix = need_tensor(m, i, op->t[2], "index", CNM_DT_I32, 1, kd, 0, err, &st);
+                if (!ix) goto done;
+                const uint8_t *d = ix->data;
+                for (uint32_t c = 0; c < k; c++) {
+                    int32_t v = rdi32(d + 4 * (size_t)c);
+                    if (v < 0 || (uint64_t)v >= feats)
+                        GFAIL("%s: op %u (linear): index tensor '%s'[%u] = %d outside the %llu input features",
+                              m->name, i, ix->name, c, v, (unsigned long long)feats);
+                }
+            } else if (k != feats) {
+                GFAIL("%s: op %u (linear): weight has %u inputs, the input value has %llu features", m->name, i,
+                      k, (unsigned long long)feats);
+            }
+            /* a flattened multi-pixel input must be a whole buffer to be contiguous */
+            op->macs = (uint64_t)out->c * k;
+            break;
+        }
+        }
+        for (int k = np; k < 7; k++)
+            if (p[k] != 0) GFAIL("%s: op %u (%s): unused parameter p%d is %d, must be 0", m->name, i, on, k, p[k]);
+        m->macs += op->macs;
+        memset(written + first[out->buffer] + out->c_off, 1, out->c);
+        cnm_buffer *ibm = &m->buffers[in->buffer], *obm = &m->buffers[out->buffer];
+        if ((int32_t)i > ibm->last) ibm->last = (int32_t)i;
+        if ((int32_t)i < obm->first) obm->first = (int32_t)i;
+        if ((int32_t)i > obm->last) obm->last = (int32_t)i;
+    }
+    for (uint32_t c = 0; c < ov->c; c++)
+        if (!written[first[ov->buffer] + c])
+            GFAIL("%s: output channel %u is never written", m->name, c);
+    m->buffers[ov->buffer].last = (int32_t)m->n_ops;
+#undef GFAIL
+done:
+    free(written);
+    free(first);
+    return st;
+}
+
+static cnm_status load_common(cnm_model *m, cnm_error *err) {
+    section sec[CNM_SEC_COUNT];
+    cnm_status st = parse_header(m, sec, err);
+    if (st == CNM_OK) st = parse_tables(m, sec, err);
+    if (st == CNM_OK) st = validate_graph(m, err);
+    if (st == CNM_OK) st = cnm_plan(m, err);
+    return st;
+}
+
+static cnm_model *model_new(const char *name) {
+    cnm_model *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    size_t n = strlen(name);
+    m->name = malloc(n + 1);
+    if (!m->name) { free(m); return NULL; }
+    memcpy(m->name, name, n + 1);
+    return m;
+}
+
+cnm_status cnm_model_load(const char *path, cnm_model **out, cnm_error *err) {
+    if (!out || !path) return cnm_fail(err, CNM_ERR_ARGUMENT, "cnm_model_load: NULL argument");
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return cnm_fail(err, CNM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return cnm_fail(err, CNM_ERR_IO, "%s: not a regular file", path);
+    }
+    if ((uint64_t)sb.st_size > CNM_MAX_FILE) {
+        close(fd);
+        return cnm_fail(err, CNM_ERR_LIMIT, "%s: file of %lld bytes exceeds the 2 GiB limit", path,
+                        (long long)sb.st_size);
+    }
+    cnm_model *m = model_new(path);
+    if (!m) { close(fd); return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", path); }
+    m->size = (size_t)sb.st_size;
+    if (m->size == 0) {
+        close(fd);
+        cnm_model_free(m);
+        return cnm_fail(err, CNM_ERR_TRUNCATED, "%s: empty file, not a .cnm model", path);
+    }
+    void *p = mmap(NULL, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p != MAP_FAILED) {
+        m->mapped = p;
+        m->mapped_size = m->size;
+        m->base = p;
+    } else { /* fall back to reading (e.g. a filesystem without mmap) */
+        m->owned = aligned_alloc(CNM_TENSOR_ALIGN, (m->size + CNM_TENSOR_ALIGN - 1) / CNM_TENSOR_ALIGN * CNM_TENSOR_ALIGN);
+        size_t got = 0;
+        while (m->owned && got < m->size) {
+            ssize_t r = read(fd, (uint8_t *)m->owned + got, m->size - got);
+            if (r <= 0) break;
+            got += (size_t)r;
+        }
+        if (!m->owned || got != m->size) {
+            close(fd);
+            cnm_model_free(m);
+            return cnm_fail(err, CNM_ERR_IO, "%s: cannot read the file", path);
+        }
+        m->base = m->owned;
+    }
+    close(fd);
+    cnm_status st = load_common(m, err);
+    if (st != CNM_OK) { cnm_model_free(m); return st; }
+    *out = m;
+    return CNM_OK;
+}
+
+cnm_status cnm_model_load_memory(const void *data, size_t size, const char *name, int borrow,
+                                 cnm_model **out, cnm_error *err) {
+    if (!out || (!data && size)) return cnm_fail(err, CNM_ERR_ARGUMENT, "cnm_model_load_memory: NULL argument");
+    *out = NULL;
+    if (!name) name = "<memory>";
+    if (size > CNM_MAX_FILE)
+        return cnm_fail(err, CNM_ERR_LIMIT, "%s: %zu bytes exceeds the 2 GiB limit", name, size);
+    cnm_model *m = model_new(name);
+    if (!m) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", name);
+    m->size = size;
+    if (borrow && ((uintptr_t)data % CNM_TENSOR_ALIGN) == 0) {
+        m->base = data;
+    } else {
+        size_t cap = (size + CNM_TENSOR_ALIGN) / CNM_TENSOR_ALIGN * CNM_TENSOR_ALIGN;
+        m->owned = aligned_alloc(CNM_TENSOR_ALIGN, cap);
+        if (!m->owned) { cnm_model_free(m); return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", name); }
+        if (size) memcpy(m->owned, data, size);
+        m->base = m->owned;
+    }
+    cnm_status st = load_common(m, err);
+    if (st != CNM_OK) { cnm_model_free(m); return st; }
+    *out = m;
+    return CNM_OK;
+}
+
+static void free_strings(char **v, uint32_t n) {
+    if (!v) return;
+    for (uint32_t i = 0; i < n; i++) free(v[i]);
+    free(v);
+}
+
+void cnm_model_free(cnm_model *m) {
+    if (!m) return;
+    if (m->tensors)
+        for (uint32_t i = 0; i < m->n_tensors; i++) free((void *)m->tensors[i].name);
+    free(m->tensors);
+    free(m->buffers);
+    free(m->values);
+    free(m->ops);
+    free_strings(m->labels, m->n_labels);
+    free_strings(m->meta_keys, m->n_meta);
+    free_strings(m->meta_vals, m->n_meta);
+    if (m->mapped) munmap(m->mapped, m->mapped_size);
+    free(m->owned);
+    free(m->name);
+    free(m);
+}
+
+void cnm_model_get_info(const cnm_model *m, cnm_model_info *info) {
+    memset(info, 0, sizeof *info);
+    info->version = m->version;
+    info->file_size = m->size;
+    info->input_c = m->input_c; info->input_h = m->input_h; info->input_w = m->input_w;
+    info->num_classes = m->num_classes;
+    memcpy(info->mean, m->mean, sizeof m->mean);
+    memcpy(info->std, m->std, sizeof m->std);
+    info->resize = m->resize;
+    info->num_tensors = m->n_tensors; info->num_buffers = m->n_buffers;
+    info->num_values = m->n_values; info->num_ops = m->n_ops; info->num_meta = m->n_meta;
+    info->num_params = m->num_params;
+    info->weight_bytes = m->weight_bytes;
+    info->macs = m->macs;
+    info->arena_bytes = m->arena_bytes;
+    info->arena_lower_bound = m->arena_lower_bound;
+}
+
+const char *cnm_model_label(const cnm_model *m, uint32_t i) {
+    return (m && i < m->n_labels) ? m->labels[i] : "";
+}
+
+int cnm_model_meta(const cnm_model *m, uint32_t i, const char **key, const char **value) {
+    if (!m || i >= m->n_meta) return 0;
+    if (key) *key = m->meta_keys[i];
+    if (value) *value = m->meta_vals[i];
+    return 1;
+}
+
+int cnm_model_op(const cnm_model *m, uint32_t i, cnm_op_info *info) {
+    if (!m || i >= m->n_ops) return 0;
+    const cnm_op *op = &m->ops[i];
+    const cnm_value *in = &m->values[op->in0], *out = &m->values[op->out];
+    const cnm_buffer *ib = &m->buffers[in->buffer], *ob = &m->buffers[out->buffer];
+    memset(info, 0, sizeof *info);
+    info->type = op->type;
+    info->relu = op->flags & 1u;
+    info->in0 = op->in0; info->out = op->out;
+    info->in_c = in->c; info->in_h = ib->h; info->in_w = ib->w;
+    info->out_c = out->c; info->out_h = ob->h; info->out_w = ob->w;
+    info->macs = op->macs;
+    info->weight_name = "";
+    switch (op->type) {
+    case CNM_OP_CONV2D:
+        info->kernel_h = (int32_t)m->tensors[op->t[0]].dims[2];
+        info->kernel_w = (int32_t)m->tensors[op->t[0]].dims[3];
+        info->stride_h = op->p[0]; info->stride_w = op->p[1];
+        info->pad_h = op->p[2]; info->pad_w = op->p[3]; info->groups = op->p[4];
+        info->weight_name = m->tensors[op->t[0]].name;
+        break;
+    case CNM_OP_CHANNEL:
+        info->shuffle = op->p[0];
+        info->has_index = op->t[2] != -1;
+        if (op->t[0] != -1) info->weight_name = m->tensors[op->t[0]].name;
+        break;
+    case CNM_OP_AVGPOOL:
+        info->kernel_h = op->p[0]; info->kernel_w = op->p[1];
+        info->stride_h = op->p[2]; info->stride_w = op->p[3];
+        info->pad_h = op->p[4]; info->pad_w = op->p[5];
+        break;
+    case CNM_OP_LINEAR:
+        info->has_index = op->t[2] != -1;
+        info->weight_name = m->tensors[op->t[0]].name;
+        break;
+    }
+    return 1;
+}

@@ -1,0 +1,93 @@
+/* Internal structures shared by format.c, plan.c and exec.c. Not installed. */
+#ifndef CNM_INTERNAL_H
+#define CNM_INTERNAL_H
+
+#include "cnm.h"
+#include <stdarg.h>
+
+enum { CNM_DT_F32 = 1, CNM_DT_I32 = 2, CNM_DT_I8 = 3, CNM_DT_U8 = 4 };
+enum { CNM_SEC_STRINGS, CNM_SEC_META, CNM_SEC_LABELS, CNM_SEC_TENSORS,
+       CNM_SEC_BUFFERS, CNM_SEC_VALUES, CNM_SEC_OPS, CNM_SEC_COUNT };
+
+#define CNM_HEADER_SIZE 256u
+#define CNM_TENSOR_ALIGN 64u
+#define CNM_MAX_FILE ((uint64_t)2 << 30)
+#define CNM_MAX_RECORDS 65536u
+#define CNM_MAX_TENSOR_ELEMS ((uint64_t)1 << 31)
+#define CNM_MAX_BUFFER_ELEMS ((uint64_t)1 << 28)
+#define CNM_MAX_ARENA ((uint64_t)1 << 30)
+
+typedef struct cnm_tensor {
+    const char *name;       /* NUL-terminated copy */
+    uint32_t dtype, ndim;
+    uint32_t dims[4];
+    uint64_t offset, nbytes;
+    const void *data;
+} cnm_tensor;
+
+typedef struct cnm_buffer {
+    uint32_t c, h, w, dtype;
+    uint64_t bytes;
+    uint64_t arena_offset;  /* set by the planner */
+    int32_t first, last;    /* op indices of first write / last read (-1 = before op 0) */
+} cnm_buffer;
+
+typedef struct cnm_value {
+    uint32_t buffer, c_off, c;
+} cnm_value;
+
+typedef struct cnm_op {
+    uint32_t type, flags;
+    int32_t in0, in1, out;
+    int32_t t[4];
+    int32_t p[7];
+    uint64_t macs;
+} cnm_op;
+
+struct cnm_model {
+    char *name;
+    const uint8_t *base;
+    size_t size;
+    void *owned;             /* malloc'd copy, or NULL */
+    void *mapped;            /* mmap'd region, or NULL */
+    size_t mapped_size;
+    uint32_t version;
+    uint32_t input_value, output_value;
+    uint32_t input_c, input_h, input_w, num_classes, resize;
+    float mean[4], std[4];
+    uint32_t n_tensors, n_buffers, n_values, n_ops, n_meta, n_labels;
+    cnm_tensor *tensors;
+    cnm_buffer *buffers;
+    cnm_value *values;
+    cnm_op *ops;
+    char **labels;
+    char **meta_keys, **meta_vals;
+    uint64_t arena_bytes, arena_lower_bound, macs, num_params, weight_bytes;
+};
+
+struct cnm_context {
+    const cnm_model *model;
+    int threads;
+    float *arena;
+    int profile;
+    double *op_seconds;
+};
+
+/* errors */
+cnm_status cnm_fail(cnm_error *err, cnm_status st, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* plan.c */
+cnm_status cnm_plan(cnm_model *m, cnm_error *err);
+
+/* exec helpers */
+static inline float *cnm_value_ptr(const cnm_model *m, float *arena, int32_t v) {
+    const cnm_value *val = &m->values[v];
+    const cnm_buffer *b = &m->buffers[val->buffer];
+    return arena + b->arena_offset / sizeof(float) + (size_t)val->c_off * b->h * b->w;
+}
+
+#endif

@@ -1,0 +1,27 @@
+/* Fused index-gather / channel shuffle + BatchNorm (folded scale, shift) + ReLU, fp32,
+ * portable scalar reference. One pass over the channels a layer reads. */
+#include "kernels.h"
+
+void cnm_channel_f32_ref(const float *in, int cin, float *out, int cout, int hw,
+                         const float *scale, const float *shift, const int32_t *index,
+                         int shuffle, int relu, int threads) {
+    (void)cin;
+    const int per_group = shuffle > 1 ? cout / shuffle : 0;
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int c = 0; c < cout; c++) {
+        int src = c;
+        if (index) src = index[c];
+        else if (shuffle > 1) src = (c % shuffle) * per_group + c / shuffle;
+        const float a = scale ? scale[c] : 1.0f, b = shift ? shift[c] : 0.0f;
+        const float *x = in + (size_t)src * hw;
+        float *y = out + (size_t)c * hw;
+        if (relu) {
+            for (int i = 0; i < hw; i++) {
+                const float v = a * x[i] + b;
+                y[i] = v > 0.0f ? v : 0.0f;
+            }
+        } else {
+            for (int i = 0; i < hw; i++) y[i] = a * x[i] + b;
+        }
+    }
+}

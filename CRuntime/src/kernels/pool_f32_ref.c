@@ -1,0 +1,28 @@
+/* Average pooling, fp32, portable scalar reference. Divisor kh*kw (padding counts). */
+#include "kernels.h"
+
+void cnm_avgpool_f32_ref(const float *in, int c, int ih, int iw, float *out, int oh, int ow,
+                         int kh, int kw, int sh, int sw, int ph, int pw, int relu, int threads) {
+    const float inv = 1.0f / (float)(kh * kw);
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int ch = 0; ch < c; ch++) {
+        const float *x = in + (size_t)ch * ih * iw;
+        float *y = out + (size_t)ch * oh * ow;
+        for (int oy = 0; oy < oh; oy++) {
+            for (int ox = 0; ox < ow; ox++) {
+                float s = 0.0f;
+                for (int ky = 0; ky < kh; ky++) {
+                    const int iy = oy * sh - ph + ky;
+                    if (iy < 0 || iy >= ih) continue;
+                    for (int kx = 0; kx < kw; kx++) {
+                        const int ix = ox * sw - pw + kx;
+                        if (ix < 0 || ix >= iw) continue;
+                        s += x[(size_t)iy * iw + ix];
+                    }
+                }
+                s *= inv;
+                y[oy * ow + ox] = (relu && s < 0.0f) ? 0.0f : s;
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+// swift-tools-version:6.0
+import Foundation
+import PackageDescription
+
+// OpenMP: Debian's libomp (libomp-19-dev recommended: clang 21 needs its
+// __kmpc_dispatch_deinit for dynamic schedules; libomp-dev 14 also works for static ones).
+// omp.h is not on the Swift toolchain clang's include path, so point at it here.
+let ompIncludeCandidates = [
+    "/usr/lib/llvm-19/lib/clang/19/include",
+    "/usr/lib/llvm-14/lib/clang/14.0.6/include",
+]
+let ompInclude = ompIncludeCandidates.first {
+    FileManager.default.fileExists(atPath: $0 + "/omp.h")
+} ?? ompIncludeCandidates[0]
+
+// The default model is compiled into edge-infer (see Sources/CEmbeddedModel), so the
+// binary works from any directory and after being copied elsewhere.
+let defaultModelPath = Context.packageDirectory + "/models/default.cnm"
+
+let package = Package(
+    name: "edge-infer",
+    products: [
+        .executable(name: "edge-infer", targets: ["edge-infer"]),
+        .executable(name: "cnm-convert", targets: ["cnm-convert"]),
+        .library(name: "EdgeInfer", targets: ["EdgeInfer"]),
+        .library(name: "CNMConvert", targets: ["CNMConvert"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+    ],
+    targets: [
+        .target(
+            name: "CRuntime",
+            path: "CRuntime",
+            exclude: ["Makefile", "tests", "examples"],
+            sources: ["src"],
+            publicHeadersPath: "include",
+            cSettings: [
+                .unsafeFlags(["-fopenmp", "-I\(ompInclude)", "-std=c11"]),
+                .unsafeFlags(["-O3"], .when(configuration: .release)),
+            ],
+            linkerSettings: [.linkedLibrary("omp5")]
+        ),
+        .target(
+            name: "CEmbeddedModel",
+            path: "Sources/CEmbeddedModel",
+            cSettings: [.define("EDGE_DEFAULT_MODEL_PATH", to: "\"\(defaultModelPath)\"")]
+        ),
+        .target(name: "EdgeInfer", dependencies: ["CRuntime"]),
+        .target(
+            name: "CNMConvert",
+            dependencies: ["EdgeInfer", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
+        ),
+        .executableTarget(
+            name: "edge-infer",
+            dependencies: [
+                "EdgeInfer", "CEmbeddedModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "cnm-convert",
+            dependencies: [
+                "CNMConvert",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "EdgeInferTests",
+            dependencies: ["EdgeInfer", "CNMConvert", "CRuntime", "edge-infer", "cnm-convert"]
+        ),
+    ]
+)

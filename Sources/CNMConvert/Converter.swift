@@ -1,0 +1,26 @@
+import EdgeInfer
+import Foundation
+
+/// Checkpoint in, validated `.cnm` bytes out.
+public enum Converter {
+    public static func convert(checkpoint path: String, options: ConvertOptions) throws -> (bytes: [UInt8], report: ConversionReport) {
+        let ck = try TorchCheckpoint(path: path)
+        var opt = options
+        if opt.sourceName.isEmpty { opt.sourceName = URL(fileURLWithPath: path).lastPathComponent }
+        let (builder, report0) = try DenseFamilyConverter.convert(ck, options: opt)
+        let bytes = builder.serialize()
+        // Validate what we wrote with the runtime's own loader, and read back its figures.
+        let model: Model
+        do {
+            model = try Model(bytes: bytes, name: "converted model")
+        } catch {
+            throw ConvertError("\(path): the converted graph does not validate (converter bug): \(error)")
+        }
+        var report = report0
+        let info = model.info
+        report.parametersAfter = info.parameters
+        report.macs = info.macs
+        report.fileBytes = bytes.count
+        return (bytes, report)
+    }
+}

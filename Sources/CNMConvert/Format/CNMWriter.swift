@@ -1,0 +1,165 @@
+import CRuntime
+import Foundation
+
+/// Builds a `.cnm` file (docs/FORMAT.md, version 1): the mirror image of the C loader.
+public struct CNMBuilder {
+    public enum DType: UInt32 { case f32 = 1, i32 = 2, i8 = 3, u8 = 4 }
+    public enum OpType: UInt32 { case conv2d = 1, channel = 2, avgpool = 3, linear = 4 }
+
+    struct TensorRec { var name: String; var dtype: DType; var dims: [Int]; var bytes: [UInt8] }
+    struct OpRec { var type: OpType; var relu: Bool; var input: Int; var output: Int; var t: [Int]; var p: [Int] }
+
+    var tensors: [TensorRec] = []
+    var buffers: [(c: Int, h: Int, w: Int)] = []
+    var values: [(buffer: Int, cOff: Int, c: Int)] = []
+    var ops: [OpRec] = []
+    public var meta: [(String, String)] = []
+    public var labels: [String] = []
+    public var inputValue = 0
+    public var outputValue = 0
+    public var inputShape = (c: 3, h: 32, w: 32)
+    public var mean: [Float] = []
+    public var std: [Float] = []
+    public var resize = 0
+
+    public init() {}
+
+    public var tensorCount: Int { tensors.count }
+    public var opCount: Int { ops.count }
+
+    public mutating func addTensor(_ name: String, _ values: [Float], dims: [Int]) -> Int {
+        precondition(dims.reduce(1, *) == values.count, "tensor \(name): dims \(dims) for \(values.count) values")
+        var bytes = [UInt8](repeating: 0, count: 4 * values.count)
+        bytes.withUnsafeMutableBytes { raw in
+            for (k, v) in values.enumerated() { raw.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: 4 * k, as: UInt32.self) }
+        }
+        tensors.append(TensorRec(name: name, dtype: .f32, dims: dims, bytes: bytes))
+        return tensors.count - 1
+    }
+
+    public mutating func addIndex(_ name: String, _ values: [Int]) -> Int {
+        var bytes = [UInt8](repeating: 0, count: 4 * values.count)
+        bytes.withUnsafeMutableBytes { raw in
+            for (k, v) in values.enumerated() { raw.storeBytes(of: Int32(v).littleEndian, toByteOffset: 4 * k, as: Int32.self) }
+        }
+        tensors.append(TensorRec(name: name, dtype: .i32, dims: [values.count], bytes: bytes))
+        return tensors.count - 1
+    }
+
+    /// A new activation buffer; returns the value covering all of it.
+    public mutating func addBuffer(c: Int, h: Int, w: Int) -> Int {
+        buffers.append((c, h, w))
+        values.append((buffers.count - 1, 0, c))
+        return values.count - 1
+    }
+
+    /// A channel range of the buffer behind `value`.
+    public mutating func slice(of value: Int, cOff: Int, c: Int) -> Int {
+        let buf = values[value].buffer
+        precondition(cOff >= 0 && c >= 1 && cOff + c <= buffers[buf].c, "slice outside buffer")
+        values.append((buf, cOff, c))
+        return values.count - 1
+    }
+
+    public func shape(of value: Int) -> (c: Int, h: Int, w: Int) {
+        let b = buffers[values[value].buffer]
+        return (values[value].c, b.h, b.w)
+    }
+
+    public mutating func addOp(_ type: OpType, input: Int, output: Int, relu: Bool = false,
+                               tensors t: [Int] = [], params p: [Int] = []) {
+        let tt = (t + [-1, -1, -1, -1]).prefix(4)
+        let pp = (p + [Int](repeating: 0, count: 7)).prefix(7)
+        ops.append(OpRec(type: type, relu: relu, input: input, output: output, t: Array(tt), p: Array(pp)))
+    }
+
+    public func serialize() -> [UInt8] {
+        var strings: [UInt8] = []
+        func str(_ s: String) -> (UInt32, UInt32) {
+            let off = strings.count
+            strings += Array(s.utf8)
+            return (UInt32(off), UInt32(s.utf8.count))
+        }
+        let metaRefs = meta.map { (str($0.0), str($0.1)) }
+        let labelRefs = labels.map { str($0) }
+        let nameRefs = tensors.map { str($0.name) }
+
+        func align(_ v: Int, _ a: Int) -> Int { (v + a - 1) / a * a }
+        var sections: [(offset: Int, count: Int, entry: Int)] = []
+        var cursor = 256
+        for (count, entry) in [(strings.count, 1), (meta.count, 16), (labels.count, 8), (tensors.count, 48),
+                               (buffers.count, 16), (values.count, 16), (ops.count, 64)] {
+            cursor = align(cursor, 8)
+            sections.append((count == 0 ? 0 : cursor, count, entry))
+            cursor += count * entry
+        }
+        var tensorOffsets: [Int] = []
+        for t in tensors {
+            cursor = align(cursor, 64)
+            tensorOffsets.append(cursor)
+            cursor += t.bytes.count
+        }
+        let fileSize = cursor
+        var out = [UInt8](repeating: 0, count: fileSize)
+        func put32(_ v: UInt32, _ at: Int) { for k in 0..<4 { out[at + k] = UInt8((v >> (8 * UInt32(k))) & 0xFF) } }
+        func puti(_ v: Int, _ at: Int) { put32(UInt32(bitPattern: Int32(v)), at) }
+        func put64(_ v: UInt64, _ at: Int) { for k in 0..<8 { out[at + k] = UInt8((v >> (8 * UInt64(k))) & 0xFF) } }
+        func putf(_ v: Float, _ at: Int) { put32(v.bitPattern, at) }
+
+        out.replaceSubrange(0..<8, with: [0x89, 0x43, 0x4E, 0x4D, 0x0D, 0x0A, 0x1A, 0x0A])
+        put32(1, 8)
+        put64(UInt64(fileSize), 16)
+        put32(256, 24)
+        for (s, sec) in sections.enumerated() {
+            put64(UInt64(sec.offset), 32 + 16 * s)
+            put32(UInt32(sec.count), 40 + 16 * s)
+            put32(UInt32(sec.entry), 44 + 16 * s)
+        }
+        put32(UInt32(inputValue), 144)
+        put32(UInt32(outputValue), 148)
+        put32(UInt32(inputShape.c), 152)
+        put32(UInt32(inputShape.h), 156)
+        put32(UInt32(inputShape.w), 160)
+        put32(UInt32(labels.count), 164)
+        for k in 0..<min(4, mean.count) { putf(mean[k], 168 + 4 * k) }
+        for k in 0..<min(4, std.count) { putf(std[k], 184 + 4 * k) }
+        put32(UInt32(resize), 200)
+
+        out.replaceSubrange(sections[0].offset..<(sections[0].offset + strings.count), with: strings)
+        for (k, r) in metaRefs.enumerated() {
+            let at = sections[1].offset + 16 * k
+            put32(r.0.0, at); put32(r.0.1, at + 4); put32(r.1.0, at + 8); put32(r.1.1, at + 12)
+        }
+        for (k, r) in labelRefs.enumerated() {
+            let at = sections[2].offset + 8 * k
+            put32(r.0, at); put32(r.1, at + 4)
+        }
+        for (k, t) in tensors.enumerated() {
+            let at = sections[3].offset + 48 * k
+            put32(nameRefs[k].0, at); put32(nameRefs[k].1, at + 4)
+            put32(t.dtype.rawValue, at + 8); put32(UInt32(t.dims.count), at + 12)
+            for (d, v) in t.dims.enumerated() { put32(UInt32(v), at + 16 + 4 * d) }
+            put64(UInt64(tensorOffsets[k]), at + 32)
+            put64(UInt64(t.bytes.count), at + 40)
+            out.replaceSubrange(tensorOffsets[k]..<(tensorOffsets[k] + t.bytes.count), with: t.bytes)
+        }
+        for (k, b) in buffers.enumerated() {
+            let at = sections[4].offset + 16 * k
+            put32(UInt32(b.c), at); put32(UInt32(b.h), at + 4); put32(UInt32(b.w), at + 8); put32(1, at + 12)
+        }
+        for (k, v) in values.enumerated() {
+            let at = sections[5].offset + 16 * k
+            put32(UInt32(v.buffer), at); put32(UInt32(v.cOff), at + 4); put32(UInt32(v.c), at + 8)
+        }
+        for (k, o) in ops.enumerated() {
+            let at = sections[6].offset + 64 * k
+            put32(o.type.rawValue, at); put32(o.relu ? 1 : 0, at + 4)
+            puti(o.input, at + 8); puti(-1, at + 12); puti(o.output, at + 16)
+            for j in 0..<4 { puti(o.t[j], at + 20 + 4 * j) }
+            for j in 0..<7 { puti(o.p[j], at + 36 + 4 * j) }
+        }
+        let crc = out.withUnsafeBytes { raw in cnm_crc32(0, raw.baseAddress! + 16, fileSize - 16) }
+        put32(crc, 12)
+        return out
+    }
+}

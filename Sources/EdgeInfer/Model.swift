@@ -1,0 +1,205 @@
+import CRuntime
+
+/// A loaded, validated `.cnm` model. Immutable and safe to share between threads;
+/// run it through a `Session`.
+public final class Model: @unchecked Sendable {
+    let handle: OpaquePointer
+    /// Keeps borrowed bytes alive (embedded model).
+    private let owner: AnyObject?
+    public let name: String
+
+    /// Map and validate a model file.
+    public init(path: String) throws {
+        var err = cnm_error()
+        var ptr: OpaquePointer?
+        let st = cnm_model_load(path, &ptr, &err)
+        guard st == CNM_OK, let ptr else { throw EdgeInferError(status: st, err) }
+        handle = ptr
+        owner = nil
+        name = path
+    }
+
+    /// Validate a model held in memory (copied).
+    public init(bytes: [UInt8], name: String) throws {
+        var err = cnm_error()
+        var ptr: OpaquePointer?
+        let st = bytes.withUnsafeBytes { raw in
+            cnm_model_load_memory(raw.baseAddress, raw.count, name, 0, &ptr, &err)
+        }
+        guard st == CNM_OK, let ptr else { throw EdgeInferError(status: st, err) }
+        handle = ptr
+        owner = nil
+        self.name = name
+    }
+
+    /// Use static, 64-byte aligned bytes in place (the model compiled into the binary).
+    public init(staticBytes: UnsafeRawPointer, count: Int, name: String) throws {
+        var err = cnm_error()
+        var ptr: OpaquePointer?
+        let st = cnm_model_load_memory(staticBytes, count, name, 1, &ptr, &err)
+        guard st == CNM_OK, let ptr else { throw EdgeInferError(status: st, err) }
+        handle = ptr
+        owner = nil
+        self.name = name
+    }
+
+    deinit { cnm_model_free(handle) }
+
+    public var info: ModelInfo {
+        var i = cnm_model_info()
+        cnm_model_get_info(handle, &i)
+        return ModelInfo(i)
+    }
+
+    public var labels: [String] {
+        (0..<info.numClasses).map { String(cString: cnm_model_label(handle, UInt32($0))) }
+    }
+
+    /// Free-form provenance written by the converter (architecture, hyper-parameters).
+    public var metadata: [(key: String, value: String)] {
+        var out: [(String, String)] = []
+        var i: UInt32 = 0
+        var k: UnsafePointer<CChar>?
+        var v: UnsafePointer<CChar>?
+        while cnm_model_meta(handle, i, &k, &v) != 0 {
+            if let k, let v { out.append((String(cString: k), String(cString: v))) }
+            i += 1
+        }
+        return out
+    }
+
+    public func metadata(_ key: String) -> String? {
+        metadata.first { $0.key == key }?.value
+    }
+
+    public var operators: [OperatorInfo] {
+        var out: [OperatorInfo] = []
+        var i: UInt32 = 0
+        var oi = cnm_op_info()
+        while cnm_model_op(handle, i, &oi) != 0 {
+            out.append(OperatorInfo(oi))
+            i += 1
+        }
+        return out
+    }
+}
+
+public struct ModelInfo: Sendable, Equatable {
+    public let version: Int
+    public let fileSize: Int
+    public let inputChannels: Int, inputHeight: Int, inputWidth: Int
+    public let numClasses: Int
+    public let mean: [Float], std: [Float]
+    /// 0: direct bilinear resize; 1: shorter side to the input size, then centre crop.
+    public let resize: Int
+    public let tensors: Int, buffers: Int, values: Int, operators: Int
+    public let parameters: Int
+    public let weightBytes: Int
+    public let macs: Int
+    public let arenaBytes: Int
+    public let arenaLowerBound: Int
+
+    init(_ i: cnm_model_info) {
+        version = Int(i.version)
+        fileSize = Int(i.file_size)
+        inputChannels = Int(i.input_c)
+        inputHeight = Int(i.input_h)
+        inputWidth = Int(i.input_w)
+        numClasses = Int(i.num_classes)
+        let c = Int(i.input_c)
+        mean = Array([i.mean.0, i.mean.1, i.mean.2, i.mean.3].prefix(c))
+        std = Array([i.std.0, i.std.1, i.std.2, i.std.3].prefix(c))
+        resize = Int(i.resize)
+        tensors = Int(i.num_tensors)
+        buffers = Int(i.num_buffers)
+        values = Int(i.num_values)
+        operators = Int(i.num_ops)
+        parameters = Int(i.num_params)
+        weightBytes = Int(i.weight_bytes)
+        macs = Int(i.macs)
+        arenaBytes = Int(i.arena_bytes)
+        arenaLowerBound = Int(i.arena_lower_bound)
+    }
+
+    public var inputCount: Int { inputChannels * inputHeight * inputWidth }
+}
+
+public struct OperatorInfo: Sendable, Equatable {
+    public let type: String
+    public let relu: Bool
+    public let inputShape: [Int]
+    public let outputShape: [Int]
+    public let kernel: (h: Int, w: Int)
+    public let stride: (h: Int, w: Int)
+    public let padding: (h: Int, w: Int)
+    public let groups: Int
+    public let shuffle: Int
+    public let hasIndex: Bool
+    public let macs: Int
+    public let weightName: String
+
+    init(_ o: cnm_op_info) {
+        type = String(cString: cnm_op_name(o.type))
+        relu = o.relu != 0
+        inputShape = [Int(o.in_c), Int(o.in_h), Int(o.in_w)]
+        outputShape = [Int(o.out_c), Int(o.out_h), Int(o.out_w)]
+        kernel = (Int(o.kernel_h), Int(o.kernel_w))
+        stride = (Int(o.stride_h), Int(o.stride_w))
+        padding = (Int(o.pad_h), Int(o.pad_w))
+        groups = Int(o.groups)
+        shuffle = Int(o.shuffle)
+        hasIndex = o.has_index != 0
+        macs = Int(o.macs)
+        weightName = o.weight_name.map { String(cString: $0) } ?? ""
+    }
+
+    public static func == (a: OperatorInfo, b: OperatorInfo) -> Bool {
+        a.type == b.type && a.inputShape == b.inputShape && a.outputShape == b.outputShape
+            && a.weightName == b.weightName && a.macs == b.macs
+    }
+
+    /// One line, e.g. `conv2d 3x3/1 g4 32x32x32 -> 8x32x32`.
+    public var summary: String {
+        func shape(_ s: [Int]) -> String { s.map(String.init).joined(separator: "x") }
+        var s = type
+        switch type {
+        case "conv2d":
+            s += " \(kernel.h)x\(kernel.w)/\(stride.h)"
+            if padding.h > 0 || padding.w > 0 { s += " pad \(padding.h)" }
+            if groups > 1 { s += " g\(groups)" }
+        case "channel":
+            if hasIndex { s += " gather" }
+            if shuffle > 1 { s += " shuffle(\(shuffle))" }
+            s += " bn"
+        case "avgpool":
+            s += " \(kernel.h)x\(kernel.w)/\(stride.h)"
+        case "linear":
+            if hasIndex { s += " gather" }
+        default: break
+        }
+        if relu { s += "+relu" }
+        return "\(s) \(shape(inputShape)) -> \(shape(outputShape))"
+    }
+}
+
+extension EdgeInferError {
+    init(status: cnm_status, _ err: cnm_error) {
+        var e = err
+        let msg = withUnsafeBytes(of: &e.message) { raw in
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+        let kind: Kind
+        switch status {
+        case CNM_ERR_IO: kind = .io
+        case CNM_ERR_MAGIC, CNM_ERR_FORMAT: kind = .format
+        case CNM_ERR_VERSION: kind = .version
+        case CNM_ERR_CHECKSUM: kind = .checksum
+        case CNM_ERR_TRUNCATED: kind = .truncated
+        case CNM_ERR_GRAPH: kind = .graph
+        case CNM_ERR_LIMIT: kind = .limit
+        case CNM_ERR_NOMEM: kind = .memory
+        default: kind = .argument
+        }
+        self.init(kind, msg.isEmpty ? String(cString: cnm_status_string(status)) : msg)
+    }
+}

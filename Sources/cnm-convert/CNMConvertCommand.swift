@@ -1,0 +1,89 @@
+import ArgumentParser
+import CNMConvert
+import EdgeInfer
+import Foundation
+
+@main
+struct CNMConvertCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cnm-convert",
+        abstract: "Convert a PyTorch CondenseNet / DenseNet-BC checkpoint into a .cnm model.",
+        discussion: """
+            Reads the zip checkpoints that torch.save writes (no Python needed): training-time \
+            CondenseNet checkpoints (learned group convolutions are condensed here), converted \
+            CondenseNet checkpoints, and DenseNet-BC checkpoints of the official code.
+            """)
+
+    @Argument(help: "The checkpoint (.pth).")
+    var checkpoint: String
+
+    @Option(name: [.short, .customLong("output")], help: "The .cnm file to write.")
+    var output: String
+
+    @Option(help: "What the checkpoint cannot say: input size, stem stride, mean/std, labels (cifar10 | imagenet).")
+    var preset: String
+
+    @Flag(help: "Lossless conversion of a training-time checkpoint: keep every classifier input (the official conversion keeps 50%) and every channel the masks keep.")
+    var keepClassifier = false
+
+    @Option(help: "A text file with one class label per line (overrides the preset's labels).")
+    var labels: String?
+
+    @Option(help: "Normalisation mean per channel, comma-separated (overrides the preset).")
+    var mean: String?
+
+    @Option(help: "Normalisation std per channel, comma-separated (overrides the preset).")
+    var std: String?
+
+    @Option(name: .customLong("group-1x1"), help: "Groups of the learned 1x1 convolutions (inferred by default).")
+    var group1x1: Int?
+
+    @Option(help: "Condense factor C (inferred from the masks by default).")
+    var condenseFactor: Int?
+
+    @Flag(name: .shortAndLong, help: "Print what was converted.")
+    var verbose = false
+
+    func floats(_ s: String?, _ what: String) throws -> [Float]? {
+        guard let s else { return nil }
+        let v = s.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
+        guard !v.isEmpty, v.allSatisfy({ $0 != nil }) else { throw ValidationError("--\(what) '\(s)' is not a comma-separated list of numbers") }
+        return v.map { $0! }
+    }
+
+    mutating func run() throws {
+        guard let p = Preset.named(preset) else {
+            throw ValidationError("unknown preset '\(preset)' (known: \(Preset.all.map(\.name).joined(separator: ", ")))")
+        }
+        var opt = ConvertOptions(preset: p.with(mean: try floats(mean, "mean"), std: try floats(std, "std")))
+        opt.keepClassifier = keepClassifier
+        opt.group1x1 = group1x1
+        opt.condenseFactor = condenseFactor
+        do {
+            if let labels {
+                guard let text = try? String(contentsOfFile: labels, encoding: .utf8) else {
+                    throw ConvertError("\(labels): cannot read the labels file")
+                }
+                opt.labels = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
+            }
+            let (bytes, r) = try Converter.convert(checkpoint: checkpoint, options: opt)
+            guard FileManager.default.createFile(atPath: output, contents: Data(bytes)) else {
+                throw ConvertError("\(output): cannot write the file")
+            }
+            if verbose {
+                print("converted \(checkpoint) (\(r.checkpointKind) \(r.arch)) -> \(output)")
+                print("  stages \(r.stages.map(String.init).joined(separator: "-")), growth \(r.growth.map(String.init).joined(separator: "-")), bottleneck \(r.bottleneck), groups 1x1 \(r.group1x1) / 3x3 \(r.group3x3)" + (r.arch == "condensenet" ? ", condense factor \(r.condenseFactor)" : "") + (r.compression.map { String(format: ", compression %.3g", $0) } ?? ""))
+                print("  dense layers \(r.denseLayers), classifier \(r.classifier)")
+                print("  parameters \(r.parametersBefore) in the checkpoint -> \(r.parametersAfter) in the model")
+                print(String(format: "  %.1f M multiply-accumulates per image, file %d bytes (%.2f MiB)", Double(r.macs) / 1e6, r.fileBytes, Double(r.fileBytes) / 1048576))
+                for n in r.notes { print("  note: \(n)") }
+            }
+        } catch let e as ConvertError {
+            FileHandle.standardError.write(Data("cnm-convert: error: \(e.description)\n".utf8))
+            throw ExitCode(2)
+        } catch let e as EdgeInferError {
+            FileHandle.standardError.write(Data("cnm-convert: error: \(e.message)\n".utf8))
+            throw ExitCode(e.exitCode)
+        }
+    }
+}

@@ -1,0 +1,161 @@
+import ArgumentParser
+import CEmbeddedModel
+import EdgeInfer
+import Foundation
+
+@main
+struct EdgeInferCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "edge-infer",
+        abstract: "Run CondenseNet / DenseNet image classifiers (.cnm models) on the CPU.",
+        discussion: "Without a subcommand, classifies an image: edge-infer IMAGE [--model M.cnm].",
+        subcommands: [Classify.self, Run.self, Info.self],
+        defaultSubcommand: Classify.self)
+}
+
+/// Shared: pick the model (a file, or the one compiled into this binary) and report errors.
+struct ModelOption: ParsableArguments {
+    @Option(name: .shortAndLong, help: "A .cnm model (default: the model built into edge-infer).")
+    var model: String?
+
+    func load() throws -> Model {
+        if let model { return try Model(path: model) }
+        return try Model(staticBytes: edge_default_model_data(), count: edge_default_model_size(),
+                         name: "built-in default model")
+    }
+}
+
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let e as EdgeInferError {
+        FileHandle.standardError.write(Data("edge-infer: error: \(e.message)\n".utf8))
+        throw ExitCode(e.exitCode)
+    }
+}
+
+func jsonString(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+        switch u {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        default:
+            if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
+        }
+    }
+    return out + "\""
+}
+
+struct Classify: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Classify an image (binary PPM or PGM).")
+
+    @Argument(help: "The image file.")
+    var image: String
+
+    @OptionGroup var modelOption: ModelOption
+
+    @Option(help: "How many classes to print.")
+    var top = 5
+
+    @Option(help: "OpenMP threads (default: all cores).")
+    var threads = 0
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func validate() throws {
+        guard top >= 1 else { throw ValidationError("--top must be at least 1") }
+    }
+
+    mutating func run() throws {
+        try reportingErrors {
+            let model = try modelOption.load()
+            let img = try Image(contentsOf: image)
+            let input = try img.modelInput(for: model.info)
+            let session = try Session(model: model, threads: threads)
+            let probs = softmax(try session.run(input))
+            let labels = model.labels
+            let best = topK(probs, min(top, probs.count))
+            if json {
+                let items = best.map { "{\"index\": \($0), \"label\": \(jsonString(labels[$0])), \"probability\": \(probs[$0])}" }
+                print("{\"image\": \(jsonString(image)), \"model\": \(jsonString(model.name)), \"top\": [\(items.joined(separator: ", "))]}")
+            } else {
+                for i in best { print(String(format: "%6.2f%%  %@", 100 * probs[i], labels[i])) }
+            }
+        }
+    }
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run raw tensors: float32 NCHW .npy in, N x classes logits .npy out.")
+
+    @OptionGroup var modelOption: ModelOption
+
+    @Option(help: "Input .npy, float32 (N,C,H,W) or (C,H,W), already normalised.")
+    var input: String
+
+    @Option(help: "Output .npy: float32 logits (N, classes).")
+    var output: String
+
+    @Option(help: "OpenMP threads (default: all cores).")
+    var threads = 0
+
+    mutating func run() throws {
+        try reportingErrors {
+            let model = try modelOption.load()
+            let info = model.info
+            let x = try NpyArray(contentsOf: input)
+            let want = [info.inputChannels, info.inputHeight, info.inputWidth]
+            let n: Int
+            if x.shape.count == 4 && Array(x.shape[1...]) == want { n = x.shape[0] }
+            else if x.shape == want { n = 1 }
+            else {
+                throw EdgeInferError(.argument, "\(input): shape (\(x.shape.map(String.init).joined(separator: ", "))) does not match the model input (N, \(want.map(String.init).joined(separator: ", ")))")
+            }
+            let session = try Session(model: model, threads: threads)
+            let logits = try session.runBatch(x.data, count: n)
+            try NpyArray(shape: [n, info.numClasses], data: logits).write(to: output)
+        }
+    }
+}
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Describe a .cnm model.")
+
+    @Argument(help: "The model (default: the built-in one).")
+    var model: String?
+
+    @Flag(help: "List every operator.")
+    var operators = false
+
+    mutating func run() throws {
+        try reportingErrors {
+            let m = try ModelOption(model: model).load()
+            let i = m.info
+            print("model:       \(m.name)")
+            print("format:      .cnm version \(i.version), \(i.fileSize) bytes")
+            print("input:       \(i.inputChannels)x\(i.inputHeight)x\(i.inputWidth), mean \(i.mean), std \(i.std), \(i.resize == 1 ? "resize shorter side + centre crop" : "direct resize")")
+            print("classes:     \(i.numClasses) (\(m.labels.prefix(10).joined(separator: ", "))\(i.numClasses > 10 ? ", ..." : ""))")
+            for (k, v) in m.metadata { print("\((k + ":").padding(toLength: 12, withPad: " ", startingAt: 0)) \(v)") }
+            print("parameters:  \(i.parameters) (\(i.weightBytes) bytes of tensors in \(i.tensors) tensors)")
+            print(String(format: "compute:     %.2f M multiply-accumulates per image", Double(i.macs) / 1e6))
+            print("activations: arena \(i.arenaBytes) bytes (lower bound \(i.arenaLowerBound)), \(i.buffers) buffers")
+            let ops = m.operators
+            var counts: [String: Int] = [:]
+            for o in ops { counts[o.type, default: 0] += 1 }
+            print("operators:   \(ops.count) (" + counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ") + ")")
+            if operators {
+                for (k, o) in ops.enumerated() { print(String(format: "  %4d  ", k) + o.summary + (o.weightName.isEmpty ? "" : "  [\(o.weightName)]")) }
+            }
+        }
+    }
+}
+
+extension ModelOption {
+    init(model: String?) {
+        self.init()
+        self.model = model
+    }
+}
