@@ -138,7 +138,10 @@ struct Info: ParsableCommand {
             print("format:      .cnm version \(i.version), \(i.fileSize) bytes")
             print("input:       \(i.inputChannels)x\(i.inputHeight)x\(i.inputWidth), mean \(i.mean), std \(i.std), \(i.resize == 1 ? "resize shorter side + centre crop" : "direct resize")")
             print("classes:     \(i.numClasses) (\(m.labels.prefix(10).joined(separator: ", "))\(i.numClasses > 10 ? ", ..." : ""))")
-            for (k, v) in m.metadata { print("\((k + ":").padding(toLength: 12, withPad: " ", startingAt: 0)) \(v)") }
+            let meta = m.metadata
+            let width = (meta.map(\.key.count).max() ?? 0) + 2
+            if !meta.isEmpty { print("converted from:") }
+            for (k, v) in meta { print("  " + (k + ":").padding(toLength: width, withPad: " ", startingAt: 0) + v) }
             print("parameters:  \(i.parameters) (\(i.weightBytes) bytes of tensors in \(i.tensors) tensors)")
             print(String(format: "compute:     %.2f M multiply-accumulates per image", Double(i.macs) / 1e6))
             print("activations: arena \(i.arenaBytes) bytes (lower bound \(i.arenaLowerBound)), \(i.buffers) buffers")

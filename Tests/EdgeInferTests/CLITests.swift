@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+
+@testable import EdgeInfer
+
+/// End to end through the built binaries: stdout, stderr and exit codes.
+@Suite(.serialized) struct CLITests {
+    let tmp = Paths.tempDir()
+
+    @Test("cnm-convert + edge-infer run reproduce the official logits", arguments: [
+        ("condensenet86-cifar10", "cifar10"), ("condensenet-tiny-imagenet", "imagenet"),
+    ])
+    func convertAndRun(_ name: String, _ preset: String) throws {
+        let model = tmp + "/\(name).cnm", out = tmp + "/\(name)-out.npy"
+        let c = try runProduct("cnm-convert", [Paths.fixture("\(name)-converted.pth"), "-o", model, "--preset", preset])
+        #expect(c.status == 0, "\(c.stderr)")
+        let r = try runProduct("edge-infer", ["run", "--model", model, "--input", Paths.fixture("\(name)-inputs.npy"), "--output", out, "--threads", "2"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let y = try NpyArray(contentsOf: out), ref = try NpyArray(contentsOf: Paths.fixture("\(name)-logits.npy"))
+        #expect(y.shape == ref.shape)
+        #expect(maxAbsDiff(y.data, ref.data) < 1e-4)
+        #expect(argmaxRows(y.data, cols: ref.shape[1]) == argmaxRows(ref.data, cols: ref.shape[1]))
+    }
+
+    @Test func classifiesWithTheBuiltInModelFromAnyDirectory() throws {
+        let r = try runProduct("edge-infer", [Paths.repo + "/models/samples/dog.ppm", "--top", "3"], cwd: tmp)
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n")
+        #expect(lines.count == 3)
+        let probs = lines.compactMap { Double($0.split(separator: "%").first!.trimmingCharacters(in: .whitespaces)) }
+        #expect(probs.count == 3 && probs == probs.sorted(by: >))
+        // The built-in model gives the same answer as loading models/default.cnm explicitly.
+        let j1 = try runProduct("edge-infer", [Paths.repo + "/models/samples/dog.ppm", "--json"], cwd: tmp)
+        let j2 = try runProduct("edge-infer", [Paths.repo + "/models/samples/dog.ppm", "--json", "--model", Paths.repo + "/models/default.cnm"])
+        func top(_ s: String) throws -> [String] {
+            let o = try JSONSerialization.jsonObject(with: Data(s.utf8)) as! [String: Any]
+            return (o["top"] as! [[String: Any]]).map { $0["label"] as! String }
+        }
+        #expect(try top(j1.stdout) == top(j2.stdout))
+        #expect(try top(j1.stdout).count == 5)
+    }
+
+    @Test func infoPrintsTheArchitecture() throws {
+        let model = tmp + "/c8.cnm"
+        _ = try runProduct("cnm-convert", [Paths.fixture("condensenet-c8-cifar10-train.pth"), "-o", model, "--preset", "cifar10"])
+        let r = try runProduct("edge-infer", ["info", model, "--operators"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let text = r.stdout.split(whereSeparator: { $0 == " " }).joined(separator: " ")  // collapse alignment
+        for s in ["version 1", "stages: 4,4,4", "growth: 8,16,32", "condense_factor: 8", "group_1x1: 4",
+                  "parameters_checkpoint: 159514", "parameters: 66330", "classifier: condensed 120/240",
+                  "channel gather bn+relu", "shuffle(4)", "conv2d 3x3/1 pad 1 g4"] {
+            #expect(text.contains(s), "missing '\(s)' in\n\(r.stdout)")
+        }
+        let v = try runProduct("cnm-convert", [Paths.fixture("condensenet-c8-cifar10-train.pth"), "-o", model, "--preset", "cifar10", "--verbose"])
+        #expect(v.stdout.contains("parameters 159514 in the checkpoint -> 66330 in the model"), "\(v.stdout)")
+    }
+
+    func expectOneLineError(_ r: Output, contains parts: [String], file: String) {
+        #expect(r.status != 0)
+        let lines = r.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "stderr: \(r.stderr)")
+        #expect(r.stderr.contains(file), "stderr: \(r.stderr)")
+        for p in parts { #expect(r.stderr.contains(p), "stderr: \(r.stderr)") }
+    }
+
+    @Test func corruptAndTruncatedModels() throws {
+        var b = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Paths.repo + "/models/default.cnm")))
+        let truncated = tmp + "/truncated.cnm", corrupt = tmp + "/corrupt.cnm"
+        try Data(b.prefix(b.count / 3)).write(to: URL(fileURLWithPath: truncated))
+        b[b.count / 2] ^= 0xFF
+        try Data(b).write(to: URL(fileURLWithPath: corrupt))
+        let img = Paths.repo + "/models/samples/cat.ppm"
+        expectOneLineError(try runProduct("edge-infer", [img, "--model", truncated]), contains: ["truncated"], file: truncated)
+        expectOneLineError(try runProduct("edge-infer", [img, "--model", corrupt]), contains: ["checksum mismatch"], file: corrupt)
+        expectOneLineError(try runProduct("edge-infer", ["info", img]), contains: ["not a .cnm model"], file: img)
+        expectOneLineError(try runProduct("edge-infer", [img, "--model", tmp + "/missing.cnm"]), contains: ["cannot open"], file: "missing.cnm")
+    }
+
+    @Test func malformedImagesAndTensors() throws {
+        let bad = tmp + "/bad.ppm"
+        try Data("P6\n32 32\n255\n".utf8 + [1, 2, 3]).write(to: URL(fileURLWithPath: bad))
+        expectOneLineError(try runProduct("edge-infer", [bad]), contains: ["malformed PPM/PGM image", "truncated"], file: bad)
+        expectOneLineError(try runProduct("edge-infer", [tmp + "/nope.ppm"]), contains: ["no such file"], file: "nope.ppm")
+        let x = tmp + "/wrong.npy"
+        try NpyArray(shape: [2, 3, 16, 16], data: [Float](repeating: 0, count: 2 * 3 * 16 * 16)).write(to: x)
+        expectOneLineError(try runProduct("edge-infer", ["run", "--input", x, "--output", tmp + "/y.npy"]),
+                           contains: ["shape (2, 3, 16, 16) does not match the model input (N, 3, 32, 32)"], file: x)
+        let notNpy = tmp + "/text.npy"
+        try Data("hello".utf8).write(to: URL(fileURLWithPath: notNpy))
+        expectOneLineError(try runProduct("edge-infer", ["run", "--input", notNpy, "--output", tmp + "/y.npy"]),
+                           contains: ["not a valid .npy file"], file: notNpy)
+    }
+
+    @Test func converterErrorsExitNonZero() throws {
+        let text = tmp + "/notes.pth"
+        try Data("not a checkpoint".utf8).write(to: URL(fileURLWithPath: text))
+        expectOneLineError(try runProduct("cnm-convert", [text, "-o", tmp + "/x.cnm", "--preset", "cifar10"]),
+                           contains: ["not a zip archive"], file: text)
+        let unrelated = Paths.testsDir.appendingPathComponent("Fixtures/unrelated-resnet.pth").path
+        expectOneLineError(try runProduct("cnm-convert", [unrelated, "-o", tmp + "/x.cnm", "--preset", "cifar10"]),
+                           contains: ["not a CondenseNet or DenseNet checkpoint"], file: unrelated)
+        #expect(!FileManager.default.fileExists(atPath: tmp + "/x.cnm"))  // no partial model
+    }
+}
