@@ -33,7 +33,6 @@ let package = Package(
         .target(
             name: "CRuntime",
             path: "CRuntime",
-            exclude: ["Makefile", "tests", "examples"],
             sources: ["src"],
             publicHeadersPath: "include",
             cSettings: [
