@@ -67,7 +67,8 @@ let package = Package(
         ),
         .testTarget(
             name: "EdgeInferTests",
-            dependencies: ["EdgeInfer", "CNMConvert", "CRuntime", "edge-infer", "cnm-convert"]
+            dependencies: ["EdgeInfer", "CNMConvert", "CRuntime", "edge-infer", "cnm-convert"],
+            exclude: ["Fixtures"]
         ),
     ]
 )

@@ -3,5 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
+# C core alone (gcc + libgomp): SIMD kernels vs scalar oracles, the fixture model
+make -s -C CRuntime -j2 check
+# Swift: converter against the official fixtures, runtime, CLI end to end
 swift build --build-tests
 swift test --skip-build

@@ -71,6 +71,8 @@ typedef struct cnm_model_info {
     uint64_t macs;            /* multiply-accumulates of one inference */
     uint64_t arena_bytes;     /* planned activation arena of one context */
     uint64_t arena_lower_bound; /* the largest set of simultaneously live buffers */
+    uint64_t scratch_bytes;   /* kernel scratch of a 1-thread context (+ per extra thread: scratch_bytes_per_thread) */
+    uint64_t scratch_bytes_per_thread;
 } cnm_model_info;
 
 typedef struct cnm_op_info {
@@ -81,6 +83,7 @@ typedef struct cnm_op_info {
     uint32_t out_c, out_h, out_w;
     int32_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, groups, shuffle;
     int32_t has_index;
+    int32_t fused_into;       /* the op this one runs inside (one kernel), or -1 */
     uint64_t macs;
     const char *weight_name;  /* name of t0, or "" */
 } cnm_op_info;
@@ -108,6 +111,9 @@ const char *cnm_op_name(uint32_t type);
 cnm_status cnm_context_create(const cnm_model *model, int threads, cnm_context **out, cnm_error *err);
 void cnm_context_free(cnm_context *ctx);
 int cnm_context_threads(const cnm_context *ctx);
+/* The kernel set in use: "avx2+fma", "neon+dotprod", "neon" or "scalar" (CNM_ISA=scalar forces
+ * the portable kernels). */
+const char *cnm_context_isa(const cnm_context *ctx);
 
 /* Run one image: `input` holds input_c*input_h*input_w normalised floats (CHW),
  * `logits` receives num_classes floats. Counts are checked. */

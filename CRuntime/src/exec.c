@@ -1,5 +1,6 @@
-/* Execution: a context owns the arena planned at load; running walks the ops in order
- * and calls one kernel per op. Nothing here allocates. */
+/* Execution: a context owns the arena planned at load (plus kernel scratch); running walks
+ * the planned steps inside one OpenMP parallel region and calls one kernel per step.
+ * Nothing here allocates. */
 #define _POSIX_C_SOURCE 199309L
 #include "internal.h"
 #include "kernels/kernels.h"
@@ -18,9 +19,18 @@ static double now_seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static void *alloc_zeroed(size_t floats) {
+    size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+    if (bytes == 0) bytes = 64;
+    void *p = aligned_alloc(64, bytes);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
+
 cnm_status cnm_context_create(const cnm_model *m, int threads, cnm_context **out, cnm_error *err) {
     if (!m || !out) return cnm_fail(err, CNM_ERR_ARGUMENT, "cnm_context_create: NULL argument");
     *out = NULL;
+    if (threads > 1024) return cnm_fail(err, CNM_ERR_ARGUMENT, "%s: %d threads requested (limit 1024)", m->name, threads);
     cnm_context *c = calloc(1, sizeof *c);
     if (!c) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory for a context", m->name);
     c->model = m;
@@ -30,14 +40,16 @@ cnm_status cnm_context_create(const cnm_model *m, int threads, cnm_context **out
     c->threads = 1;
     (void)threads;
 #endif
-    size_t bytes = (size_t)(m->arena_bytes ? m->arena_bytes : 64);
-    c->arena = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    c->isa = (int)cnm_detect_isa();
+    c->arena = alloc_zeroed(m->arena_bytes / sizeof(float));
+    c->pw_scratch = alloc_zeroed(m->pw_scratch_floats * (size_t)c->threads);
+    c->direct_scratch = alloc_zeroed(m->direct_scratch_floats);
     c->op_seconds = calloc(m->n_ops + 1, sizeof(double));
-    if (!c->arena || !c->op_seconds) {
+    if (!c->arena || !c->pw_scratch || !c->direct_scratch || !c->op_seconds) {
         cnm_context_free(c);
-        return cnm_fail(err, CNM_ERR_NOMEM, "%s: cannot allocate the %zu-byte activation arena", m->name, bytes);
+        return cnm_fail(err, CNM_ERR_NOMEM, "%s: cannot allocate the %llu-byte activation arena", m->name,
+                        (unsigned long long)m->arena_bytes);
     }
-    memset(c->arena, 0, bytes);
     *out = c;
     return CNM_OK;
 }
@@ -45,11 +57,15 @@ cnm_status cnm_context_create(const cnm_model *m, int threads, cnm_context **out
 void cnm_context_free(cnm_context *c) {
     if (!c) return;
     free(c->arena);
+    free(c->pw_scratch);
+    free(c->direct_scratch);
     free(c->op_seconds);
     free(c);
 }
 
 int cnm_context_threads(const cnm_context *c) { return c ? c->threads : 0; }
+
+const char *cnm_context_isa(const cnm_context *c) { return c ? cnm_isa_name((cnm_isa)c->isa) : ""; }
 
 void cnm_context_set_profile(cnm_context *c, int enabled) {
     if (c) c->profile = enabled != 0;
@@ -63,7 +79,22 @@ static const void *tensor_data(const cnm_model *m, int32_t t) {
     return t < 0 ? NULL : m->tensors[t].data;
 }
 
-static void run_op(const cnm_model *m, float *arena, const cnm_op *op, int threads) {
+static cnm_conv_shape conv_shape(const cnm_model *m, const cnm_op *op) {
+    const cnm_value *iv = &m->values[op->in0], *ov = &m->values[op->out];
+    const cnm_buffer *ib = &m->buffers[iv->buffer], *ob = &m->buffers[ov->buffer];
+    const cnm_tensor *w = &m->tensors[op->t[0]];
+    cnm_conv_shape s = {
+        .cin = (int)iv->c, .ih = (int)ib->h, .iw = (int)ib->w,
+        .cout = (int)ov->c, .oh = (int)ob->h, .ow = (int)ob->w,
+        .kh = (int)w->dims[2], .kw = (int)w->dims[3],
+        .sh = op->p[0], .sw = op->p[1], .ph = op->p[2], .pw = op->p[3], .groups = op->p[4],
+        .relu = (int)(op->flags & 1u),
+    };
+    return s;
+}
+
+/* One op with the reference kernels (called by every thread of the region). */
+static void run_ref_op(const cnm_model *m, float *arena, const cnm_op *op) {
     const cnm_value *iv = &m->values[op->in0], *ov = &m->values[op->out];
     const cnm_buffer *ib = &m->buffers[iv->buffer], *ob = &m->buffers[ov->buffer];
     const float *in = cnm_value_ptr(m, arena, op->in0);
@@ -71,31 +102,74 @@ static void run_op(const cnm_model *m, float *arena, const cnm_op *op, int threa
     const int relu = (int)(op->flags & 1u);
     switch (op->type) {
     case CNM_OP_CONV2D: {
-        const cnm_tensor *w = &m->tensors[op->t[0]];
-        cnm_conv_shape s = {
-            .cin = (int)iv->c, .ih = (int)ib->h, .iw = (int)ib->w,
-            .cout = (int)ov->c, .oh = (int)ob->h, .ow = (int)ob->w,
-            .kh = (int)w->dims[2], .kw = (int)w->dims[3],
-            .sh = op->p[0], .sw = op->p[1], .ph = op->p[2], .pw = op->p[3], .groups = op->p[4],
-            .relu = relu,
-        };
-        cnm_conv2d_f32_ref(&s, in, w->data, tensor_data(m, op->t[1]), out, threads);
+        cnm_conv_shape s = conv_shape(m, op);
+        cnm_conv2d_f32_ref(&s, in, m->tensors[op->t[0]].data, tensor_data(m, op->t[1]), out);
         break;
     }
     case CNM_OP_CHANNEL:
-        cnm_channel_f32_ref(in, (int)iv->c, out, (int)ov->c, (int)(ib->h * ib->w), tensor_data(m, op->t[0]),
-                            tensor_data(m, op->t[1]), tensor_data(m, op->t[2]), op->p[0], relu, threads);
+        cnm_channel_f32_ref(in, out, (int)ov->c, (int)(ib->h * ib->w), tensor_data(m, op->t[0]),
+                            tensor_data(m, op->t[1]), tensor_data(m, op->t[2]), op->p[0], relu);
         break;
     case CNM_OP_AVGPOOL:
         cnm_avgpool_f32_ref(in, (int)iv->c, (int)ib->h, (int)ib->w, out, (int)ob->h, (int)ob->w, op->p[0],
-                            op->p[1], op->p[2], op->p[3], op->p[4], op->p[5], relu, threads);
+                            op->p[1], op->p[2], op->p[3], op->p[4], op->p[5], relu);
         break;
     case CNM_OP_LINEAR: {
         const cnm_tensor *w = &m->tensors[op->t[0]];
         cnm_linear_f32_ref(in, w->data, tensor_data(m, op->t[1]), tensor_data(m, op->t[2]), out,
-                           (int)w->dims[0], (int)w->dims[1], relu, threads);
+                           (int)w->dims[0], (int)w->dims[1], relu);
         break;
     }
+    }
+}
+
+static void run_step(const cnm_context *c, const cnm_step *st) {
+    const cnm_model *m = c->model;
+    float *arena = c->arena;
+    switch (st->kind) {
+    case CNM_STEP_POINTWISE: {
+        const cnm_op *cv = &m->ops[st->conv];
+        const cnm_op *pre = st->pre >= 0 ? &m->ops[st->pre] : NULL, *post = st->post >= 0 ? &m->ops[st->post] : NULL;
+        const cnm_tensor *w = &m->tensors[cv->t[0]];
+        const cnm_value *ov = &m->values[cv->out];
+        const cnm_buffer *ob = &m->buffers[ov->buffer];
+        cnm_pw_args a = {
+            .in = cnm_value_ptr(m, arena, pre ? pre->in0 : cv->in0),
+            .hw = (int)(ob->h * ob->w),
+            .src = st->src,
+            .pre_scale = pre ? tensor_data(m, pre->t[0]) : NULL,
+            .pre_shift = pre ? tensor_data(m, pre->t[1]) : NULL,
+            .pre_relu = pre ? (int)(pre->flags & 1u) : 0,
+            .w = w->data,
+            .cin_g = (int)w->dims[1],
+            .cout = (int)ov->c,
+            .groups = cv->p[4],
+            .bias = tensor_data(m, cv->t[1]),
+            .dst = st->dst,
+            .post_scale = post ? tensor_data(m, post->t[0]) : NULL,
+            .post_shift = post ? tensor_data(m, post->t[1]) : NULL,
+            .post_relu = post ? (int)(post->flags & 1u) : (int)(cv->flags & 1u),
+            .out = cnm_value_ptr(m, arena, post ? post->out : cv->out),
+            .scratch = c->pw_scratch,
+            .scratch_stride = m->pw_scratch_floats,
+        };
+        if (c->isa == CNM_ISA_AVX2) cnm_pointwise_f32_avx2(&a);
+        else cnm_pointwise_f32_ref(&a);
+        break;
+    }
+    case CNM_STEP_DIRECT: {
+        const cnm_op *op = &m->ops[st->conv];
+        if (c->isa == CNM_ISA_AVX2) {
+            cnm_conv_shape s = conv_shape(m, op);
+            cnm_conv2d_direct_f32_avx2(&s, cnm_value_ptr(m, arena, op->in0), m->tensors[op->t[0]].data,
+                                       tensor_data(m, op->t[1]), cnm_value_ptr(m, arena, op->out), c->direct_scratch);
+        } else {
+            run_ref_op(m, arena, op);
+        }
+        break;
+    }
+    default:
+        run_ref_op(m, arena, &m->ops[st->first_op]);
     }
 }
 
@@ -111,10 +185,28 @@ cnm_status cnm_context_run(cnm_context *c, const float *input, size_t input_coun
         return cnm_fail(err, CNM_ERR_ARGUMENT, "%s: output has room for %zu values, the model gives %u",
                         m->name, logits_count, m->num_classes);
     memcpy(cnm_value_ptr(m, c->arena, (int32_t)m->input_value), input, want_in * sizeof(float));
-    for (uint32_t i = 0; i < m->n_ops; i++) {
-        double t0 = c->profile ? now_seconds() : 0.0;
-        run_op(m, c->arena, &m->ops[i], c->threads);
-        if (c->profile) c->op_seconds[i] = now_seconds() - t0;
+    const int profile = c->profile;
+#pragma omp parallel num_threads(c->threads)
+    {
+        for (uint32_t i = 0; i < m->n_steps; i++) {
+            double t0 = 0.0;
+            if (profile) {
+#pragma omp barrier
+#pragma omp master
+                t0 = now_seconds();
+            }
+            run_step(c, &m->steps[i]);
+            if (profile) {
+#pragma omp barrier
+#pragma omp master
+                {
+                    const cnm_step *st = &m->steps[i];
+                    uint32_t main = st->conv >= 0 ? (uint32_t)st->conv : st->first_op;
+                    for (uint32_t k = st->first_op; k < st->first_op + st->n_ops; k++) c->op_seconds[k] = 0.0;
+                    c->op_seconds[main] = now_seconds() - t0;
+                }
+            }
+        }
     }
     memcpy(logits, cnm_value_ptr(m, c->arena, (int32_t)m->output_value), m->num_classes * sizeof(float));
     return CNM_OK;

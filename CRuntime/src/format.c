@@ -593,6 +593,7 @@ static cnm_status load_common(cnm_model *m, cnm_error *err) {
     cnm_status st = parse_header(m, sec, err);
     if (st == CNM_OK) st = parse_tables(m, sec, err);
     if (st == CNM_OK) st = validate_graph(m, err);
+    if (st == CNM_OK) st = cnm_fuse(m, err);
     if (st == CNM_OK) st = cnm_plan(m, err);
     return st;
 }
@@ -696,6 +697,7 @@ void cnm_model_free(cnm_model *m) {
     free(m->buffers);
     free(m->values);
     free(m->ops);
+    cnm_free_steps(m);
     free_strings(m->labels, m->n_labels);
     free_strings(m->meta_keys, m->n_meta);
     free_strings(m->meta_vals, m->n_meta);
@@ -721,6 +723,8 @@ void cnm_model_get_info(const cnm_model *m, cnm_model_info *info) {
     info->macs = m->macs;
     info->arena_bytes = m->arena_bytes;
     info->arena_lower_bound = m->arena_lower_bound;
+    info->scratch_bytes_per_thread = m->pw_scratch_floats * sizeof(float);
+    info->scratch_bytes = info->scratch_bytes_per_thread + m->direct_scratch_floats * sizeof(float);
 }
 
 const char *cnm_model_label(const cnm_model *m, uint32_t i) {
@@ -747,6 +751,12 @@ int cnm_model_op(const cnm_model *m, uint32_t i, cnm_op_info *info) {
     info->out_c = out->c; info->out_h = ob->h; info->out_w = ob->w;
     info->macs = op->macs;
     info->weight_name = "";
+    info->fused_into = -1;
+    if (m->op_step) {
+        const cnm_step *st = &m->steps[m->op_step[i]];
+        int32_t main = st->conv >= 0 ? st->conv : (int32_t)st->first_op;
+        if (main != (int32_t)i) info->fused_into = main;
+    }
     switch (op->type) {
     case CNM_OP_CONV2D:
         info->kernel_h = (int32_t)m->tensors[op->t[0]].dims[2];

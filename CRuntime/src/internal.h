@@ -28,6 +28,7 @@ typedef struct cnm_tensor {
 typedef struct cnm_buffer {
     uint32_t c, h, w, dtype;
     uint64_t bytes;
+    int fused_away;         /* lives only inside a fused step: never materialised */
     uint64_t arena_offset;  /* set by the planner */
     int32_t first, last;    /* op indices of first write / last read (-1 = before op 0) */
 } cnm_buffer;
@@ -43,6 +44,17 @@ typedef struct cnm_op {
     int32_t p[7];
     uint64_t macs;
 } cnm_op;
+
+/* Execution steps: the planner groups ops that run as one kernel (plan.c, cnm_fuse). */
+enum { CNM_STEP_OP = 0, CNM_STEP_POINTWISE = 1, CNM_STEP_DIRECT = 2 };
+typedef struct cnm_step {
+    uint32_t kind;
+    uint32_t first_op, n_ops;   /* ops [first_op, first_op + n_ops) */
+    int32_t pre, conv, post;    /* op indices inside a pointwise step, or -1 */
+    const int32_t *src;         /* pre gather (tensor data) or shuffle table (owned), or NULL */
+    const int32_t *dst;         /* post destination (owned inverse shuffle), or NULL */
+    int32_t *owned_src, *owned_dst;
+} cnm_step;
 
 struct cnm_model {
     char *name;
@@ -63,12 +75,20 @@ struct cnm_model {
     char **labels;
     char **meta_keys, **meta_vals;
     uint64_t arena_bytes, arena_lower_bound, macs, num_params, weight_bytes;
+    cnm_step *steps;
+    uint32_t n_steps;
+    int32_t *op_step;          /* step index of each op */
+    size_t pw_scratch_floats;  /* per thread */
+    size_t direct_scratch_floats; /* shared */
 };
 
 struct cnm_context {
     const cnm_model *model;
     int threads;
+    int isa;                   /* cnm_isa chosen at creation */
     float *arena;
+    float *pw_scratch;         /* threads x model->pw_scratch_floats */
+    float *direct_scratch;
     int profile;
     double *op_seconds;
 };
@@ -81,7 +101,9 @@ cnm_status cnm_fail(cnm_error *err, cnm_status st, const char *fmt, ...)
     ;
 
 /* plan.c */
+cnm_status cnm_fuse(cnm_model *m, cnm_error *err);
 cnm_status cnm_plan(cnm_model *m, cnm_error *err);
+void cnm_free_steps(cnm_model *m);
 
 /* exec helpers */
 static inline float *cnm_value_ptr(const cnm_model *m, float *arena, int32_t v) {

@@ -6,6 +6,8 @@
  * buffers alive at one op; the plan cannot beat it. */
 #include "internal.h"
 
+#include "kernels/kernels.h"
+
 #include <stdlib.h>
 
 #define PLAN_ALIGN 64u
@@ -41,6 +43,7 @@ cnm_status cnm_plan(cnm_model *m, cnm_error *err) {
     uint32_t n_placed = 0;
     for (uint32_t k = 0; k < n; k++) {
         cnm_buffer *b = &m->buffers[order[k]];
+        if (b->fused_away) { b->arena_offset = 0; continue; }
         uint64_t size = round_up(b->bytes), off = 0;
         /* retry until a pass finds no conflict; each conflict moves off strictly up */
         int moved = 1;
@@ -48,7 +51,7 @@ cnm_status cnm_plan(cnm_model *m, cnm_error *err) {
             moved = 0;
             for (uint32_t q = 0; q < n_placed; q++) {
                 const cnm_buffer *o = &m->buffers[placed[q]];
-                if (!overlap(b, o)) continue;
+                if (o->fused_away || !overlap(b, o)) continue;
                 uint64_t o0 = o->arena_offset, o1 = o0 + round_up(o->bytes);
                 if (off < o1 && o0 < off + size) { off = o1; moved = 1; }
             }
@@ -67,6 +70,7 @@ cnm_status cnm_plan(cnm_model *m, cnm_error *err) {
         return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory while planning", m->name);
     }
     for (uint32_t i = 0; i < n; i++) {
+        if (m->buffers[i].fused_away) continue;
         delta[m->buffers[i].first + 2] += round_up(m->buffers[i].bytes);
         delta[m->buffers[i].last + 3] -= round_up(m->buffers[i].bytes);
     }
@@ -82,5 +86,131 @@ cnm_status cnm_plan(cnm_model *m, cnm_error *err) {
                         (unsigned long long)total);
     m->arena_bytes = total;
     m->arena_lower_bound = bound;
+    return CNM_OK;
+}
+
+/* ---- fusion: which ops run as one kernel ----
+ * A pointwise step is a 1x1 stride-1 unpadded conv, optionally with the `channel` op before
+ * it (gather / shuffle + BN + ReLU, packed into the conv's input panel) and the `channel` op
+ * after it (shuffle + BN + ReLU, applied where the conv writes its outputs; no index). An op
+ * is fused in only when the buffer between the two ops is written by the first and read by
+ * the second alone, as whole buffers; that buffer is then never materialised. */
+
+static int whole_buffer(const cnm_model *m, int32_t v) {
+    return m->values[v].c_off == 0 && m->values[v].c == m->buffers[m->values[v].buffer].c;
+}
+
+/* Buffer of op a's output is consumed by op b only (b == a + 1), as the same whole value. */
+static int private_link(const cnm_model *m, uint32_t a, uint32_t b) {
+    if (b != a + 1 || b >= m->n_ops) return 0;
+    const cnm_op *oa = &m->ops[a], *ob = &m->ops[b];
+    const uint32_t buf = m->values[oa->out].buffer;
+    if (m->values[ob->in0].buffer != buf || !whole_buffer(m, oa->out) || !whole_buffer(m, ob->in0)) return 0;
+    if (buf == m->values[m->output_value].buffer || buf == m->values[m->input_value].buffer) return 0;
+    return m->buffers[buf].first == (int32_t)a && m->buffers[buf].last == (int32_t)b &&
+           m->values[ob->out].buffer != buf;
+}
+
+static int is_pointwise_conv(const cnm_model *m, const cnm_op *op) {
+    if (op->type != CNM_OP_CONV2D) return 0;
+    const cnm_tensor *w = &m->tensors[op->t[0]];
+    return w->dims[2] == 1 && w->dims[3] == 1 && op->p[0] == 1 && op->p[1] == 1 && op->p[2] == 0 && op->p[3] == 0;
+}
+
+static int32_t *shuffle_table(int c, int g, int inverse) {
+    int32_t *t = malloc(sizeof(int32_t) * (size_t)(c > 0 ? c : 1));
+    if (!t) return NULL;
+    const int per = c / g;
+    for (int d = 0; d < c; d++) {
+        const int src = (d % g) * per + d / g;  /* channel d reads src */
+        if (inverse) t[src] = d; else t[d] = src;
+    }
+    return t;
+}
+
+void cnm_free_steps(cnm_model *m) {
+    if (m->steps)
+        for (uint32_t i = 0; i < m->n_steps; i++) {
+            free(m->steps[i].owned_src);
+            free(m->steps[i].owned_dst);
+        }
+    free(m->steps);
+    free(m->op_step);
+    m->steps = NULL;
+    m->op_step = NULL;
+    m->n_steps = 0;
+}
+
+cnm_status cnm_fuse(cnm_model *m, cnm_error *err) {
+    m->steps = calloc(m->n_ops + 1, sizeof(cnm_step));
+    m->op_step = calloc(m->n_ops + 1, sizeof(int32_t));
+    if (!m->steps || !m->op_step) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory while planning", m->name);
+    m->pw_scratch_floats = 0;
+    m->direct_scratch_floats = 0;
+    uint32_t i = 0;
+    while (i < m->n_ops) {
+        cnm_step *st = &m->steps[m->n_steps];
+        st->first_op = i;
+        st->pre = st->conv = st->post = -1;
+        const cnm_op *op = &m->ops[i];
+        uint32_t conv = UINT32_MAX;
+        if (op->type == CNM_OP_CHANNEL && i + 1 < m->n_ops && is_pointwise_conv(m, &m->ops[i + 1]) &&
+            private_link(m, i, i + 1)) {
+            st->pre = (int32_t)i;
+            conv = i + 1;
+        } else if (is_pointwise_conv(m, op)) {
+            conv = i;
+        }
+        if (conv != UINT32_MAX) {
+            st->kind = CNM_STEP_POINTWISE;
+            st->conv = (int32_t)conv;
+            /* (a ReLU on the conv itself would come before the post op: not fused) */
+            if (conv + 1 < m->n_ops && m->ops[conv + 1].type == CNM_OP_CHANNEL && m->ops[conv + 1].t[2] == -1 &&
+                !(m->ops[conv].flags & 1u) && private_link(m, conv, conv + 1))
+                st->post = (int32_t)(conv + 1);
+            const cnm_op *cv = &m->ops[conv];
+            if (st->pre >= 0) {
+                const cnm_op *pre = &m->ops[st->pre];
+                m->buffers[m->values[pre->out].buffer].fused_away = 1;
+                if (pre->t[2] != -1) st->src = (const int32_t *)m->tensors[pre->t[2]].data;
+                else if (pre->p[0] > 1) {
+                    st->owned_src = shuffle_table((int)m->values[pre->out].c, pre->p[0], 0);
+                    if (!st->owned_src) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
+                    st->src = st->owned_src;
+                }
+            }
+            if (st->post >= 0) {
+                const cnm_op *post = &m->ops[st->post];
+                m->buffers[m->values[cv->out].buffer].fused_away = 1;
+                if (post->p[0] > 1) {
+                    st->owned_dst = shuffle_table((int)m->values[post->out].c, post->p[0], 1);
+                    if (!st->owned_dst) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
+                    st->dst = st->owned_dst;
+                }
+            }
+            const int cin_g = (int)m->tensors[cv->t[0]].dims[1];
+            size_t need = cnm_pw_scratch_floats(cin_g);
+            if (need > m->pw_scratch_floats) m->pw_scratch_floats = need;
+            st->n_ops = (uint32_t)((st->post >= 0 ? st->post : st->conv) - (int32_t)i + 1);
+        } else if (op->type == CNM_OP_CONV2D && op->p[0] == 1 && op->p[1] == 1) {
+            st->kind = CNM_STEP_DIRECT;
+            st->conv = (int32_t)i;
+            st->n_ops = 1;
+            const cnm_value *iv = &m->values[op->in0], *ov = &m->values[op->out];
+            const cnm_buffer *ib = &m->buffers[iv->buffer];
+            const cnm_tensor *w = &m->tensors[op->t[0]];
+            cnm_conv_shape s = {.cin = (int)iv->c, .ih = (int)ib->h, .iw = (int)ib->w, .cout = (int)ov->c,
+                                .kh = (int)w->dims[2], .kw = (int)w->dims[3], .ph = op->p[2], .pw = op->p[3],
+                                .groups = op->p[4]};
+            size_t need = cnm_direct_padded_floats(&s);
+            if (need > m->direct_scratch_floats) m->direct_scratch_floats = need;
+        } else {
+            st->kind = CNM_STEP_OP;
+            st->n_ops = 1;
+        }
+        for (uint32_t k = i; k < i + st->n_ops; k++) m->op_step[k] = (int32_t)m->n_steps;
+        i += st->n_ops;
+        m->n_steps++;
+    }
     return CNM_OK;
 }

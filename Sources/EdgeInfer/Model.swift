@@ -98,6 +98,9 @@ public struct ModelInfo: Sendable, Equatable {
     public let macs: Int
     public let arenaBytes: Int
     public let arenaLowerBound: Int
+    /// Kernel scratch of a one-thread context; each further thread adds `scratchBytesPerThread`.
+    public let scratchBytes: Int
+    public let scratchBytesPerThread: Int
 
     init(_ i: cnm_model_info) {
         version = Int(i.version)
@@ -119,6 +122,8 @@ public struct ModelInfo: Sendable, Equatable {
         macs = Int(i.macs)
         arenaBytes = Int(i.arena_bytes)
         arenaLowerBound = Int(i.arena_lower_bound)
+        scratchBytes = Int(i.scratch_bytes)
+        scratchBytesPerThread = Int(i.scratch_bytes_per_thread)
     }
 
     public var inputCount: Int { inputChannels * inputHeight * inputWidth }
@@ -137,6 +142,8 @@ public struct OperatorInfo: Sendable, Equatable {
     public let hasIndex: Bool
     public let macs: Int
     public let weightName: String
+    /// The operator whose kernel also runs this one, if fused.
+    public let fusedInto: Int?
 
     init(_ o: cnm_op_info) {
         type = String(cString: cnm_op_name(o.type))
@@ -151,6 +158,7 @@ public struct OperatorInfo: Sendable, Equatable {
         hasIndex = o.has_index != 0
         macs = Int(o.macs)
         weightName = o.weight_name.map { String(cString: $0) } ?? ""
+        fusedInto = o.fused_into >= 0 ? Int(o.fused_into) : nil
     }
 
     public static func == (a: OperatorInfo, b: OperatorInfo) -> Bool {

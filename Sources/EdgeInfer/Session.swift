@@ -21,6 +21,9 @@ public final class Session {
 
     public var threads: Int { Int(cnm_context_threads(handle)) }
 
+    /// The kernel set in use ("avx2+fma", "neon+dotprod", "neon", "scalar").
+    public var isa: String { String(cString: cnm_context_isa(handle)) }
+
     /// Run one image (CHW floats, already normalised); returns the logits.
     public func run(_ input: [Float]) throws -> [Float] {
         var out = [Float](repeating: 0, count: logits.count)

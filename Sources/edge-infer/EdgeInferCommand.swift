@@ -9,8 +9,21 @@ struct EdgeInferCommand: ParsableCommand {
         commandName: "edge-infer",
         abstract: "Run CondenseNet / DenseNet image classifiers (.cnm models) on the CPU.",
         discussion: "Without a subcommand, classifies an image: edge-infer IMAGE [--model M.cnm].",
-        subcommands: [Classify.self, Run.self, Info.self],
+        subcommands: [Classify.self, Run.self, Bench.self, Info.self],
         defaultSubcommand: Classify.self)
+
+    /// OpenMP threads spin for 200 ms after a parallel region by default (libomp's
+    /// KMP_BLOCKTIME): an edge device would burn a core between inferences. Unless the user
+    /// chose a policy, let them spin 1 ms (covers the gaps inside one inference) and then sleep.
+    /// This must happen before the OpenMP runtime starts.
+    static func main() {
+        let env = ProcessInfo.processInfo.environment
+        if env["OMP_WAIT_POLICY"] == nil && env["KMP_BLOCKTIME"] == nil {
+            setenv("KMP_BLOCKTIME", "1", 1)
+            setenv("EDGE_INFER_SET_BLOCKTIME", "1", 1)
+        }
+        Self.main(nil)
+    }
 }
 
 /// Shared: pick the model (a file, or the one compiled into this binary) and report errors.

@@ -2,12 +2,10 @@
  * portable scalar reference. One pass over the channels a layer reads. */
 #include "kernels.h"
 
-void cnm_channel_f32_ref(const float *in, int cin, float *out, int cout, int hw,
-                         const float *scale, const float *shift, const int32_t *index,
-                         int shuffle, int relu, int threads) {
-    (void)cin;
+void cnm_channel_f32_ref(const float *in, float *out, int cout, int hw, const float *scale,
+                         const float *shift, const int32_t *index, int shuffle, int relu) {
     const int per_group = shuffle > 1 ? cout / shuffle : 0;
-#pragma omp parallel for num_threads(threads) schedule(static)
+#pragma omp for schedule(static)
     for (int c = 0; c < cout; c++) {
         int src = c;
         if (index) src = index[c];

@@ -1,12 +1,12 @@
 /* Direct 2-D convolution, fp32, portable scalar reference (the oracle). Grouped, any
- * kernel size, stride and zero padding. Parallel over output channels. */
+ * kernel size, stride and zero padding. Work is split over output channels. */
 #include "kernels.h"
 
 void cnm_conv2d_f32_ref(const cnm_conv_shape *s, const float *in, const float *weight,
-                        const float *bias, float *out, int threads) {
+                        const float *bias, float *out) {
     const int cin_g = s->cin / s->groups, cout_g = s->cout / s->groups;
     const int ohw = s->oh * s->ow;
-#pragma omp parallel for num_threads(threads) schedule(static)
+#pragma omp for schedule(static)
     for (int oc = 0; oc < s->cout; oc++) {
         const int g = oc / cout_g;
         float *o = out + (size_t)oc * ohw;

@@ -1,6 +1,12 @@
 /* Kernel entry points. Each file is named <operator>_<dtype>_<isa>.c; the _ref kernels are
  * the portable scalar oracles every faster path is tested against. All tensors are CHW
- * (batch 1); a "plane" is H*W contiguous floats. Kernels never allocate. */
+ * (batch 1); a "plane" is H*W contiguous floats. Kernels never allocate.
+ *
+ * Threading: every kernel is a worksharing routine. exec.c calls it from all threads of one
+ * OpenMP parallel region (one region per inference); inside, `#pragma omp for` splits the
+ * work and its implicit barrier ends the kernel. Called outside a parallel region, a kernel
+ * simply runs on the calling thread. Each output element is computed by one thread in a
+ * fixed order, so results do not depend on the thread count. */
 #ifndef CNM_KERNELS_H
 #define CNM_KERNELS_H
 
@@ -14,22 +20,65 @@ typedef struct cnm_conv_shape {
     int relu;
 } cnm_conv_shape;
 
+/* ---- reference kernels (the oracles) ---- */
+
 /* out[cout][oh][ow] = act(bias + sum over the group's input channels and the window). */
 void cnm_conv2d_f32_ref(const cnm_conv_shape *s, const float *in, const float *weight,
-                        const float *bias, float *out, int threads);
+                        const float *bias, float *out);
 
 /* out[c] = act(scale[c] * in[src(c)] + shift[c]) over planes of hw floats.
  * src: index != NULL -> index[c]; shuffle > 1 -> channel shuffle; else c. */
-void cnm_channel_f32_ref(const float *in, int cin, float *out, int cout, int hw,
-                         const float *scale, const float *shift, const int32_t *index,
-                         int shuffle, int relu, int threads);
+void cnm_channel_f32_ref(const float *in, float *out, int cout, int hw, const float *scale,
+                         const float *shift, const int32_t *index, int shuffle, int relu);
 
 /* Average pool, divisor kh*kw. */
 void cnm_avgpool_f32_ref(const float *in, int c, int ih, int iw, float *out, int oh, int ow,
-                         int kh, int kw, int sh, int sw, int ph, int pw, int relu, int threads);
+                         int kh, int kw, int sh, int sw, int ph, int pw, int relu);
 
 /* out[n] = act(bias[n] + sum_k w[n][k] * x[index ? index[k] : k]). */
 void cnm_linear_f32_ref(const float *x, const float *weight, const float *bias,
-                        const int32_t *index, float *out, int n, int k, int relu, int threads);
+                        const int32_t *index, float *out, int n, int k, int relu);
+
+/* ---- fused pointwise (1x1, stride 1) convolution ----
+ * The CondenseNet bottleneck in one pass:
+ *   x[c]   = pre_act(pre_scale[c] * in[src[c]] + pre_shift[c])      c < groups*cin_g (packed per tile)
+ *   y[o]   = bias[o] + sum_j w[o][j] * x[(o / cout_g) * cin_g + j]
+ *   out[d] = post_act(post_scale[d] * y[o] + post_shift[d]),  d = dst[o]
+ * Every part is optional: src/dst NULL = identity, scale/shift NULL = none. */
+typedef struct cnm_pw_args {
+    const float *in;
+    int hw;
+    const int32_t *src;
+    const float *pre_scale, *pre_shift;
+    int pre_relu;
+    const float *w;
+    int cin_g, cout, groups;
+    const float *bias;
+    const int32_t *dst;
+    const float *post_scale, *post_shift;
+    int post_relu;
+    float *out;
+    float *scratch;     /* per-thread panel: cnm_pw_scratch_floats(cin_g) floats per thread */
+    size_t scratch_stride; /* floats between threads' panels */
+} cnm_pw_args;
+
+#define CNM_PW_TILE 64 /* pixels per packed panel */
+static inline size_t cnm_pw_scratch_floats(int cin_g) { return (size_t)cin_g * CNM_PW_TILE + 64; }
+
+void cnm_pointwise_f32_ref(const cnm_pw_args *a);
+void cnm_pointwise_f32_avx2(const cnm_pw_args *a);
+
+/* ---- direct KxK convolution, stride 1 ----
+ * The input is first copied with a zero border into `padded` (shared by all threads:
+ * cnm_direct_padded_floats floats), then each (group, output row) is computed with all
+ * of the group's output channels reusing each input load. */
+size_t cnm_direct_padded_floats(const cnm_conv_shape *s);
+void cnm_conv2d_direct_f32_avx2(const cnm_conv_shape *s, const float *in, const float *weight,
+                                const float *bias, float *out, float *padded);
+
+/* CPU capabilities (run-time detection) and the kernel set chosen from them. */
+typedef enum cnm_isa { CNM_ISA_SCALAR = 0, CNM_ISA_AVX2 = 1, CNM_ISA_NEON = 2, CNM_ISA_NEON_DOT = 3 } cnm_isa;
+cnm_isa cnm_detect_isa(void);
+const char *cnm_isa_name(cnm_isa isa);
 
 #endif

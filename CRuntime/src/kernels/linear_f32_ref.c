@@ -3,8 +3,8 @@
 #include "kernels.h"
 
 void cnm_linear_f32_ref(const float *x, const float *weight, const float *bias,
-                        const int32_t *index, float *out, int n, int k, int relu, int threads) {
-#pragma omp parallel for num_threads(threads) schedule(static)
+                        const int32_t *index, float *out, int n, int k, int relu) {
+#pragma omp for schedule(static)
     for (int i = 0; i < n; i++) {
         const float *w = weight + (size_t)i * k;
         float s = bias ? bias[i] : 0.0f;

@@ -2,9 +2,9 @@
 #include "kernels.h"
 
 void cnm_avgpool_f32_ref(const float *in, int c, int ih, int iw, float *out, int oh, int ow,
-                         int kh, int kw, int sh, int sw, int ph, int pw, int relu, int threads) {
+                         int kh, int kw, int sh, int sw, int ph, int pw, int relu) {
     const float inv = 1.0f / (float)(kh * kw);
-#pragma omp parallel for num_threads(threads) schedule(static)
+#pragma omp for schedule(static)
     for (int ch = 0; ch < c; ch++) {
         const float *x = in + (size_t)ch * ih * iw;
         float *y = out + (size_t)ch * oh * ow;

@@ -1,0 +1,188 @@
+/* C test runner for the runtime, runnable without Swift (host or aarch64 under qemu).
+ *   test_runtime MODEL.cnm INPUTS.npy LOGITS.npy
+ * Kernel tests compare every fast kernel with the scalar references over odd shapes; the
+ * model test runs the official CondenseNet-86 fixture against PyTorch's logits. Prints one
+ * line per failure and a closing "N passed, N failed". */
+#include "cnm.h"
+#include "../src/kernels/kernels.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int passed, failed;
+#define CHECK(cond, ...)                                 \
+    do {                                                 \
+        if (cond) passed++;                              \
+        else {                                           \
+            failed++;                                    \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);  \
+            printf(__VA_ARGS__);                         \
+            printf("\n");                                \
+        }                                                \
+    } while (0)
+
+static uint32_t rng = 2463534242u;
+static float frand(void) { /* xorshift32 in [-1, 1) */
+    rng ^= rng << 13; rng ^= rng >> 17; rng ^= rng << 5;
+    return (float)(rng >> 8) / 8388608.0f - 1.0f;
+}
+static float *rand_buf(size_t n) {
+    float *p = malloc(sizeof(float) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++) p[i] = frand();
+    return p;
+}
+/* max |a-b| relative to max(1, max|b|) */
+static double rel_diff(const float *a, const float *b, size_t n) {
+    double d = 0, m = 1;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs((double)a[i] - b[i]);
+        if (e > d || e != e) d = e != e ? INFINITY : e;
+        if (fabs(b[i]) > m) m = fabs(b[i]);
+    }
+    return d / m;
+}
+
+static cnm_isa isa;
+
+/* pointwise (fused) vs composition of reference channel + conv + channel kernels */
+static void test_pointwise(void) {
+    const int cins[] = {1, 3, 8, 13, 37}, couts[] = {1, 2, 3, 4, 5, 9}, groups[] = {1, 2, 3, 4, 8};
+    const int hws[] = {1, 7, 49, 64, 65, 200};
+    int cases = 0;
+    for (int a = 0; a < 5; a++) for (int b = 0; b < 6; b++) for (int g = 0; g < 5; g++) for (int h = 0; h < 6; h++) {
+        if ((a + b + g + h) % 3) continue; /* a spread subset */
+        const int G = groups[g], cin_g = cins[a], cout_g = couts[b], hw = hws[h];
+        const int cin = G * cin_g, cout = G * cout_g, src_c = cin + 5;
+        const int mode = cases % 3; /* 0 index gather, 1 shuffle, 2 identity */
+        float *in = rand_buf((size_t)src_c * hw), *w = rand_buf((size_t)cout * cin_g), *bias = rand_buf(cout);
+        float *ps = rand_buf(cin), *pb = rand_buf(cin), *qs = rand_buf(cout), *qb = rand_buf(cout);
+        int32_t *idx = malloc(sizeof(int32_t) * cin), *sh = malloc(sizeof(int32_t) * cin), *inv = malloc(sizeof(int32_t) * cout);
+        for (int c = 0; c < cin; c++) idx[c] = (c * 7 + 3) % src_c;
+        const int shuf = (mode == 1 && cin % 2 == 0) ? 2 : 0;
+        for (int c = 0; c < cin; c++) sh[c] = shuf ? (c % shuf) * (cin / shuf) + c / shuf : c;
+        const int oshuf = G > 1 && cout % G == 0 ? G : 0;
+        for (int d = 0; d < cout; d++) { int s = oshuf ? (d % oshuf) * (cout / oshuf) + d / oshuf : d; inv[s] = d; }
+        /* reference: three separate ops */
+        float *t1 = malloc(sizeof(float) * cin * hw), *t2 = malloc(sizeof(float) * cout * hw), *ref = malloc(sizeof(float) * cout * hw);
+        cnm_channel_f32_ref(mode == 1 ? in : in, t1, cin, hw, ps, pb, mode == 0 ? idx : NULL, shuf, 1);
+        cnm_conv_shape s = {.cin = cin, .ih = 1, .iw = hw, .cout = cout, .oh = 1, .ow = hw, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .groups = G};
+        cnm_conv2d_f32_ref(&s, t1, w, bias, t2);
+        cnm_channel_f32_ref(t2, ref, cout, hw, qs, qb, NULL, oshuf, 1);
+        /* fused */
+        float *scratch = malloc(sizeof(float) * cnm_pw_scratch_floats(cin_g));
+        float *out_ref = calloc((size_t)cout * hw, sizeof(float)), *out_simd = calloc((size_t)cout * hw, sizeof(float));
+        cnm_pw_args pa = {.in = in, .hw = hw, .src = mode == 0 ? idx : (shuf ? sh : NULL), .pre_scale = ps, .pre_shift = pb,
+                          .pre_relu = 1, .w = w, .cin_g = cin_g, .cout = cout, .groups = G, .bias = bias,
+                          .dst = oshuf ? inv : NULL, .post_scale = qs, .post_shift = qb, .post_relu = 1,
+                          .out = out_ref, .scratch = scratch, .scratch_stride = 0};
+        cnm_pointwise_f32_ref(&pa);
+        double d1 = rel_diff(out_ref, ref, (size_t)cout * hw);
+        CHECK(d1 < 1e-5, "pointwise ref vs composition: G=%d cin_g=%d cout_g=%d hw=%d mode=%d: rel diff %.3g", G, cin_g, cout_g, hw, mode, d1);
+        pa.out = out_simd;
+        if (isa == CNM_ISA_AVX2) cnm_pointwise_f32_avx2(&pa);
+        else cnm_pointwise_f32_ref(&pa);
+        double d2 = rel_diff(out_simd, ref, (size_t)cout * hw);
+        CHECK(d2 < 1e-5, "pointwise %s vs composition: G=%d cin_g=%d cout_g=%d hw=%d mode=%d: rel diff %.3g",
+              cnm_isa_name(isa), G, cin_g, cout_g, hw, mode, d2);
+        free(in); free(w); free(bias); free(ps); free(pb); free(qs); free(qb); free(idx); free(sh); free(inv);
+        free(t1); free(t2); free(ref); free(scratch); free(out_ref); free(out_simd);
+        cases++;
+    }
+}
+
+/* direct KxK stride-1 conv vs the reference conv */
+static void test_direct(void) {
+    const int ks[] = {1, 3, 5}, hs[] = {1, 3, 7, 8, 17, 33}, groups[] = {1, 2, 4}, cs[] = {1, 3, 8};
+    for (int k = 0; k < 3; k++) for (int h = 0; h < 6; h++) for (int g = 0; g < 3; g++) for (int c = 0; c < 3; c++) {
+        if ((k + h + g + c) % 2) continue;
+        const int K = ks[k], H = hs[h], W = hs[(h + 2) % 6], G = groups[g];
+        const int cin = G * cs[c], cout = G * cs[(c + 1) % 3], pad = (K / 2 + h) % (K / 2 + 2);
+        if (K > H + 2 * pad || K > W + 2 * pad) continue;
+        cnm_conv_shape s = {.cin = cin, .ih = H, .iw = W, .cout = cout, .oh = H + 2 * pad - K + 1, .ow = W + 2 * pad - K + 1,
+                            .kh = K, .kw = K, .sh = 1, .sw = 1, .ph = pad, .pw = pad, .groups = G, .relu = (h & 1)};
+        float *in = rand_buf((size_t)cin * H * W), *w = rand_buf((size_t)cout * cs[c] * K * K), *bias = rand_buf(cout);
+        size_t n = (size_t)cout * s.oh * s.ow;
+        float *ref = malloc(sizeof(float) * n), *out = malloc(sizeof(float) * n);
+        float *pad_buf = malloc(sizeof(float) * cnm_direct_padded_floats(&s));
+        cnm_conv2d_f32_ref(&s, in, w, (h & 2) ? bias : NULL, ref);
+        if (isa == CNM_ISA_AVX2) cnm_conv2d_direct_f32_avx2(&s, in, w, (h & 2) ? bias : NULL, out, pad_buf);
+        else cnm_conv2d_f32_ref(&s, in, w, (h & 2) ? bias : NULL, out);
+        double d = rel_diff(out, ref, n);
+        CHECK(d < 1e-5, "direct %s K=%d %dx%d pad %d G=%d cin=%d cout=%d: rel diff %.3g", cnm_isa_name(isa), K, H, W, pad, G, cin, cout, d);
+        free(in); free(w); free(bias); free(ref); free(out); free(pad_buf);
+    }
+}
+
+/* minimal float32 .npy reader for the fixtures */
+static float *read_npy(const char *path, size_t *count) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    unsigned char h[10];
+    if (fread(h, 1, 10, f) != 10 || memcmp(h, "\x93NUMPY", 6) != 0) { fclose(f); return NULL; }
+    size_t hl = (size_t)h[8] | (size_t)h[9] << 8;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    size_t n = ((size_t)size - 10 - hl) / 4;
+    float *p = malloc(n * sizeof(float));
+    fseek(f, (long)(10 + hl), SEEK_SET);
+    if (fread(p, sizeof(float), n, f) != n) { free(p); p = NULL; }
+    fclose(f);
+    *count = n;
+    return p;
+}
+
+static void test_model(const char *model_path, const char *in_path, const char *ref_path) {
+    cnm_error err;
+    cnm_model *m = NULL;
+    cnm_status st = cnm_model_load(model_path, &m, &err);
+    CHECK(st == CNM_OK, "load %s: %s", model_path, err.message);
+    if (st != CNM_OK) return;
+    cnm_model_info info;
+    cnm_model_get_info(m, &info);
+    size_t nin = 0, nref = 0;
+    float *x = read_npy(in_path, &nin), *ref = read_npy(ref_path, &nref);
+    CHECK(x && ref, "read fixtures %s, %s", in_path, ref_path);
+    if (!x || !ref) { cnm_model_free(m); return; }
+    const size_t per = (size_t)info.input_c * info.input_h * info.input_w, n = nin / per;
+    float *y1 = malloc(sizeof(float) * nref), *y2 = malloc(sizeof(float) * nref);
+    cnm_context *c1 = NULL, *c2 = NULL;
+    CHECK(cnm_context_create(m, 1, &c1, &err) == CNM_OK && cnm_context_create(m, 2, &c2, &err) == CNM_OK, "context: %s", err.message);
+    for (size_t i = 0; i < n; i++) {
+        cnm_context_run(c1, x + i * per, per, y1 + i * info.num_classes, info.num_classes, &err);
+        cnm_context_run(c2, x + i * per, per, y2 + i * info.num_classes, info.num_classes, &err);
+    }
+    double d = 0;
+    for (size_t i = 0; i < nref; i++) d = fmax(d, fabs((double)y1[i] - ref[i]));
+    CHECK(d < 1e-4, "model %s (%s): max |logit - PyTorch| = %.3g", model_path, cnm_context_isa(c1), d);
+    CHECK(memcmp(y1, y2, sizeof(float) * nref) == 0, "model %s: 1 and 2 threads differ", model_path);
+    printf("model %s: %zu images, kernels %s, max |logit - PyTorch| = %.2e\n", model_path, n, cnm_context_isa(c1), d);
+    /* a truncated copy is rejected with a message naming the problem */
+    cnm_model *bad = NULL;
+    FILE *f = fopen(model_path, "rb");
+    unsigned char *bytes = malloc(info.file_size);
+    if (f && fread(bytes, 1, info.file_size, f) == info.file_size) {
+        st = cnm_model_load_memory(bytes, info.file_size / 2, "half.cnm", 0, &bad, &err);
+        CHECK(st == CNM_ERR_TRUNCATED && strstr(err.message, "half.cnm: truncated"), "truncated model: %d %s", st, err.message);
+        bytes[info.file_size / 2] ^= 1;
+        st = cnm_model_load_memory(bytes, info.file_size, "flip.cnm", 0, &bad, &err);
+        CHECK(st == CNM_ERR_CHECKSUM, "flipped byte: %d %s", st, err.message);
+    }
+    if (f) fclose(f);
+    free(bytes);
+    cnm_context_free(c1);
+    cnm_context_free(c2);
+    cnm_model_free(m);
+    free(x); free(ref); free(y1); free(y2);
+}
+
+int main(int argc, char **argv) {
+    isa = cnm_detect_isa();
+    printf("kernels under test: %s (reference: scalar)\n", cnm_isa_name(isa));
+    test_pointwise();
+    test_direct();
+    if (argc >= 4) test_model(argv[1], argv[2], argv[3]);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,151 @@
+import ArgumentParser
+import EdgeInfer
+import Foundation
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure latency (batch 1) per thread count.",
+        discussion: """
+            Reports min / median / p90 / p99 / mean over --runs inferences after --warmup, the \
+            model's multiply-accumulates and GFLOP/s at the median, load time, the activation arena \
+            and kernel scratch, the kernel set chosen for this CPU and the OpenMP wait policy. \
+            Between inferences OpenMP threads sleep after 1 ms (KMP_BLOCKTIME=1) unless \
+            OMP_WAIT_POLICY or KMP_BLOCKTIME is set.
+            """)
+
+    @OptionGroup var modelOption: ModelOption
+
+    @Option(help: "Thread counts, comma-separated.")
+    var threads = "1,2"
+
+    @Option(help: "Timed inferences per thread count.")
+    var runs = 300
+
+    @Option(help: "Untimed inferences first.")
+    var warmup = 20
+
+    @Flag(help: "Add a per-operator time table (sorted by time).")
+    var profile = false
+
+    @Flag(help: "Print JSON: one object per thread count (an array for several).")
+    var json = false
+
+    func validate() throws {
+        guard runs >= 1, warmup >= 0 else { throw ValidationError("--runs must be >= 1 and --warmup >= 0") }
+        guard threadCounts.count >= 1, threadCounts.allSatisfy({ $0 >= 1 && $0 <= 1024 }) else {
+            throw ValidationError("--threads '\(threads)' must be a comma-separated list of numbers in 1...1024")
+        }
+    }
+
+    var threadCounts: [Int] { threads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+
+    struct Result {
+        var threads: Int
+        var times: [Double]  // seconds, sorted
+        var opSeconds: [Double]
+        func q(_ p: Double) -> Double { times[min(times.count - 1, Int((p * Double(times.count - 1)).rounded()))] }
+        var mean: Double { times.reduce(0, +) / Double(times.count) }
+    }
+
+    mutating func run() throws {
+        try reportingErrors {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let model = try modelOption.load()
+            let loadMs = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+            let info = model.info
+            // a deterministic, normalised-looking input
+            var input = [Float](repeating: 0, count: info.inputCount)
+            var state: UInt32 = 12345
+            for i in input.indices {
+                state = state &* 1_664_525 &+ 1_013_904_223
+                input[i] = Float(Int32(bitPattern: state >> 8) % 2000) / 1000 - 1
+            }
+            var output = [Float](repeating: 0, count: info.numClasses)
+            var results: [Result] = []
+            var isa = ""
+            for t in threadCounts {
+                let s = try Session(model: model, threads: t)
+                isa = s.isa
+                for _ in 0..<warmup { try s.run(input, into: &output) }
+                var times = [Double](repeating: 0, count: runs)
+                for r in 0..<runs {
+                    let a = DispatchTime.now().uptimeNanoseconds
+                    try s.run(input, into: &output)
+                    times[r] = Double(DispatchTime.now().uptimeNanoseconds - a) / 1e9
+                }
+                var ops = [Double](repeating: 0, count: info.operators)
+                if profile {
+                    s.profiling = true
+                    let n = max(10, runs / 3)
+                    for _ in 0..<n {
+                        try s.run(input, into: &output)
+                        for (k, v) in s.operatorSeconds.enumerated() { ops[k] += v / Double(n) }
+                    }
+                }
+                results.append(Result(threads: t, times: times.sorted(), opSeconds: ops))
+            }
+            let policy = openMPPolicy()
+            if json {
+                let objs = results.map { r -> String in
+                    var o = "{\"threads\": \(r.threads), \"runs\": \(runs), \"warmup\": \(warmup)"
+                    for (k, v) in [("min_ms", r.times[0]), ("p50_ms", r.q(0.5)), ("p90_ms", r.q(0.9)), ("p99_ms", r.q(0.99)), ("mean_ms", r.mean)] {
+                        o += ", \"\(k)\": \(String(format: "%.4f", v * 1e3))"
+                    }
+                    o += ", \"macs\": \(info.macs), \"gflops\": \(String(format: "%.2f", 2 * Double(info.macs) / r.q(0.5) / 1e9))"
+                    o += ", \"arena_bytes\": \(info.arenaBytes), \"arena_lower_bound\": \(info.arenaLowerBound)"
+                    o += ", \"scratch_bytes\": \(info.scratchBytes + (r.threads - 1) * info.scratchBytesPerThread)"
+                    o += ", \"load_ms\": \(String(format: "%.3f", loadMs)), \"isa\": \(jsonString(isa)), \"openmp\": \(jsonString(policy))"
+                    o += ", \"model\": \(jsonString(model.name))}"
+                    return o
+                }
+                print(objs.count == 1 ? objs[0] : "[" + objs.joined(separator: ",\n ") + "]")
+                return
+            }
+            print("model:    \(model.name): \(String(format: "%.2f", Double(info.macs) / 1e6)) M MACs, \(info.parameters) parameters, loaded in \(String(format: "%.2f", loadMs)) ms")
+            print("memory:   activation arena \(info.arenaBytes) bytes (lower bound \(info.arenaLowerBound)), kernel scratch \(info.scratchBytes) bytes + \(info.scratchBytesPerThread) per extra thread")
+            print("cpu:      \(cpuName()), kernels \(isa)")
+            print("openmp:   \(policy)")
+            print("latency:  batch 1, \(runs) runs after \(warmup) warm-up")
+            print("threads      min      p50      p90      p99     mean   GFLOP/s")
+            for r in results {
+                let ms = [r.times[0], r.q(0.5), r.q(0.9), r.q(0.99), r.mean].map { String(format: "%8.3f", $0 * 1e3) }
+                print(String(format: "%7d ", r.threads) + ms.joined(separator: " ") + String(format: "  %8.1f", 2 * Double(info.macs) / r.q(0.5) / 1e9) + "   (ms)")
+            }
+            if profile {
+                let ops = model.operators
+                for r in results {
+                    let total = r.opSeconds.reduce(0, +)
+                    print("\nper-operator profile, \(r.threads) thread(s) (mean of the profiled runs; fused ops run inside the op they name)")
+                    print("   op  kind                                                   ms   share  GFLOP/s")
+                    let order = r.opSeconds.indices.filter { ops[$0].fusedInto == nil }.sorted { r.opSeconds[$0] > r.opSeconds[$1] }
+                    for k in order {
+                        let o = ops[k]
+                        let fused = ops.indices.filter { ops[$0].fusedInto == k }
+                        var name = o.summary
+                        if !fused.isEmpty { name = "[" + fused.map { ops[$0].type }.joined(separator: "+") + " fused] " + name }
+                        if name.count > 52 { name = String(name.prefix(52)) }
+                        let gf = r.opSeconds[k] > 0 ? 2 * Double(o.macs) / r.opSeconds[k] / 1e9 : 0
+                        print(String(format: "%5d  ", k) + name.padding(toLength: 52, withPad: " ", startingAt: 0)
+                              + String(format: " %8.4f %6.1f%% %8.1f", r.opSeconds[k] * 1e3, 100 * r.opSeconds[k] / max(total, 1e-12), gf))
+                    }
+                }
+            }
+        }
+    }
+
+    func openMPPolicy() -> String {
+        let env = ProcessInfo.processInfo.environment
+        let wait = env["OMP_WAIT_POLICY"].map { "OMP_WAIT_POLICY=\($0)" } ?? "OMP_WAIT_POLICY unset"
+        let block = env["KMP_BLOCKTIME"].map { "KMP_BLOCKTIME=\($0)ms" } ?? "KMP_BLOCKTIME unset"
+        let note = env["EDGE_INFER_SET_BLOCKTIME"] != nil ? " (set by edge-infer: threads sleep 1 ms after each inference instead of spinning)" : ""
+        return "\(wait), \(block)\(note)"
+    }
+
+    func cpuName() -> String {
+        guard let s = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+            let line = s.split(separator: "\n").first(where: { $0.hasPrefix("model name") || $0.hasPrefix("Model") }),
+            let colon = line.firstIndex(of: ":")
+        else { return "unknown CPU" }
+        return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces) + ", \(ProcessInfo.processInfo.activeProcessorCount) cores"
+    }
+}

@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Train a CondenseNet on CIFAR-10 (development tool; the product never runs Python).
+
+Recipe (paper, shortened for CPUs): SGD + Nesterov momentum 0.9, weight decay 1e-4,
+cosine learning rate from 0.1 per iteration, group-lasso lambda 1e-5 on the learned group
+convolutions, condensing stages spread over the first half of training, random crop (pad 4)
++ horizontal flip. Checkpoints have the official layout (epoch, arch, state_dict with
+'module.' keys and _mask/_count/_stage buffers, best_prec1, optimizer), so `cnm-convert`
+reads them like a user's file. Resumable: rerun the same command and it continues from
+OUT/checkpoint.pth.
+
+  python3 tools/train/train.py --out tools/train/run-c86 --epochs 40
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(__file__))
+import data  # noqa: E402
+from condensenet import CondenseNet, LearnedGroupConv  # noqa: E402
+
+
+def parse():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "../../../shared/data/cifar10"))
+    p.add_argument("--out", required=True)
+    p.add_argument("--stages", default="14,14,14")
+    p.add_argument("--growth", default="8,16,32")
+    p.add_argument("--groups", type=int, default=4)
+    p.add_argument("--condense-factor", type=int, default=4)
+    p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--lr", type=float, default=0.1)
+    p.add_argument("--lasso", type=float, default=1e-5)
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--stop-after", type=float, default=0, help="stop (resumably) after this many hours")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    return p.parse_args()
+
+
+def to_tensor(x_uint8, device):
+    x = torch.from_numpy(x_uint8).to(device).permute(0, 3, 1, 2).float().div_(255)
+    mean = torch.tensor(data.MEAN, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(data.STD, device=device).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def augment(x, rng):
+    """Random crop 32 from the zero-padded 40x40 image, and horizontal flip."""
+    n = x.shape[0]
+    padded = np.zeros((n, 40, 40, 3), dtype=np.uint8)
+    padded[:, 4:36, 4:36] = x
+    dx, dy, flip = rng.integers(0, 9, n), rng.integers(0, 9, n), rng.random(n) < 0.5
+    out = np.empty_like(x)
+    for i in range(n):
+        crop = padded[i, dy[i]:dy[i] + 32, dx[i]:dx[i] + 32]
+        out[i] = crop[:, ::-1] if flip[i] else crop
+    return out
+
+
+@torch.no_grad()
+def evaluate(model, x, y, device, batch=500):
+    model.eval()
+    correct = 0
+    for i in range(0, len(x), batch):
+        logits = model(to_tensor(x[i:i + batch], device))
+        correct += (logits.argmax(1).cpu().numpy() == y[i:i + batch]).sum()
+    model.train()
+    return correct / len(x)
+
+
+def official_checkpoint(model, epoch, best, optimizer, args):
+    sd = {"module." + k: v for k, v in model.state_dict().items()}
+    return {"epoch": epoch, "arch": "condensenet", "state_dict": sd, "best_prec1": best,
+            "optimizer": optimizer.state_dict(), "recipe": vars(args)}
+
+
+def main():
+    args = parse()
+    torch.set_num_threads(args.threads)
+    os.makedirs(args.out, exist_ok=True)
+    log = open(os.path.join(args.out, "train.log"), "a")
+
+    def say(msg):
+        line = time.strftime("%Y-%m-%d %H:%M:%S ") + msg
+        print(line, flush=True)
+        log.write(line + "\n")
+        log.flush()
+
+    xtr, ytr = data.load(os.path.join(args.data, "cifar10-train-jpeg.tar.gz"))
+    xte, yte = data.load(os.path.join(args.data, "cifar10-test-jpeg.tar.gz"))
+    stages = [int(s) for s in args.stages.split(",")]
+    growth = [int(s) for s in args.growth.split(",")]
+    model = CondenseNet(stages, growth, group_1x1=args.groups, group_3x3=args.groups,
+                        condense_factor=args.condense_factor).to(args.device)
+    opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True, weight_decay=1e-4)
+    start, best, seconds = 0, 0.0, 0.0
+    resume = os.path.join(args.out, "checkpoint.pth")
+    if os.path.exists(resume):
+        ck = torch.load(resume, map_location=args.device, weights_only=False)
+        model.load_state_dict({k[len("module."):]: v for k, v in ck["state_dict"].items()})
+        opt.load_state_dict(ck["optimizer"])
+        start, best, seconds = ck["epoch"], ck["best_prec1"], ck.get("seconds", 0.0)
+        say(f"resumed at epoch {start} (best {best:.4f}, {seconds / 3600:.2f} h so far)")
+    else:
+        say(f"new run: {json.dumps(vars(args))}, {sum(p.numel() for p in model.parameters())} parameters")
+
+    steps_per_epoch = len(xtr) // args.batch
+    total_steps = args.epochs * steps_per_epoch
+    t_session = time.time()
+    for epoch in range(start, args.epochs):
+        rng = np.random.default_rng(1000 + epoch)
+        perm = rng.permutation(len(xtr))
+        t0 = time.time()
+        loss_sum, seen = 0.0, 0
+        for it in range(steps_per_epoch):
+            step = epoch * steps_per_epoch + it
+            LearnedGroupConv.progress = step / total_steps
+            lr = 0.5 * args.lr * (1 + math.cos(math.pi * step / total_steps))
+            for g in opt.param_groups:
+                g["lr"] = lr
+            idx = perm[it * args.batch:(it + 1) * args.batch]
+            x = to_tensor(augment(xtr[idx], rng), args.device)
+            y = torch.from_numpy(ytr[idx]).to(args.device)
+            out = model(x)
+            loss = F.cross_entropy(out, y)
+            if args.lasso > 0:
+                loss = loss + args.lasso * sum(m.lasso_loss() for m in model.learned_convs())
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.item() * len(idx)
+            seen += len(idx)
+            if it % 100 == 0:
+                print(f"  epoch {epoch + 1} iter {it}/{steps_per_epoch} loss {loss_sum / seen:.4f} lr {lr:.4f} "
+                      f"{(time.time() - t0) / (it + 1):.3f} s/iter", flush=True)
+        seconds += time.time() - t0
+        acc = evaluate(model, xte, yte, args.device)
+        best = max(best, acc)
+        stage = int(model.learned_convs()[0]._stage.item())
+        say(f"epoch {epoch + 1}/{args.epochs}: loss {loss_sum / seen:.4f}, test top-1 {acc:.4f}, "
+            f"condensing stage {stage}, {time.time() - t0:.0f} s")
+        ck = official_checkpoint(model, epoch + 1, best, opt, args)
+        ck["seconds"] = seconds
+        torch.save(ck, resume + ".tmp")
+        os.replace(resume + ".tmp", resume)
+        if args.stop_after and time.time() - t_session > args.stop_after * 3600:
+            say("stopping for now (resumable)")
+            return
+    final = official_checkpoint(model, args.epochs, best, opt, args)
+    final["optimizer"] = {"state": {}, "param_groups": opt.state_dict()["param_groups"]}
+    torch.save(final, os.path.join(args.out, "condensenet-cifar10-train.pth"))
+    say(f"done: test top-1 {evaluate(model, xte, yte, args.device):.4f} after {seconds / 3600:.2f} h of training")
+
+
+if __name__ == "__main__":
+    main()
