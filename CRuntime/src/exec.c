@@ -168,8 +168,18 @@ static void run_step(const cnm_context *c, const cnm_step *st) {
         }
         break;
     }
-    default:
-        run_ref_op(m, arena, &m->ops[st->first_op]);
+    default: {
+        const cnm_op *op = &m->ops[st->first_op];
+        if (op->type == CNM_OP_AVGPOOL && c->isa == CNM_ISA_AVX2) {
+            const cnm_value *iv = &m->values[op->in0], *ov = &m->values[op->out];
+            const cnm_buffer *ib = &m->buffers[iv->buffer], *ob = &m->buffers[ov->buffer];
+            cnm_avgpool_f32_avx2(cnm_value_ptr(m, arena, op->in0), (int)iv->c, (int)ib->h, (int)ib->w,
+                                 cnm_value_ptr(m, arena, op->out), (int)ob->h, (int)ob->w, op->p[0], op->p[1],
+                                 op->p[2], op->p[3], op->p[4], op->p[5], (int)(op->flags & 1u));
+        } else {
+            run_ref_op(m, arena, op);
+        }
+    }
     }
 }
 

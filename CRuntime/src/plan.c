@@ -192,7 +192,7 @@ cnm_status cnm_fuse(cnm_model *m, cnm_error *err) {
             size_t need = cnm_pw_scratch_floats(cin_g);
             if (need > m->pw_scratch_floats) m->pw_scratch_floats = need;
             st->n_ops = (uint32_t)((st->post >= 0 ? st->post : st->conv) - (int32_t)i + 1);
-        } else if (op->type == CNM_OP_CONV2D && op->p[0] == 1 && op->p[1] == 1) {
+        } else if (op->type == CNM_OP_CONV2D && op->p[1] <= 2) {
             st->kind = CNM_STEP_DIRECT;
             st->conv = (int32_t)i;
             st->n_ops = 1;
@@ -200,8 +200,8 @@ cnm_status cnm_fuse(cnm_model *m, cnm_error *err) {
             const cnm_buffer *ib = &m->buffers[iv->buffer];
             const cnm_tensor *w = &m->tensors[op->t[0]];
             cnm_conv_shape s = {.cin = (int)iv->c, .ih = (int)ib->h, .iw = (int)ib->w, .cout = (int)ov->c,
-                                .kh = (int)w->dims[2], .kw = (int)w->dims[3], .ph = op->p[2], .pw = op->p[3],
-                                .groups = op->p[4]};
+                                .kh = (int)w->dims[2], .kw = (int)w->dims[3], .sh = op->p[0], .sw = op->p[1],
+                                .ph = op->p[2], .pw = op->p[3], .groups = op->p[4]};
             size_t need = cnm_direct_padded_floats(&s);
             if (need > m->direct_scratch_floats) m->direct_scratch_floats = need;
         } else {

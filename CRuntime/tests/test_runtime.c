@@ -92,16 +92,18 @@ static void test_pointwise(void) {
     }
 }
 
-/* direct KxK stride-1 conv vs the reference conv */
+/* direct KxK conv (stride 1 and 2) vs the reference conv */
 static void test_direct(void) {
-    const int ks[] = {1, 3, 5}, hs[] = {1, 3, 7, 8, 17, 33}, groups[] = {1, 2, 4}, cs[] = {1, 3, 8};
-    for (int k = 0; k < 3; k++) for (int h = 0; h < 6; h++) for (int g = 0; g < 3; g++) for (int c = 0; c < 3; c++) {
-        if ((k + h + g + c) % 2) continue;
+    const int ks[] = {1, 3, 5, 7}, hs[] = {1, 3, 7, 8, 17, 33}, groups[] = {1, 2, 4}, cs[] = {1, 3, 8};
+    for (int k = 0; k < 4; k++) for (int h = 0; h < 6; h++) for (int g = 0; g < 3; g++) for (int c = 0; c < 3; c++)
+    for (int st = 1; st <= 2; st++) {
+        if ((k + h + g + c + st) % 2) continue;
         const int K = ks[k], H = hs[h], W = hs[(h + 2) % 6], G = groups[g];
         const int cin = G * cs[c], cout = G * cs[(c + 1) % 3], pad = (K / 2 + h) % (K / 2 + 2);
         if (K > H + 2 * pad || K > W + 2 * pad) continue;
-        cnm_conv_shape s = {.cin = cin, .ih = H, .iw = W, .cout = cout, .oh = H + 2 * pad - K + 1, .ow = W + 2 * pad - K + 1,
-                            .kh = K, .kw = K, .sh = 1, .sw = 1, .ph = pad, .pw = pad, .groups = G, .relu = (h & 1)};
+        cnm_conv_shape s = {.cin = cin, .ih = H, .iw = W, .cout = cout, .oh = (H + 2 * pad - K) / st + 1,
+                            .ow = (W + 2 * pad - K) / st + 1, .kh = K, .kw = K, .sh = st, .sw = st, .ph = pad, .pw = pad,
+                            .groups = G, .relu = (h & 1)};
         float *in = rand_buf((size_t)cin * H * W), *w = rand_buf((size_t)cout * cs[c] * K * K), *bias = rand_buf(cout);
         size_t n = (size_t)cout * s.oh * s.ow;
         float *ref = malloc(sizeof(float) * n), *out = malloc(sizeof(float) * n);
@@ -110,8 +112,25 @@ static void test_direct(void) {
         if (isa == CNM_ISA_AVX2) cnm_conv2d_direct_f32_avx2(&s, in, w, (h & 2) ? bias : NULL, out, pad_buf);
         else cnm_conv2d_f32_ref(&s, in, w, (h & 2) ? bias : NULL, out);
         double d = rel_diff(out, ref, n);
-        CHECK(d < 1e-5, "direct %s K=%d %dx%d pad %d G=%d cin=%d cout=%d: rel diff %.3g", cnm_isa_name(isa), K, H, W, pad, G, cin, cout, d);
+        CHECK(d < 1e-5, "direct %s K=%d stride %d %dx%d pad %d G=%d cin=%d cout=%d: rel diff %.3g", cnm_isa_name(isa), K, st, H, W, pad, G, cin, cout, d);
         free(in); free(w); free(bias); free(ref); free(out); free(pad_buf);
+    }
+}
+
+/* 2x2 stride-2 average pool (and a generic window) vs the reference */
+static void test_pool(void) {
+    const int sizes[] = {2, 3, 7, 8, 16, 17, 32, 33};
+    for (int a = 0; a < 8; a++) for (int b = 0; b < 8; b++) {
+        const int H = sizes[a], W = sizes[b], C = 3 + a, k = (a + b) % 5 == 4 ? 3 : 2, st = k == 3 ? 1 : 2;
+        if (k > H || k > W) continue;
+        const int oh = (H - k) / st + 1, ow = (W - k) / st + 1;
+        float *in = rand_buf((size_t)C * H * W), *ref = malloc(sizeof(float) * C * oh * ow), *out = malloc(sizeof(float) * C * oh * ow);
+        cnm_avgpool_f32_ref(in, C, H, W, ref, oh, ow, k, k, st, st, 0, 0, b & 1);
+        if (isa == CNM_ISA_AVX2) cnm_avgpool_f32_avx2(in, C, H, W, out, oh, ow, k, k, st, st, 0, 0, b & 1);
+        else cnm_avgpool_f32_ref(in, C, H, W, out, oh, ow, k, k, st, st, 0, 0, b & 1);
+        double d = rel_diff(out, ref, (size_t)C * oh * ow);
+        CHECK(d < 1e-6, "avgpool %s %dx%d k=%d s=%d: rel diff %.3g", cnm_isa_name(isa), H, W, k, st, d);
+        free(in); free(ref); free(out);
     }
 }
 
@@ -182,6 +201,7 @@ int main(int argc, char **argv) {
     printf("kernels under test: %s (reference: scalar)\n", cnm_isa_name(isa));
     test_pointwise();
     test_direct();
+    test_pool();
     if (argc >= 4) test_model(argv[1], argv[2], argv[3]);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

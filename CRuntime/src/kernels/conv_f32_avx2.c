@@ -1,13 +1,23 @@
-/* Direct KxK convolution, stride 1, fp32, AVX2 + FMA. The input is copied once into a
+/* Direct KxK convolution, stride 1 or 2, fp32, AVX2 + FMA. The input is copied once into a
  * zero-bordered scratch (so the inner loop has no bounds checks), then each work item
  * (group, output row, block of up to 4 output channels) accumulates 4 x 16 outputs in 8 ymm
  * registers: per tap, two unaligned input loads and four weight broadcasts feed eight FMAs. */
 #include "kernels.h"
 
-static int padded_row(const cnm_conv_shape *s) { return (s->iw + 2 * s->pw + 16 + 7) / 8 * 8; }
+/* A padded row holds the zero-bordered input row; for a horizontal stride of 2 its even
+ * columns come first and its odd columns second, so that the inputs of 8 consecutive
+ * outputs are contiguous for every tap. */
+static int padded_half(const cnm_conv_shape *s) { return ((s->iw + 2 * s->pw + 1) / 2 + 16 + 7) / 8 * 8; }
+static int padded_row(const cnm_conv_shape *s) {
+    return s->sw == 2 ? 2 * padded_half(s) : (s->iw + 2 * s->pw + 16 + 7) / 8 * 8;
+}
+/* column offset of tap kx for output 0 */
+static int tap_col(const cnm_conv_shape *s, int kx) { return s->sw == 2 ? (kx & 1) * padded_half(s) + kx / 2 : kx; }
 
 size_t cnm_direct_padded_floats(const cnm_conv_shape *s) {
-    return (size_t)s->cin * (size_t)(s->ih + 2 * s->ph) * (size_t)padded_row(s) + 16;
+    /* + rows past the end: two-row mode reads (never stores) the rows of one more output row */
+    return (size_t)s->cin * (size_t)(s->ih + 2 * s->ph) * (size_t)padded_row(s) +
+           (size_t)padded_row(s) * (size_t)(s->kh + 2 * s->sh) + 16;
 }
 
 #if defined(__x86_64__)
@@ -16,22 +26,34 @@ size_t cnm_direct_padded_floats(const cnm_conv_shape *s) {
 
 #define AVX2 __attribute__((target("avx2,fma")))
 
+/* Each call computes MR output channels for 16 outputs: 16 pixels of row oy, or, for maps at
+ * most 8 wide, 8 pixels of row oy and 8 of row oy + 1 (so small maps keep both halves busy). */
+AVX2 static inline void store8(float *y, __m256 v, int n) {
+    if (n >= 8) { _mm256_storeu_ps(y, v); return; }
+    float tmp[8];
+    _mm256_storeu_ps(tmp, v);
+    memcpy(y, tmp, sizeof(float) * (size_t)n);
+}
+
 #define DIRECT_KERNEL(MR)                                                                          \
     AVX2 static void direct_##MR(const cnm_conv_shape *s, const float *pad, const float *weight,     \
                                  const float *bias, float *out, int g, int o, int oy) {            \
         const int cin_g = s->cin / s->groups, RS = padded_row(s), KK = s->kh * s->kw;               \
         const size_t PS = (size_t)(s->ih + 2 * s->ph) * RS;                                         \
+        const int two = s->ow <= 8;                                                                 \
+        const size_t second = two ? (size_t)RS * s->sh : 8; /* offset of the second 8 outputs */    \
         const __m256 z = _mm256_setzero_ps();                                                       \
         for (int q = 0; q < s->ow; q += 16) {                                                       \
             __m256 acc[MR][2];                                                                      \
             for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm256_set1_ps(bias ? bias[o + r] : 0.0f); \
             for (int ic = 0; ic < cin_g; ic++) {                                                    \
-                const float *xin = pad + (size_t)(g * cin_g + ic) * PS + (size_t)oy * RS + q;       \
+                const float *xin = pad + (size_t)(g * cin_g + ic) * PS + (size_t)oy * s->sh * RS + q; \
                 const float *wk = weight + ((size_t)o * cin_g + ic) * KK;                           \
                 for (int ky = 0; ky < s->kh; ky++) {                                                \
                     for (int kx = 0; kx < s->kw; kx++) {                                            \
-                        const __m256 x0 = _mm256_loadu_ps(xin + (size_t)ky * RS + kx);              \
-                        const __m256 x1 = _mm256_loadu_ps(xin + (size_t)ky * RS + kx + 8);          \
+                        const float *xt = xin + (size_t)ky * RS + tap_col(s, kx);                   \
+                        const __m256 x0 = _mm256_loadu_ps(xt);                                      \
+                        const __m256 x1 = _mm256_loadu_ps(xt + second);                             \
                         for (int r = 0; r < MR; r++) {                                              \
                             const __m256 wv = _mm256_broadcast_ss(wk + (size_t)r * cin_g * KK + ky * s->kw + kx); \
                             acc[r][0] = _mm256_fmadd_ps(wv, x0, acc[r][0]);                         \
@@ -40,16 +62,16 @@ size_t cnm_direct_padded_floats(const cnm_conv_shape *s) {
                     }                                                                               \
                 }                                                                                   \
             }                                                                                       \
-            const int n = s->ow - q;                                                                \
             for (int r = 0; r < MR; r++) {                                                          \
                 __m256 v0 = acc[r][0], v1 = acc[r][1];                                              \
                 if (s->relu) { v0 = _mm256_max_ps(v0, z); v1 = _mm256_max_ps(v1, z); }              \
                 float *y = out + (size_t)(o + r) * s->oh * s->ow + (size_t)oy * s->ow + q;          \
-                if (n >= 16) { _mm256_storeu_ps(y, v0); _mm256_storeu_ps(y + 8, v1); }              \
-                else {                                                                              \
-                    float tmp[16];                                                                  \
-                    _mm256_storeu_ps(tmp, v0); _mm256_storeu_ps(tmp + 8, v1);                       \
-                    memcpy(y, tmp, sizeof(float) * (size_t)n);                                      \
+                if (two) {                                                                          \
+                    store8(y, v0, s->ow);                                                           \
+                    if (oy + 1 < s->oh) store8(y + s->ow, v1, s->ow);                               \
+                } else {                                                                            \
+                    store8(y, v0, s->ow - q);                                                       \
+                    if (s->ow - q > 8) store8(y + 8, v1, s->ow - q - 8);                            \
                 }                                                                                   \
             }                                                                                       \
         }                                                                                           \
@@ -74,17 +96,27 @@ AVX2 void cnm_conv2d_direct_f32_avx2(const cnm_conv_shape *s, const float *in, c
                 memset(row, 0, sizeof(float) * (size_t)RS);
                 continue;
             }
+            if (s->sw == 2) {
+                const int half = padded_half(s);
+                memset(row, 0, sizeof(float) * (size_t)RS);
+                for (int ix = 0; ix < s->iw; ix++) {
+                    const int X = ix + s->pw;
+                    row[(X & 1) * half + X / 2] = x[(size_t)iy * s->iw + ix];
+                }
+                continue;
+            }
             memset(row, 0, sizeof(float) * (size_t)s->pw);
             memcpy(row + s->pw, x + (size_t)iy * s->iw, sizeof(float) * (size_t)s->iw);
             memset(row + s->pw + s->iw, 0, sizeof(float) * (size_t)(RS - s->pw - s->iw));
         }
     }
     const int cout_g = s->cout / s->groups, blocks = (cout_g + 3) / 4;
-    const int items = s->groups * s->oh * blocks;
+    const int rows = s->ow <= 8 ? (s->oh + 1) / 2 : s->oh, step = s->ow <= 8 ? 2 : 1;
+    const int items = s->groups * rows * blocks;
 #pragma omp for schedule(static)
     for (int it = 0; it < items; it++) {
-        const int g = it / (s->oh * blocks), rem = it % (s->oh * blocks);
-        const int oy = rem / blocks, b = rem % blocks;
+        const int g = it / (rows * blocks), rem = it % (rows * blocks);
+        const int oy = (rem / blocks) * step, b = rem % blocks;
         const int o = g * cout_g + 4 * b, mr = cout_g - 4 * b < 4 ? cout_g - 4 * b : 4;
         switch (mr) {
         case 4: direct_4(s, pad, weight, bias, out, g, o, oy); break;

@@ -35,6 +35,10 @@ void cnm_channel_f32_ref(const float *in, float *out, int cout, int hw, const fl
 void cnm_avgpool_f32_ref(const float *in, int c, int ih, int iw, float *out, int oh, int ow,
                          int kh, int kw, int sh, int sw, int ph, int pw, int relu);
 
+/* Same contract, AVX2 fast path for 2x2 stride 2 (falls back to the reference otherwise). */
+void cnm_avgpool_f32_avx2(const float *in, int c, int ih, int iw, float *out, int oh, int ow,
+                          int kh, int kw, int sh, int sw, int ph, int pw, int relu);
+
 /* out[n] = act(bias[n] + sum_k w[n][k] * x[index ? index[k] : k]). */
 void cnm_linear_f32_ref(const float *x, const float *weight, const float *bias,
                         const int32_t *index, float *out, int n, int k, int relu);
@@ -68,7 +72,7 @@ static inline size_t cnm_pw_scratch_floats(int cin_g) { return (size_t)cin_g * C
 void cnm_pointwise_f32_ref(const cnm_pw_args *a);
 void cnm_pointwise_f32_avx2(const cnm_pw_args *a);
 
-/* ---- direct KxK convolution, stride 1 ----
+/* ---- direct KxK convolution, stride 1 or 2 (vertical stride any) ----
  * The input is first copied with a zero border into `padded` (shared by all threads:
  * cnm_direct_padded_floats floats), then each (group, output row) is computed with all
  * of the group's output channels reusing each input load. */

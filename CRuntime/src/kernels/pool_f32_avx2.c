@@ -1,0 +1,45 @@
+/* Average pooling, fp32, AVX2: the 2x2 stride-2 transition of DenseNets (sum two rows, then
+ * add adjacent pairs) and the global average pool; other windows use the reference. */
+#include "kernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define AVX2 __attribute__((target("avx2,fma")))
+
+AVX2 void cnm_avgpool_f32_avx2(const float *in, int c, int ih, int iw, float *out, int oh, int ow,
+                               int kh, int kw, int sh, int sw, int ph, int pw, int relu) {
+    if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0) {
+        const __m256 q = _mm256_set1_ps(0.25f), z = _mm256_setzero_ps();
+#pragma omp for schedule(static)
+        for (int ch = 0; ch < c; ch++) {
+            for (int oy = 0; oy < oh; oy++) {
+                const float *r0 = in + ((size_t)ch * ih + 2 * oy) * iw, *r1 = r0 + iw;
+                float *y = out + ((size_t)ch * oh + oy) * ow;
+                int ox = 0;
+                for (; ox + 8 <= ow && 2 * ox + 16 <= iw; ox += 8) {
+                    __m256 a = _mm256_add_ps(_mm256_loadu_ps(r0 + 2 * ox), _mm256_loadu_ps(r1 + 2 * ox));
+                    __m256 b = _mm256_add_ps(_mm256_loadu_ps(r0 + 2 * ox + 8), _mm256_loadu_ps(r1 + 2 * ox + 8));
+                    /* pairwise sums: hadd works per 128-bit lane, fix the lane order after */
+                    __m256 s = _mm256_hadd_ps(a, b);
+                    s = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(s), 0xD8));
+                    s = _mm256_mul_ps(s, q);
+                    if (relu) s = _mm256_max_ps(s, z);
+                    _mm256_storeu_ps(y + ox, s);
+                }
+                for (; ox < ow; ox++) {
+                    float v = 0.25f * ((r0[2 * ox] + r0[2 * ox + 1]) + (r1[2 * ox] + r1[2 * ox + 1]));
+                    y[ox] = (relu && v < 0.0f) ? 0.0f : v;
+                }
+            }
+        }
+        return;
+    }
+    cnm_avgpool_f32_ref(in, c, ih, iw, out, oh, ow, kh, kw, sh, sw, ph, pw, relu);
+}
+#else
+void cnm_avgpool_f32_avx2(const float *in, int c, int ih, int iw, float *out, int oh, int ow,
+                          int kh, int kw, int sh, int sw, int ph, int pw, int relu) {
+    cnm_avgpool_f32_ref(in, c, ih, iw, out, oh, ow, kh, kw, sh, sw, ph, pw, relu);
+}
+#endif
