@@ -170,7 +170,12 @@ static void run_step(const cnm_context *c, const cnm_step *st) {
     }
     default: {
         const cnm_op *op = &m->ops[st->first_op];
-        if (op->type == CNM_OP_AVGPOOL && c->isa == CNM_ISA_AVX2) {
+        if (op->type == CNM_OP_LINEAR && c->isa == CNM_ISA_AVX2) {
+            const cnm_tensor *w = &m->tensors[op->t[0]];
+            cnm_linear_f32_avx2(cnm_value_ptr(m, arena, op->in0), w->data, tensor_data(m, op->t[1]),
+                                tensor_data(m, op->t[2]), cnm_value_ptr(m, arena, op->out), (int)w->dims[0],
+                                (int)w->dims[1], (int)(op->flags & 1u), c->direct_scratch);
+        } else if (op->type == CNM_OP_AVGPOOL && c->isa == CNM_ISA_AVX2) {
             const cnm_value *iv = &m->values[op->in0], *ov = &m->values[op->out];
             const cnm_buffer *ib = &m->buffers[iv->buffer], *ob = &m->buffers[ov->buffer];
             cnm_avgpool_f32_avx2(cnm_value_ptr(m, arena, op->in0), (int)iv->c, (int)ib->h, (int)ib->w,

@@ -207,6 +207,10 @@ cnm_status cnm_fuse(cnm_model *m, cnm_error *err) {
         } else {
             st->kind = CNM_STEP_OP;
             st->n_ops = 1;
+            if (op->type == CNM_OP_LINEAR) { /* the gathered features are packed into shared scratch */
+                size_t need = m->tensors[op->t[0]].dims[1];
+                if (need > m->direct_scratch_floats) m->direct_scratch_floats = need;
+            }
         }
         for (uint32_t k = i; k < i + st->n_ops; k++) m->op_step[k] = (int32_t)m->n_steps;
         i += st->n_ops;

@@ -134,6 +134,24 @@ static void test_pool(void) {
     }
 }
 
+/* linear with and without an input index vs the reference */
+static void test_linear(void) {
+    const int ns[] = {1, 3, 10, 33}, ks[] = {1, 7, 8, 31, 32, 33, 100, 1032};
+    for (int a = 0; a < 4; a++) for (int b = 0; b < 8; b++) for (int gi = 0; gi < 2; gi++) {
+        const int N = ns[a], K = ks[b], F = K + 11;
+        float *x = rand_buf(F), *w = rand_buf((size_t)N * K), *bias = rand_buf(N), *packed = malloc(sizeof(float) * K);
+        int32_t *idx = malloc(sizeof(int32_t) * K);
+        for (int j = 0; j < K; j++) idx[j] = (j * 5 + 2) % F;
+        float *ref = malloc(sizeof(float) * N), *out = malloc(sizeof(float) * N);
+        cnm_linear_f32_ref(x, w, bias, gi ? idx : NULL, ref, N, K, a & 1);
+        if (isa == CNM_ISA_AVX2) cnm_linear_f32_avx2(x, w, bias, gi ? idx : NULL, out, N, K, a & 1, packed);
+        else cnm_linear_f32_ref(x, w, bias, gi ? idx : NULL, out, N, K, a & 1);
+        double d = rel_diff(out, ref, N);
+        CHECK(d < 1e-5, "linear %s N=%d K=%d index=%d: rel diff %.3g", cnm_isa_name(isa), N, K, gi, d);
+        free(x); free(w); free(bias); free(packed); free(idx); free(ref); free(out);
+    }
+}
+
 /* minimal float32 .npy reader for the fixtures */
 static float *read_npy(const char *path, size_t *count) {
     FILE *f = fopen(path, "rb");
@@ -202,6 +220,7 @@ int main(int argc, char **argv) {
     test_pointwise();
     test_direct();
     test_pool();
+    test_linear();
     if (argc >= 4) test_model(argv[1], argv[2], argv[3]);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

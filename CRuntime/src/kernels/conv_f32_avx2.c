@@ -7,9 +7,9 @@
 /* A padded row holds the zero-bordered input row; for a horizontal stride of 2 its even
  * columns come first and its odd columns second, so that the inputs of 8 consecutive
  * outputs are contiguous for every tap. */
-static int padded_half(const cnm_conv_shape *s) { return ((s->iw + 2 * s->pw + 1) / 2 + 16 + 7) / 8 * 8; }
+static int padded_half(const cnm_conv_shape *s) { return ((s->iw + 2 * s->pw + 1) / 2 + 32 + 7) / 8 * 8; }
 static int padded_row(const cnm_conv_shape *s) {
-    return s->sw == 2 ? 2 * padded_half(s) : (s->iw + 2 * s->pw + 16 + 7) / 8 * 8;
+    return s->sw == 2 ? 2 * padded_half(s) : (s->iw + 2 * s->pw + 32 + 7) / 8 * 8;
 }
 /* column offset of tap kx for output 0 */
 static int tap_col(const cnm_conv_shape *s, int kx) { return s->sw == 2 ? (kx & 1) * padded_half(s) + kx / 2 : kx; }
@@ -35,51 +35,58 @@ AVX2 static inline void store8(float *y, __m256 v, int n) {
     memcpy(y, tmp, sizeof(float) * (size_t)n);
 }
 
-#define DIRECT_KERNEL(MR)                                                                          \
-    AVX2 static void direct_##MR(const cnm_conv_shape *s, const float *pad, const float *weight,     \
-                                 const float *bias, float *out, int g, int o, int oy) {            \
+#define DIRECT_KERNEL(NAME, MR, NCH)                                                               \
+    AVX2 static void NAME(const cnm_conv_shape *s, const float *pad, const float *weight,           \
+                          const float *bias, float *out, int g, int o, int oy) {                    \
         const int cin_g = s->cin / s->groups, RS = padded_row(s), KK = s->kh * s->kw;               \
         const size_t PS = (size_t)(s->ih + 2 * s->ph) * RS;                                         \
         const int two = s->ow <= 8;                                                                 \
         const size_t second = two ? (size_t)RS * s->sh : 8; /* offset of the second 8 outputs */    \
+        const int W = 8 * NCH;                                                                      \
         const __m256 z = _mm256_setzero_ps();                                                       \
-        for (int q = 0; q < s->ow; q += 16) {                                                       \
-            __m256 acc[MR][2];                                                                      \
-            for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm256_set1_ps(bias ? bias[o + r] : 0.0f); \
+        for (int q = 0; q < s->ow; q += W) {                                                        \
+            __m256 acc[MR][NCH];                                                                    \
+            for (int r = 0; r < MR; r++)                                                            \
+                for (int h = 0; h < NCH; h++) acc[r][h] = _mm256_set1_ps(bias ? bias[o + r] : 0.0f); \
             for (int ic = 0; ic < cin_g; ic++) {                                                    \
                 const float *xin = pad + (size_t)(g * cin_g + ic) * PS + (size_t)oy * s->sh * RS + q; \
                 const float *wk = weight + ((size_t)o * cin_g + ic) * KK;                           \
                 for (int ky = 0; ky < s->kh; ky++) {                                                \
                     for (int kx = 0; kx < s->kw; kx++) {                                            \
                         const float *xt = xin + (size_t)ky * RS + tap_col(s, kx);                   \
-                        const __m256 x0 = _mm256_loadu_ps(xt);                                      \
-                        const __m256 x1 = _mm256_loadu_ps(xt + second);                             \
+                        __m256 xv[NCH];                                                             \
+                        xv[0] = _mm256_loadu_ps(xt);                                                \
+                        xv[1] = _mm256_loadu_ps(xt + second);                                       \
+                        for (int h = 2; h < NCH; h++) xv[h] = _mm256_loadu_ps(xt + 8 * h);          \
                         for (int r = 0; r < MR; r++) {                                              \
                             const __m256 wv = _mm256_broadcast_ss(wk + (size_t)r * cin_g * KK + ky * s->kw + kx); \
-                            acc[r][0] = _mm256_fmadd_ps(wv, x0, acc[r][0]);                         \
-                            acc[r][1] = _mm256_fmadd_ps(wv, x1, acc[r][1]);                         \
+                            for (int h = 0; h < NCH; h++) acc[r][h] = _mm256_fmadd_ps(wv, xv[h], acc[r][h]); \
                         }                                                                           \
                     }                                                                               \
                 }                                                                                   \
             }                                                                                       \
             for (int r = 0; r < MR; r++) {                                                          \
-                __m256 v0 = acc[r][0], v1 = acc[r][1];                                              \
-                if (s->relu) { v0 = _mm256_max_ps(v0, z); v1 = _mm256_max_ps(v1, z); }              \
                 float *y = out + (size_t)(o + r) * s->oh * s->ow + (size_t)oy * s->ow + q;          \
-                if (two) {                                                                          \
-                    store8(y, v0, s->ow);                                                           \
-                    if (oy + 1 < s->oh) store8(y + s->ow, v1, s->ow);                               \
-                } else {                                                                            \
-                    store8(y, v0, s->ow - q);                                                       \
-                    if (s->ow - q > 8) store8(y + 8, v1, s->ow - q - 8);                            \
+                for (int h = 0; h < NCH; h++) {                                                     \
+                    __m256 v = acc[r][h];                                                           \
+                    if (s->relu) v = _mm256_max_ps(v, z);                                           \
+                    if (two) {                                                                      \
+                        if (h == 0) store8(y, v, s->ow);                                            \
+                        else if (h == 1 && oy + 1 < s->oh) store8(y + s->ow, v, s->ow);             \
+                    } else if (s->ow - q > 8 * h) {                                                 \
+                        store8(y + 8 * h, v, s->ow - q - 8 * h);                                    \
+                    }                                                                               \
                 }                                                                                   \
             }                                                                                       \
         }                                                                                           \
     }
-DIRECT_KERNEL(1)
-DIRECT_KERNEL(2)
-DIRECT_KERNEL(3)
-DIRECT_KERNEL(4)
+/* 4 channels x 16 outputs, or (1-2 channels, wide maps) 2 channels x 32 outputs: 8 accumulators */
+DIRECT_KERNEL(direct_1, 1, 2)
+DIRECT_KERNEL(direct_2, 2, 2)
+DIRECT_KERNEL(direct_3, 3, 2)
+DIRECT_KERNEL(direct_4, 4, 2)
+DIRECT_KERNEL(direct_1w, 1, 4)
+DIRECT_KERNEL(direct_2w, 2, 4)
 
 AVX2 void cnm_conv2d_direct_f32_avx2(const cnm_conv_shape *s, const float *in, const float *weight,
                                      const float *bias, float *out, float *pad) {
@@ -118,6 +125,11 @@ AVX2 void cnm_conv2d_direct_f32_avx2(const cnm_conv_shape *s, const float *in, c
         const int g = it / (rows * blocks), rem = it % (rows * blocks);
         const int oy = (rem / blocks) * step, b = rem % blocks;
         const int o = g * cout_g + 4 * b, mr = cout_g - 4 * b < 4 ? cout_g - 4 * b : 4;
+        if (mr <= 2 && s->ow > 16) {
+            if (mr == 2) direct_2w(s, pad, weight, bias, out, g, o, oy);
+            else direct_1w(s, pad, weight, bias, out, g, o, oy);
+            continue;
+        }
         switch (mr) {
         case 4: direct_4(s, pad, weight, bias, out, g, o, oy); break;
         case 3: direct_3(s, pad, weight, bias, out, g, o, oy); break;

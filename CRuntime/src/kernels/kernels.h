@@ -43,6 +43,10 @@ void cnm_avgpool_f32_avx2(const float *in, int c, int ih, int iw, float *out, in
 void cnm_linear_f32_ref(const float *x, const float *weight, const float *bias,
                         const int32_t *index, float *out, int n, int k, int relu);
 
+/* Same contract; `packed` (k floats, shared by the threads) receives the gathered inputs. */
+void cnm_linear_f32_avx2(const float *x, const float *weight, const float *bias, const int32_t *index,
+                         float *out, int n, int k, int relu, float *packed);
+
 /* ---- fused pointwise (1x1, stride 1) convolution ----
  * The CondenseNet bottleneck in one pass:
  *   x[c]   = pre_act(pre_scale[c] * in[src[c]] + pre_shift[c])      c < groups*cin_g (packed per tile)
