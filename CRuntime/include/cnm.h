@@ -39,7 +39,9 @@ typedef enum cnm_status {
     CNM_ERR_GRAPH = 7,       /* operators, shapes or tensors do not fit together */
     CNM_ERR_LIMIT = 8,       /* beyond a documented limit */
     CNM_ERR_NOMEM = 9,       /* out of memory */
-    CNM_ERR_ARGUMENT = 10    /* wrong argument (e.g. tensor size) from the caller */
+    CNM_ERR_ARGUMENT = 10,   /* wrong argument (e.g. tensor size) from the caller */
+    CNM_ERR_IMAGE = 11,      /* malformed image */
+    CNM_ERR_NPY = 12         /* malformed .npy array */
 } cnm_status;
 
 typedef struct cnm_error {
@@ -126,6 +128,39 @@ double cnm_context_op_seconds(const cnm_context *ctx, uint32_t op);
 
 /* Numerically stable softmax, in place or not. */
 void cnm_softmax(const float *logits, float *probs, size_t n);
+
+/* ---- images: binary PPM (P6) / PGM (P5), bilinear resize, normalisation ---- */
+#define CNM_MAX_IMAGE_PIXELS (1u << 28)
+
+typedef struct cnm_image {
+    uint32_t width, height, channels; /* channels 1 (grey) or 3 (RGB), interleaved */
+    uint8_t *pixels;                  /* width*height*channels bytes, owned */
+} cnm_image;
+
+/* Decode P6/P5 (maxval 1..65535; 16-bit samples are big-endian and scaled to 8 bits).
+ * `name` is used in messages. On success the caller frees with cnm_image_free. */
+cnm_status cnm_image_decode_pnm(const void *data, size_t size, const char *name, cnm_image *out, cnm_error *err);
+cnm_status cnm_image_load_pnm(const char *path, cnm_image *out, cnm_error *err);
+void cnm_image_free(cnm_image *img);
+/* Bilinear resize with half-pixel centres (as PIL/OpenCV/PyTorch align_corners=False). */
+cnm_status cnm_image_resize(const cnm_image *img, uint32_t width, uint32_t height, cnm_image *out, cnm_error *err);
+/* The model's input for an image: resized as the model asks (direct, or shorter side +
+ * centre crop), scaled to [0,1], normalised with the model's mean/std, CHW floats.
+ * Grey images are repeated to 3 channels; RGB is converted to grey for 1-channel models. */
+cnm_status cnm_image_to_input(const cnm_model *model, const cnm_image *img, float *input, size_t count,
+                              cnm_error *err);
+
+/* ---- NumPy .npy arrays (float32 or float64, C order; read as float32) ---- */
+#define CNM_NPY_MAX_DIMS 8
+#define CNM_NPY_MAX_ELEMENTS (1u << 30)
+typedef struct cnm_npy {
+    uint32_t ndim;
+    uint64_t shape[CNM_NPY_MAX_DIMS];
+    uint64_t count;
+    float *data; /* owned */
+} cnm_npy;
+cnm_status cnm_npy_parse(const void *data, size_t size, const char *name, cnm_npy *out, cnm_error *err);
+void cnm_npy_free(cnm_npy *a);
 
 /* CRC-32 as used by the file checksum (zlib's crc32). */
 uint32_t cnm_crc32(uint32_t crc, const void *data, size_t size);

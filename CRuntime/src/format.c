@@ -47,6 +47,8 @@ const char *cnm_status_string(cnm_status s) {
     case CNM_ERR_LIMIT: return "limit exceeded";
     case CNM_ERR_NOMEM: return "out of memory";
     case CNM_ERR_ARGUMENT: return "invalid argument";
+    case CNM_ERR_IMAGE: return "malformed image";
+    case CNM_ERR_NPY: return "malformed .npy";
     }
     return "unknown status";
 }

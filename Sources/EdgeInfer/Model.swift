@@ -205,6 +205,8 @@ extension EdgeInferError {
         case CNM_ERR_TRUNCATED: kind = .truncated
         case CNM_ERR_GRAPH: kind = .graph
         case CNM_ERR_LIMIT: kind = .limit
+        case CNM_ERR_IMAGE: kind = .image
+        case CNM_ERR_NPY: kind = .npy
         case CNM_ERR_NOMEM: kind = .memory
         default: kind = .argument
         }

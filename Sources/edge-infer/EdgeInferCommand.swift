@@ -86,7 +86,7 @@ struct Classify: ParsableCommand {
         try reportingErrors {
             let model = try modelOption.load()
             let img = try Image(contentsOf: image)
-            let input = try img.modelInput(for: model.info)
+            let input = try img.modelInput(for: model)
             let session = try Session(model: model, threads: threads)
             let probs = softmax(try session.run(input))
             let labels = model.labels

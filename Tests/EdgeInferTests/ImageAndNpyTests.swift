@@ -39,16 +39,16 @@ struct ImageTests {
         }
     }
 
-    @Test func bilinearResizeMatchesHandComputation() {
+    @Test func bilinearResizeMatchesHandComputation() throws {
         // 2x2 -> 4x4 with half-pixel centres: corners stay, the inner samples interpolate.
         let img = Image(width: 2, height: 2, channels: 1, pixels: [0, 100, 200, 40])
-        let r = img.resized(width: 4, height: 4)
+        let r = try img.resized(width: 4, height: 4)
         #expect(r.pixels[0] == 0 && r.pixels[3] == 100 && r.pixels[12] == 200 && r.pixels[15] == 40)
         // (1,1): source (0.25, 0.25): 0.75*0.75*0 + 0.75*0.25*100 + 0.25*0.75*200 + 0.25*0.25*40 = 58.75
         #expect(r.pixels[5] == 59)
         // downscale 4x4 -> 2x2 averages 2x2 neighbourhoods (source centre at 0.5)
         let big = Image(width: 4, height: 4, channels: 1, pixels: (0..<16).map { UInt8($0 * 10) })
-        #expect(big.resized(width: 2, height: 2).pixels == [25, 45, 105, 125])
+        #expect(try big.resized(width: 2, height: 2).pixels == [25, 45, 105, 125])
     }
 
     @Test func normalisesWithTheModelStatistics() throws {
@@ -57,7 +57,7 @@ struct ImageTests {
                                                            options: ConvertOptions(preset: .cifar10))
         let m = try Model(bytes: bytes, name: "c86")
         let img = try Image(contentsOf: Paths.repo + "/models/samples/airplane.ppm")
-        let x = try img.modelInput(for: m.info)
+        let x = try img.modelInput(for: m)
         let ref = try NpyArray(contentsOf: Paths.fixture("condensenet86-cifar10-inputs.npy"))
         let d = maxAbsDiff(x, Array(ref.data[0..<(3 * 32 * 32)]))
         #expect(d < 1e-5, "max diff \(d)")
