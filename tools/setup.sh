@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Install the system packages edge-infer builds against (Debian/Ubuntu), if missing.
+#   tools/setup.sh          what building and running needs
+#   tools/setup.sh --test   plus what the whole test suite needs (aarch64 cross compiler,
+#                           qemu-user, valgrind)
 # Needs a Swift 6 toolchain on PATH for the Swift part (swift.org); the C core needs only a C compiler.
 set -euo pipefail
 want=(libomp-19-dev)          # OpenMP for the Swift toolchain's clang (19+: dynamic schedules link)
-optional=(gcc-aarch64-linux-gnu qemu-user valgrind)  # aarch64 cross checks and memcheck (used if present)
+if [ "${1:-}" = "--test" ]; then
+  want+=(gcc-aarch64-linux-gnu qemu-user valgrind)
+fi
 missing=()
-for p in "${want[@]}" ${EDGE_SETUP_OPTIONAL:+"${optional[@]}"}; do
+for p in "${want[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
 if ((${#missing[@]})); then
@@ -14,8 +19,8 @@ if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}" >&2
   $sudo apt-get update -qq
   if ! $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; then
-    echo "setup: libomp-19-dev unavailable, falling back to libomp-dev" >&2
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libomp-dev >/dev/null
+    echo "setup: retrying with libomp-dev instead of libomp-19-dev" >&2
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]/libomp-19-dev/libomp-dev}" >/dev/null
   fi
 fi
 command -v swift >/dev/null || { echo "setup: no 'swift' on PATH; install a Swift 6 toolchain (swift.org)" >&2; exit 1; }

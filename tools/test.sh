@@ -2,9 +2,21 @@
 # The whole test suite: installs what it needs, then runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools/setup.sh
-# C core alone (gcc + libgomp): SIMD kernels vs scalar oracles, the fixture model
+tools/setup.sh --test
+step() { echo; echo "== $*"; }
+
+step "C core (gcc + libgomp): SIMD kernels vs scalar oracles, fixture model, concurrency, C example"
 make -s -C CRuntime -j2 check
-# Swift: converter against the official fixtures, runtime, CLI end to end
+step "C core under AddressSanitizer + UndefinedBehaviorSanitizer"
+make -s -C CRuntime check-sanitize
+step "one full inference under valgrind memcheck"
+make -s -C CRuntime check-valgrind
+step "aarch64: cross-compiled, run under qemu (neon+dotprod, neon baseline, Cortex-A53)"
+make -s -C CRuntime -j2 check-aarch64 | tee /tmp/edge-infer-aarch64.out
+
+step "Swift: converter against the official fixtures, runtime, CLI end to end"
 swift build --build-tests
+step "the C example under qemu agrees with the Swift CLI on x86"
+swift run -c debug --skip-build edge-infer models/samples/cat.ppm --model models/default.cnm > /tmp/edge-infer-x86.out
+tail -5 /tmp/edge-infer-aarch64.out | diff - /tmp/edge-infer-x86.out && echo "same top-5"
 swift test --skip-build

@@ -154,15 +154,17 @@ static void run_step(const cnm_context *c, const cnm_step *st) {
             .scratch_stride = m->pw_scratch_floats,
         };
         if (c->isa == CNM_ISA_AVX2) cnm_pointwise_f32_avx2(&a);
+        else if (c->isa == CNM_ISA_NEON || c->isa == CNM_ISA_NEON_DOT) cnm_pointwise_f32_neon(&a);
         else cnm_pointwise_f32_ref(&a);
         break;
     }
     case CNM_STEP_DIRECT: {
         const cnm_op *op = &m->ops[st->conv];
-        if (c->isa == CNM_ISA_AVX2) {
+        if (c->isa != CNM_ISA_SCALAR) {
             cnm_conv_shape s = conv_shape(m, op);
-            cnm_conv2d_direct_f32_avx2(&s, cnm_value_ptr(m, arena, op->in0), m->tensors[op->t[0]].data,
-                                       tensor_data(m, op->t[1]), cnm_value_ptr(m, arena, op->out), c->direct_scratch);
+            (c->isa == CNM_ISA_AVX2 ? cnm_conv2d_direct_f32_avx2 : cnm_conv2d_direct_f32_neon)(
+                &s, cnm_value_ptr(m, arena, op->in0), m->tensors[op->t[0]].data, tensor_data(m, op->t[1]),
+                cnm_value_ptr(m, arena, op->out), c->direct_scratch);
         } else {
             run_ref_op(m, arena, op);
         }
@@ -170,9 +172,9 @@ static void run_step(const cnm_context *c, const cnm_step *st) {
     }
     default: {
         const cnm_op *op = &m->ops[st->first_op];
-        if (op->type == CNM_OP_LINEAR && c->isa == CNM_ISA_AVX2) {
+        if (op->type == CNM_OP_LINEAR && c->isa != CNM_ISA_SCALAR) {
             const cnm_tensor *w = &m->tensors[op->t[0]];
-            cnm_linear_f32_avx2(cnm_value_ptr(m, arena, op->in0), w->data, tensor_data(m, op->t[1]),
+            (c->isa == CNM_ISA_AVX2 ? cnm_linear_f32_avx2 : cnm_linear_f32_neon)(cnm_value_ptr(m, arena, op->in0), w->data, tensor_data(m, op->t[1]),
                                 tensor_data(m, op->t[2]), cnm_value_ptr(m, arena, op->out), (int)w->dims[0],
                                 (int)w->dims[1], (int)(op->flags & 1u), c->direct_scratch);
         } else if (op->type == CNM_OP_AVGPOOL && c->isa == CNM_ISA_AVX2) {

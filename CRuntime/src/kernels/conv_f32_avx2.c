@@ -2,23 +2,7 @@
  * zero-bordered scratch (so the inner loop has no bounds checks), then each work item
  * (group, output row, block of up to 4 output channels) accumulates 4 x 16 outputs in 8 ymm
  * registers: per tap, two unaligned input loads and four weight broadcasts feed eight FMAs. */
-#include "kernels.h"
-
-/* A padded row holds the zero-bordered input row; for a horizontal stride of 2 its even
- * columns come first and its odd columns second, so that the inputs of 8 consecutive
- * outputs are contiguous for every tap. */
-static int padded_half(const cnm_conv_shape *s) { return ((s->iw + 2 * s->pw + 1) / 2 + 32 + 7) / 8 * 8; }
-static int padded_row(const cnm_conv_shape *s) {
-    return s->sw == 2 ? 2 * padded_half(s) : (s->iw + 2 * s->pw + 32 + 7) / 8 * 8;
-}
-/* column offset of tap kx for output 0 */
-static int tap_col(const cnm_conv_shape *s, int kx) { return s->sw == 2 ? (kx & 1) * padded_half(s) + kx / 2 : kx; }
-
-size_t cnm_direct_padded_floats(const cnm_conv_shape *s) {
-    /* + rows past the end: two-row mode reads (never stores) the rows of one more output row */
-    return (size_t)s->cin * (size_t)(s->ih + 2 * s->ph) * (size_t)padded_row(s) +
-           (size_t)padded_row(s) * (size_t)(s->kh + 2 * s->sh) + 16;
-}
+#include "direct_layout.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -90,33 +74,7 @@ DIRECT_KERNEL(direct_2w, 2, 4)
 
 AVX2 void cnm_conv2d_direct_f32_avx2(const cnm_conv_shape *s, const float *in, const float *weight,
                                      const float *bias, float *out, float *pad) {
-    const int RS = padded_row(s), PH = s->ih + 2 * s->ph;
-    const size_t PS = (size_t)PH * RS;
-#pragma omp for schedule(static)
-    for (int c = 0; c < s->cin; c++) {
-        float *p = pad + (size_t)c * PS;
-        const float *x = in + (size_t)c * s->ih * s->iw;
-        for (int y = 0; y < PH; y++) {
-            float *row = p + (size_t)y * RS;
-            const int iy = y - s->ph;
-            if (iy < 0 || iy >= s->ih) {
-                memset(row, 0, sizeof(float) * (size_t)RS);
-                continue;
-            }
-            if (s->sw == 2) {
-                const int half = padded_half(s);
-                memset(row, 0, sizeof(float) * (size_t)RS);
-                for (int ix = 0; ix < s->iw; ix++) {
-                    const int X = ix + s->pw;
-                    row[(X & 1) * half + X / 2] = x[(size_t)iy * s->iw + ix];
-                }
-                continue;
-            }
-            memset(row, 0, sizeof(float) * (size_t)s->pw);
-            memcpy(row + s->pw, x + (size_t)iy * s->iw, sizeof(float) * (size_t)s->iw);
-            memset(row + s->pw + s->iw, 0, sizeof(float) * (size_t)(RS - s->pw - s->iw));
-        }
-    }
+    cnm_direct_pack(s, in, pad);
     const int cout_g = s->cout / s->groups, blocks = (cout_g + 3) / 4;
     const int rows = s->ow <= 8 ? (s->oh + 1) / 2 : s->oh, step = s->ow <= 8 ? 2 : 1;
     const int items = s->groups * rows * blocks;

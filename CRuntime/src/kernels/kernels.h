@@ -75,6 +75,7 @@ static inline size_t cnm_pw_scratch_floats(int cin_g) { return (size_t)cin_g * C
 
 void cnm_pointwise_f32_ref(const cnm_pw_args *a);
 void cnm_pointwise_f32_avx2(const cnm_pw_args *a);
+void cnm_pointwise_f32_neon(const cnm_pw_args *a);
 
 /* ---- direct KxK convolution, stride 1 or 2 (vertical stride any) ----
  * The input is first copied with a zero border into `padded` (shared by all threads:
@@ -83,6 +84,10 @@ void cnm_pointwise_f32_avx2(const cnm_pw_args *a);
 size_t cnm_direct_padded_floats(const cnm_conv_shape *s);
 void cnm_conv2d_direct_f32_avx2(const cnm_conv_shape *s, const float *in, const float *weight,
                                 const float *bias, float *out, float *padded);
+void cnm_conv2d_direct_f32_neon(const cnm_conv_shape *s, const float *in, const float *weight,
+                                const float *bias, float *out, float *padded);
+void cnm_linear_f32_neon(const float *x, const float *weight, const float *bias, const int32_t *index,
+                         float *out, int n, int k, int relu, float *packed);
 
 /* CPU capabilities (run-time detection) and the kernel set chosen from them. */
 typedef enum cnm_isa { CNM_ISA_SCALAR = 0, CNM_ISA_AVX2 = 1, CNM_ISA_NEON = 2, CNM_ISA_NEON_DOT = 3 } cnm_isa;
