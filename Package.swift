@@ -46,7 +46,14 @@ let package = Package(
             path: "Sources/CEmbeddedModel",
             cSettings: [.define("EDGE_DEFAULT_MODEL_PATH", to: "\"\(defaultModelPath)\"")]
         ),
-        .target(name: "EdgeInfer", dependencies: ["CRuntime"]),
+        // JPEG/PNG through Debian's libjpeg-turbo and libpng (libjpeg62-turbo-dev, libpng-dev)
+        .target(
+            name: "CImageIO",
+            dependencies: ["CRuntime"],
+            path: "Sources/CImageIO",
+            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png"), .linkedLibrary("z")]
+        ),
+        .target(name: "EdgeInfer", dependencies: ["CRuntime", "CImageIO"]),
         .target(
             name: "CNMConvert",
             dependencies: ["EdgeInfer", .product(name: "ZIPFoundation", package: "ZIPFoundation")]

@@ -5,7 +5,7 @@
 #                           qemu-user, valgrind)
 # Needs a Swift 6 toolchain on PATH for the Swift part (swift.org); the C core needs only a C compiler.
 set -euo pipefail
-want=(libomp-19-dev)          # OpenMP for the Swift toolchain's clang (19+: dynamic schedules link)
+want=(libomp-19-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev)  # OpenMP for the toolchain clang (19+: dynamic schedules link); JPEG, PNG, gzip
 if [ "${1:-}" = "--test" ]; then
   want+=(gcc-aarch64-linux-gnu qemu-user valgrind)
 fi

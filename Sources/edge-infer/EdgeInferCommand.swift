@@ -9,7 +9,7 @@ struct EdgeInferCommand: ParsableCommand {
         commandName: "edge-infer",
         abstract: "Run CondenseNet / DenseNet image classifiers (.cnm models) on the CPU.",
         discussion: "Without a subcommand, classifies an image: edge-infer IMAGE [--model M.cnm].",
-        subcommands: [Classify.self, Run.self, Bench.self, Info.self],
+        subcommands: [Classify.self, Run.self, Eval.self, Bench.self, Info.self],
         defaultSubcommand: Classify.self)
 
     /// OpenMP threads spin for 200 ms after a parallel region by default (libomp's
@@ -62,7 +62,7 @@ func jsonString(_ s: String) -> String {
 }
 
 struct Classify: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Classify an image (binary PPM or PGM).")
+    static let configuration = CommandConfiguration(abstract: "Classify an image (JPEG, PNG, binary PPM or PGM).")
 
     @Argument(help: "The image file.")
     var image: String

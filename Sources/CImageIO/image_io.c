@@ -1,0 +1,166 @@
+/* JPEG (libjpeg-turbo, with a longjmp error manager so a corrupt file never exits the
+ * process) and PNG (libpng's simplified API) decoding into cnm_image. */
+#include "image_io.h"
+
+#include <setjmp.h>
+#include <stdio.h> /* before jpeglib.h, which uses FILE */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jpeglib.h>
+#include <png.h>
+#include <zlib.h>
+
+static cnm_status fail(cnm_error *err, const char *name, const char *fmt, const char *detail) {
+    if (err) {
+        char what[256];
+        snprintf(what, sizeof what, fmt, detail);
+        snprintf(err->message, sizeof err->message, "%s: %s", name, what);
+        err->status = CNM_ERR_IMAGE;
+    }
+    return CNM_ERR_IMAGE;
+}
+
+typedef struct {
+    struct jpeg_error_mgr mgr;
+    jmp_buf jump;
+    char message[JMSG_LENGTH_MAX];
+} jpeg_err;
+
+static void jpeg_on_error(j_common_ptr cinfo) {
+    jpeg_err *e = (jpeg_err *)cinfo->err;
+    (*cinfo->err->format_message)(cinfo, e->message);
+    longjmp(e->jump, 1);
+}
+
+/* warnings (level -1: corrupt or truncated data) are remembered and turned into an error */
+static void jpeg_warning(j_common_ptr cinfo, int level) {
+    jpeg_err *e = (jpeg_err *)cinfo->err;
+    if (level < 0 && e->mgr.num_warnings++ == 0) (*cinfo->err->format_message)(cinfo, e->message);
+}
+
+cnm_status edge_decode_jpeg(const void *data, size_t size, const char *name, cnm_image *out, cnm_error *err) {
+    memset(out, 0, sizeof *out);
+    struct jpeg_decompress_struct cinfo;
+    jpeg_err e;
+    uint8_t *volatile px = NULL;
+    cinfo.err = jpeg_std_error(&e.mgr);
+    e.mgr.error_exit = jpeg_on_error;
+    e.mgr.emit_message = jpeg_warning;
+    e.message[0] = 0;
+    if (setjmp(e.jump)) {
+        jpeg_destroy_decompress(&cinfo);
+        free(px);
+        return fail(err, name, "malformed JPEG image: %s", e.message);
+    }
+    jpeg_create_decompress(&cinfo);
+    jpeg_mem_src(&cinfo, (const unsigned char *)data, (unsigned long)size);
+    jpeg_read_header(&cinfo, TRUE);
+    const int grey = cinfo.jpeg_color_space == JCS_GRAYSCALE;
+    cinfo.out_color_space = grey ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_calc_output_dimensions(&cinfo);
+    const uint64_t w = cinfo.output_width, h = cinfo.output_height, c = (uint64_t)cinfo.output_components;
+    if (w == 0 || h == 0 || w * h > CNM_MAX_IMAGE_PIXELS || (c != 1 && c != 3)) {
+        jpeg_destroy_decompress(&cinfo);
+        char dims[64];
+        snprintf(dims, sizeof dims, "%llux%llu", (unsigned long long)w, (unsigned long long)h);
+        return fail(err, name, "malformed JPEG image: %s is empty or exceeds the pixel limit", dims);
+    }
+    jpeg_start_decompress(&cinfo);
+    px = malloc(w * h * c);
+    if (!px) {
+        jpeg_destroy_decompress(&cinfo);
+        return fail(err, name, "out of memory for a %s image", "JPEG");
+    }
+    while (cinfo.output_scanline < cinfo.output_height) {
+        JSAMPROW row = px + (size_t)cinfo.output_scanline * w * c;
+        jpeg_read_scanlines(&cinfo, &row, 1);
+    }
+    jpeg_finish_decompress(&cinfo);
+    const long warnings = e.mgr.num_warnings;
+    jpeg_destroy_decompress(&cinfo);
+    if (warnings) {
+        free(px);
+        return fail(err, name, "malformed JPEG image: %s", e.message);
+    }
+    out->width = (uint32_t)w;
+    out->height = (uint32_t)h;
+    out->channels = (uint32_t)c;
+    out->pixels = px;
+    return CNM_OK;
+}
+
+cnm_status edge_decode_png(const void *data, size_t size, const char *name, cnm_image *out, cnm_error *err) {
+    memset(out, 0, sizeof *out);
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_memory(&img, data, size))
+        return fail(err, name, "malformed PNG image: %s", img.message);
+    if ((uint64_t)img.width * img.height > CNM_MAX_IMAGE_PIXELS || img.width == 0 || img.height == 0) {
+        png_image_free(&img);
+        return fail(err, name, "malformed PNG image: %s", "empty or exceeds the pixel limit");
+    }
+    const int grey = (img.format & PNG_FORMAT_FLAG_COLOR) == 0;
+    img.format = grey ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB; /* alpha composited on black, 8 bits */
+    uint8_t *px = malloc(PNG_IMAGE_SIZE(img));
+    if (!px) {
+        png_image_free(&img);
+        return fail(err, name, "out of memory for a %s image", "PNG");
+    }
+    if (!png_image_finish_read(&img, NULL, px, 0, NULL)) {
+        free(px);
+        return fail(err, name, "malformed PNG image: %s", img.message);
+    }
+    out->width = img.width;
+    out->height = img.height;
+    out->channels = grey ? 1 : 3;
+    out->pixels = px;
+    return CNM_OK;
+}
+
+cnm_status edge_gunzip(const void *data, size_t size, const char *name, size_t limit, uint8_t **out, size_t *out_size,
+                       cnm_error *err) {
+    *out = NULL;
+    *out_size = 0;
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, 15 + 32) != Z_OK) return fail(err, name, "cannot start gzip decompression%s", "");
+    size_t cap = size * 4 + 4096, n = 0;
+    uint8_t *buf = malloc(cap);
+    z.next_in = (Bytef *)data;
+    int rc = Z_OK;
+    size_t fed = 0;
+    while (buf) {
+        if (n == cap) {
+            if (cap >= limit) { rc = Z_MEM_ERROR; break; }
+            size_t ncap = cap * 2 > limit ? limit : cap * 2;
+            uint8_t *nb = realloc(buf, ncap);
+            if (!nb) break;
+            buf = nb;
+            cap = ncap;
+        }
+        size_t chunk = size - fed > (1u << 30) ? (1u << 30) : size - fed;
+        z.avail_in = (uInt)chunk;
+        z.next_in = (Bytef *)data + fed;
+        z.next_out = buf + n;
+        z.avail_out = (uInt)((cap - n) > (1u << 30) ? (1u << 30) : (cap - n));
+        const size_t before_in = z.avail_in, before_out = z.avail_out;
+        rc = inflate(&z, Z_NO_FLUSH);
+        fed += before_in - z.avail_in;
+        n += before_out - z.avail_out;
+        if (rc == Z_STREAM_END) break;
+        if (rc != Z_OK && rc != Z_BUF_ERROR) break;
+        if (rc == Z_BUF_ERROR && fed == size && z.avail_out > 0) { rc = Z_DATA_ERROR; break; } /* truncated */
+    }
+    inflateEnd(&z);
+    if (!buf) return fail(err, name, "out of memory decompressing%s", "");
+    if (rc != Z_STREAM_END) {
+        free(buf);
+        if (rc == Z_MEM_ERROR) return fail(err, name, "gzip data expands beyond the limit%s", "");
+        return fail(err, name, "corrupt or truncated gzip data%s", "");
+    }
+    *out = buf;
+    *out_size = n;
+    return CNM_OK;
+}

@@ -1,0 +1,96 @@
+import ArgumentParser
+import EdgeInfer
+import Foundation
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure accuracy on a labelled image set.",
+        discussion: """
+            DATASET is a folder of class sub-folders, or a tar / tar.gz archive of them \
+            (<...>/<class>/<image>; PPM, PGM, JPEG, PNG). Classes map to the model's labels by \
+            name, or else by sorted order. Images are taken round-robin over the classes, so \
+            --limit gives a balanced subset. Reports top-1, top-5, per-class accuracy and images \
+            per second (decoding and preprocessing included).
+            """)
+
+    @OptionGroup var modelOption: ModelOption
+
+    @Argument(help: "The data set: a folder of class sub-folders, or a tar(.gz) of them.")
+    var dataset: String
+
+    @Option(help: "Evaluate at most this many images.")
+    var limit: Int?
+
+    @Option(help: "OpenMP threads (default: all cores).")
+    var threads = 0
+
+    @Flag(help: "Print one JSON object: count, top1, top5 (fractions), per_class, images_per_second.")
+    var json = false
+
+    func validate() throws {
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+    }
+
+    mutating func run() throws {
+        try reportingErrors {
+            let model = try modelOption.load()
+            let labels = model.labels
+            let data = try Dataset(path: dataset)
+            var classIndex: [String: Int] = [:]
+            if data.classes.allSatisfy({ labels.contains($0) }) {
+                for c in data.classes { classIndex[c] = labels.firstIndex(of: c)! }
+            } else if data.classes.count == labels.count {
+                for (i, c) in data.classes.enumerated() { classIndex[c] = i }
+            } else {
+                throw EdgeInferError(.argument, "\(dataset): \(data.classes.count) class folders do not match the model's \(labels.count) labels by name or count")
+            }
+            let samples = Array(data.samples.prefix(limit ?? Int.max))
+            let session = try Session(model: model, threads: threads)
+            var output = [Float](repeating: 0, count: labels.count)
+            var top1 = 0, top5 = 0
+            var perClass: [String: (right: Int, total: Int)] = [:]
+            let tty = isatty(2) != 0
+            let start = DispatchTime.now().uptimeNanoseconds
+            for (n, s) in samples.enumerated() {
+                let img = try Image.decode(try s.bytes(), name: s.name)
+                try session.run(try img.modelInput(for: model), into: &output)
+                let best = topK(output, 5), truth = classIndex[s.className]!
+                if best.first == truth { top1 += 1 }
+                if best.contains(truth) { top5 += 1 }
+                perClass[s.className, default: (0, 0)].total += 1
+                if best.first == truth { perClass[s.className]!.right += 1 }
+                if tty && (n % 50 == 49 || n == samples.count - 1) {
+                    let f = Double(n + 1) / Double(samples.count)
+                    let bar = String(repeating: "#", count: Int(f * 30)) + String(repeating: " ", count: 30 - Int(f * 30))
+                    FileHandle.standardError.write(Data(String(format: "\r[%@] %d/%d  top-1 %.2f%%", bar, n + 1, samples.count, 100 * Double(top1) / Double(n + 1)).utf8))
+                }
+            }
+            if tty { FileHandle.standardError.write(Data("\n".utf8)) }
+            let secs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let count = samples.count
+            let ips = Double(count) / max(secs, 1e-9)
+            if json {
+                let pc = data.classes.filter { perClass[$0] != nil }.map { c in
+                    "\(jsonString(c)): \(String(format: "%.6f", Double(perClass[c]!.right) / Double(perClass[c]!.total)))"
+                }
+                print("{\"model\": \(jsonString(model.name)), \"dataset\": \(jsonString(dataset)), \"count\": \(count), "
+                      + "\"top1\": \(String(format: "%.6f", Double(top1) / Double(count))), \"top5\": \(String(format: "%.6f", Double(top5) / Double(count))), "
+                      + "\"per_class\": {\(pc.joined(separator: ", "))}, \"images_per_second\": \(String(format: "%.1f", ips)), \"threads\": \(session.threads)}")
+                return
+            }
+            print("model:   \(model.name)")
+            print("dataset: \(dataset): \(count) images, \(data.classes.count) classes")
+            print(String(format: "top-1:   %.2f%% (%d/%d)", 100 * Double(top1) / Double(count), top1, count))
+            print(String(format: "top-5:   %.2f%%", 100 * Double(top5) / Double(count)))
+            print(String(format: "speed:   %.1f images/s (%d threads, decoding and preprocessing included)", ips, session.threads))
+            print("per class:")
+            let width = (data.classes.map(\.count).max() ?? 0) + 2
+            for c in data.classes {
+                if let p = perClass[c] {
+                    print("  " + c.padding(toLength: width, withPad: " ", startingAt: 0)
+                          + String(format: "%6.2f%%  (%d)", 100 * Double(p.right) / Double(p.total), p.total))
+                }
+            }
+        }
+    }
+}
