@@ -190,6 +190,31 @@ static void run_step(const cnm_context *c, const cnm_step *st) {
     }
 }
 
+/* Every thread of the region walks all steps; each kernel splits its work with `omp for`. */
+static void run_steps(cnm_context *c) {
+    const cnm_model *m = c->model;
+    const int profile = c->profile;
+    for (uint32_t i = 0; i < m->n_steps; i++) {
+        double t0 = 0.0;
+        if (profile) {
+#pragma omp barrier
+#pragma omp master
+            t0 = now_seconds();
+        }
+        run_step(c, &m->steps[i]);
+        if (profile) {
+#pragma omp barrier
+#pragma omp master
+            {
+                const cnm_step *st = &m->steps[i];
+                uint32_t main = st->conv >= 0 ? (uint32_t)st->conv : st->first_op;
+                for (uint32_t k = st->first_op; k < st->first_op + st->n_ops; k++) c->op_seconds[k] = 0.0;
+                c->op_seconds[main] = now_seconds() - t0;
+            }
+        }
+    }
+}
+
 cnm_status cnm_context_run(cnm_context *c, const float *input, size_t input_count, float *logits,
                            size_t logits_count, cnm_error *err) {
     if (!c || !input || !logits) return cnm_fail(err, CNM_ERR_ARGUMENT, "cnm_context_run: NULL argument");
@@ -202,29 +227,19 @@ cnm_status cnm_context_run(cnm_context *c, const float *input, size_t input_coun
         return cnm_fail(err, CNM_ERR_ARGUMENT, "%s: output has room for %zu values, the model gives %u",
                         m->name, logits_count, m->num_classes);
     memcpy(cnm_value_ptr(m, c->arena, (int32_t)m->input_value), input, want_in * sizeof(float));
-    const int profile = c->profile;
+#ifdef _OPENMP
+    /* One thread and no enclosing OpenMP region: no region at all (the kernels' worksharing runs
+     * on this thread). Called from inside a caller's parallel region, a region of our own keeps
+     * the kernels' `omp for` from binding to the caller's team. */
+    if (c->threads > 1 || omp_in_parallel()) {
 #pragma omp parallel num_threads(c->threads)
-    {
-        for (uint32_t i = 0; i < m->n_steps; i++) {
-            double t0 = 0.0;
-            if (profile) {
-#pragma omp barrier
-#pragma omp master
-                t0 = now_seconds();
-            }
-            run_step(c, &m->steps[i]);
-            if (profile) {
-#pragma omp barrier
-#pragma omp master
-                {
-                    const cnm_step *st = &m->steps[i];
-                    uint32_t main = st->conv >= 0 ? (uint32_t)st->conv : st->first_op;
-                    for (uint32_t k = st->first_op; k < st->first_op + st->n_ops; k++) c->op_seconds[k] = 0.0;
-                    c->op_seconds[main] = now_seconds() - t0;
-                }
-            }
-        }
+        run_steps(c);
+    } else {
+        run_steps(c);
     }
+#else
+    run_steps(c);
+#endif
     memcpy(logits, cnm_value_ptr(m, c->arena, (int32_t)m->output_value), m->num_classes * sizeof(float));
     return CNM_OK;
 }
