@@ -393,6 +393,8 @@ public struct DenseFamilyConverter {
         if let forced = opt.group1x1 {
             guard periodic(forced) else { throw fail("'\(name)._mask' is not consistent with --group-1x1 \(forced)") }
             groups = forced
+        } else if periodic(1) {
+            groups = 1  // every output keeps the same inputs (e.g. before the first condensing stage)
         } else if periodic(g3) {
             groups = g3
         } else if let g = (1...out).first(where: { out % $0 == 0 && periodic($0) }) {
