@@ -56,3 +56,25 @@ struct ConverterErrorTests {
         #expect(e.contains("1000 classes") && e.contains("--labels"), "\(e)")
     }
 }
+
+/// Found by the pickle fuzzer: a pickle can make a container hold itself (a reference cycle).
+struct UnpicklerCycleTests {
+    @Test func selfReferencingContainersAreReleased() throws {
+        // EMPTY_DICT DUP DUP SETITEM STOP: d[d] = d ; EMPTY_LIST BINPUT 0 BINGET 0 APPEND: l.append(l)
+        for bytes: [UInt8] in [[0x7D, 0x32, 0x32, 0x73, 0x2E], [0x5D, 0x71, 0x00, 0x68, 0x00, 0x61, 0x2E]] {
+            weak var weakRef: AnyObject?
+            do {
+                var u = Unpickler(bytes: bytes, name: "cycle.pkl")
+                let v = try u.load()
+                switch v {
+                case .dict(let d): weakRef = d; #expect(d.items.count == 1)
+                case .list(let l): weakRef = l; #expect(l.items.count == 1)
+                default: Issue.record("unexpected \(v)")
+                }
+                #expect(weakRef != nil)
+                u.breakCycles()
+            }
+            #expect(weakRef == nil, "the self-referencing container leaked")
+        }
+    }
+}

@@ -6,6 +6,7 @@
 public func fuzzPickle(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     var u = Unpickler(bytes: bytes, name: "fuzz.pkl")
+    defer { u.breakCycles() }
     guard let v = try? u.load() else { return 0 }
     func visit(_ v: PickleValue, _ depth: Int) {
         guard depth < 50 else { return }

@@ -5,7 +5,6 @@ import ZIPFoundation
 /// the state_dict found in it, with `module.` prefixes removed.
 public struct TorchCheckpoint {
     public let path: String
-    public let top: PickleValue
     /// Keys in file order.
     public let keys: [String]
     public let tensors: [String: Tensor]
@@ -48,9 +47,9 @@ public struct TorchCheckpoint {
             return out
         }
         var up = Unpickler(bytes: try read(pkl), name: "\(path) (\(pkl.path))")
+        defer { up.breakCycles() }  // everything needed is copied out below
         let top: PickleValue
         do { top = try up.load() } catch let e as PickleError { throw ConvertError(e.description) }
-        self.top = top
 
         // The state_dict: top['state_dict'] (official code), or the top-level dict itself.
         guard case .dict(let topDict) = top else {

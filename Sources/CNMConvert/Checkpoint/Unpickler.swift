@@ -73,6 +73,10 @@ public struct Unpickler {
     var stack: [PickleValue] = []
     var marks: [Int] = []
     var memo: [Int: PickleValue] = [:]
+    /// Every dict and list made, so that `breakCycles` can free them: a hostile pickle can make
+    /// a container hold itself (DUP + SETITEM, or a memoised list appended to itself), a
+    /// reference cycle that Swift's reference counting would otherwise never release.
+    var containers: [AnyObject] = []
     let name: String
     /// Guards against hostile inputs.
     static let maxStack = 1 << 22
@@ -81,6 +85,28 @@ public struct Unpickler {
     public init(bytes: [UInt8], name: String) {
         b = bytes
         self.name = name
+    }
+
+    /// Empty every container this unpickler made (call when done with the loaded values).
+    public mutating func breakCycles() {
+        for c in containers {
+            if let d = c as? PickleDict { d.items = [] } else if let l = c as? PickleList { l.items = [] }
+        }
+        containers = []
+        memo = [:]
+        stack = []
+    }
+
+    mutating func newDict() -> PickleDict {
+        let d = PickleDict()
+        containers.append(d)
+        return d
+    }
+
+    mutating func newList() -> PickleList {
+        let l = PickleList()
+        containers.append(l)
+        return l
     }
 
     mutating func fail(_ why: String) -> PickleError {
@@ -184,11 +210,11 @@ public struct Unpickler {
             case 0x42: let n = try u32(); try push(.bytes(Array(try take(n))))
             case 0x43: let n = try u8(); try push(.bytes(Array(try take(n))))
             case 0x8E: let n = try u64(); try push(.bytes(Array(try take(n))))
-            case 0x7D: try push(.dict(PickleDict()))  // EMPTY_DICT
+            case 0x7D: try push(.dict(newDict()))  // EMPTY_DICT
             case 0x64:  // DICT
                 let items = try popMark()
                 guard items.count % 2 == 0 else { throw fail("odd DICT") }
-                let d = PickleDict()
+                let d = newDict()
                 for k in stride(from: 0, to: items.count, by: 2) { d.items.append((items[k], items[k + 1])) }
                 try push(.dict(d))
             case 0x73:  // SETITEM
@@ -201,8 +227,8 @@ public struct Unpickler {
                 guard case .dict(let d) = stack.last ?? .none else { throw fail("SETITEMS on a non-dict") }
                 guard d.items.count + items.count / 2 <= Self.maxItems else { throw fail("dict too large") }
                 for k in stride(from: 0, to: items.count, by: 2) { d.items.append((items[k], items[k + 1])) }
-            case 0x5D: try push(.list(PickleList()))  // EMPTY_LIST
-            case 0x6C: let l = PickleList(); l.items = try popMark(); try push(.list(l))  // LIST
+            case 0x5D: try push(.list(newList()))  // EMPTY_LIST
+            case 0x6C: let l = newList(); l.items = try popMark(); try push(.list(l))  // LIST
             case 0x61:  // APPEND
                 let v = try pop()
                 guard case .list(let l) = stack.last ?? .none else { throw fail("APPEND on a non-list") }
@@ -217,12 +243,12 @@ public struct Unpickler {
             case 0x85: try push(.tuple([try pop()]))
             case 0x86: let b2 = try pop(), a = try pop(); try push(.tuple([a, b2]))
             case 0x87: let c = try pop(), b2 = try pop(), a = try pop(); try push(.tuple([a, b2, c]))
-            case 0x8F: try push(.list(PickleList()))  // EMPTY_SET (as a list)
+            case 0x8F: try push(.list(newList()))  // EMPTY_SET (as a list)
             case 0x90:  // ADDITEMS
                 let items = try popMark()
                 guard case .list(let l) = stack.last ?? .none else { throw fail("ADDITEMS on a non-set") }
                 l.items += items
-            case 0x91: let l = PickleList(); l.items = try popMark(); try push(.list(l))  // FROZENSET
+            case 0x91: let l = newList(); l.items = try popMark(); try push(.list(l))  // FROZENSET
             case 0x63:  // GLOBAL
                 let module = try line(), nm = try line()
                 try push(.global(module: module, name: nm))
@@ -283,9 +309,9 @@ public struct Unpickler {
             guard let first = a.first else { throw fail("malformed _rebuild_parameter") }
             return first
         case ("collections", "OrderedDict"), ("builtins", "dict"), ("__builtin__", "dict"):
-            return .dict(PickleDict())
+            return .dict(newDict())
         case ("builtins", "list"), ("__builtin__", "list"):
-            return .list(PickleList())
+            return .list(newList())
         default:
             return .object(callable: "\(module).\(nm)", args: a)
         }
