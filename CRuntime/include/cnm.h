@@ -86,16 +86,22 @@ typedef struct cnm_op_info {
     int32_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, groups, shuffle;
     int32_t has_index;
     int32_t fused_into;       /* the op this one runs inside (one kernel), or -1 */
+    int32_t quantized;        /* int8 conv: input_scale and zero_point below */
+    float input_scale, zero_point;
     uint64_t macs;
     const char *weight_name;  /* name of t0, or "" */
 } cnm_op_info;
 
 /* Load and validate a model file (mapped, used in place). */
 cnm_status cnm_model_load(const char *path, cnm_model **out, cnm_error *err);
-/* Validate a model held in memory. `name` is used in messages. The bytes are copied
- * unless they are 64-byte aligned and `borrow` is non-zero, in which case the caller
- * keeps them alive and unchanged until cnm_model_free. */
-cnm_status cnm_model_load_memory(const void *data, size_t size, const char *name, int borrow,
+/* Validate a model held in memory. `name` is used in messages. `flags`:
+ *   CNM_LOAD_BORROW     use the bytes in place if they are 64-byte aligned (the caller keeps
+ *                       them alive and unchanged until cnm_model_free); otherwise they are copied
+ *   CNM_LOAD_NO_FUSION  run every operator as its own kernel and keep every value in the arena,
+ *                       so cnm_context_value can read it (calibration, debugging; slower) */
+#define CNM_LOAD_BORROW 1
+#define CNM_LOAD_NO_FUSION 2
+cnm_status cnm_model_load_memory(const void *data, size_t size, const char *name, int flags,
                                  cnm_model **out, cnm_error *err);
 void cnm_model_free(cnm_model *model);
 
@@ -121,6 +127,10 @@ const char *cnm_context_isa(const cnm_context *ctx);
  * `logits` receives num_classes floats. Counts are checked. */
 cnm_status cnm_context_run(cnm_context *ctx, const float *input, size_t input_count,
                            float *logits, size_t logits_count, cnm_error *err);
+
+/* After a run: the floats of value `value` (docs/FORMAT.md), *count of them; NULL when the value
+ * is out of range or lives only inside a fused kernel (load with CNM_LOAD_NO_FUSION to keep all). */
+const float *cnm_context_value(const cnm_context *ctx, uint32_t value, size_t *count);
 
 /* Per-operator time of the last run, in seconds (profile=1 in cnm_context_set_profile). */
 void cnm_context_set_profile(cnm_context *ctx, int enabled);

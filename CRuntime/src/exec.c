@@ -75,6 +75,17 @@ double cnm_context_op_seconds(const cnm_context *c, uint32_t op) {
     return (c && op < c->model->n_ops) ? c->op_seconds[op] : 0.0;
 }
 
+const float *cnm_context_value(const cnm_context *c, uint32_t v, size_t *count) {
+    if (count) *count = 0;
+    if (!c || v >= c->model->n_values) return NULL;
+    const cnm_model *m = c->model;
+    const cnm_value *val = &m->values[v];
+    const cnm_buffer *b = &m->buffers[val->buffer];
+    if (b->fused_away) return NULL;
+    if (count) *count = (size_t)val->c * b->h * b->w;
+    return cnm_value_ptr(m, c->arena, (int32_t)v);
+}
+
 static const void *tensor_data(const cnm_model *m, int32_t t) {
     return t < 0 ? NULL : m->tensors[t].data;
 }
@@ -153,6 +164,14 @@ static void run_step(const cnm_context *c, const cnm_step *st) {
             .scratch = c->pw_scratch,
             .scratch_stride = m->pw_scratch_floats,
         };
+        if (st->quant) {
+            cnm_q8_args q = {.pw = a, .wq = m->tensors[cv->t[0]].data, .wpairs = st->q8_wpairs, .mult = st->q8_mult,
+                             .inv_scale = st->q8_inv_scale, .zp = st->q8_zp, .panel = (int16_t *)c->pw_scratch,
+                             .panel_stride = m->pw_scratch_floats * 2};
+            if (c->isa == CNM_ISA_AVX2) cnm_pointwise_q8_avx2(&q);
+            else cnm_pointwise_q8_ref(&q);
+            break;
+        }
         if (c->isa == CNM_ISA_AVX2) cnm_pointwise_f32_avx2(&a);
         else if (c->isa == CNM_ISA_NEON || c->isa == CNM_ISA_NEON_DOT) cnm_pointwise_f32_neon(&a);
         else cnm_pointwise_f32_ref(&a);
@@ -160,7 +179,18 @@ static void run_step(const cnm_context *c, const cnm_step *st) {
     }
     case CNM_STEP_DIRECT: {
         const cnm_op *op = &m->ops[st->conv];
-        if (c->isa != CNM_ISA_SCALAR) {
+        if (st->quant) {
+            cnm_conv_shape s = conv_shape(m, op);
+#if defined(__x86_64__)
+            if (c->isa == CNM_ISA_AVX2)
+                cnm_conv2d_direct_q8_avx2(&s, cnm_value_ptr(m, arena, op->in0), st->q8_wpairs, st->q8_mult,
+                                          tensor_data(m, op->t[1]), st->q8_inv_scale, st->q8_zp,
+                                          cnm_value_ptr(m, arena, op->out), (int32_t *)c->direct_scratch);
+            else
+#endif
+                cnm_conv2d_q8_ref(&s, cnm_value_ptr(m, arena, op->in0), m->tensors[op->t[0]].data, st->q8_mult,
+                                  tensor_data(m, op->t[1]), st->q8_inv_scale, st->q8_zp, cnm_value_ptr(m, arena, op->out));
+        } else if (c->isa != CNM_ISA_SCALAR) {
             cnm_conv_shape s = conv_shape(m, op);
             (c->isa == CNM_ISA_AVX2 ? cnm_conv2d_direct_f32_avx2 : cnm_conv2d_direct_f32_neon)(
                 &s, cnm_value_ptr(m, arena, op->in0), m->tensors[op->t[0]].data, tensor_data(m, op->t[1]),
@@ -172,7 +202,11 @@ static void run_step(const cnm_context *c, const cnm_step *st) {
     }
     default: {
         const cnm_op *op = &m->ops[st->first_op];
-        if (op->type == CNM_OP_LINEAR && c->isa != CNM_ISA_SCALAR) {
+        if (st->quant) { /* a quantised conv no fast kernel takes (e.g. horizontal stride > 2) */
+            cnm_conv_shape s = conv_shape(m, op);
+            cnm_conv2d_q8_ref(&s, cnm_value_ptr(m, arena, op->in0), m->tensors[op->t[0]].data, st->q8_mult,
+                              tensor_data(m, op->t[1]), st->q8_inv_scale, st->q8_zp, cnm_value_ptr(m, arena, op->out));
+        } else if (op->type == CNM_OP_LINEAR && c->isa != CNM_ISA_SCALAR) {
             const cnm_tensor *w = &m->tensors[op->t[0]];
             (c->isa == CNM_ISA_AVX2 ? cnm_linear_f32_avx2 : cnm_linear_f32_neon)(cnm_value_ptr(m, arena, op->in0), w->data, tensor_data(m, op->t[1]),
                                 tensor_data(m, op->t[2]), cnm_value_ptr(m, arena, op->out), (int)w->dims[0],

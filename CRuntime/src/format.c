@@ -397,7 +397,7 @@ static const cnm_tensor *need_tensor(const cnm_model *m, uint32_t opi, int32_t t
     for (uint32_t d = 0; ok && d < ndim; d++) ok = dims[d] == tt->dims[d];
     if (!ok) {
         char want[96], got[96];
-        int n = snprintf(want, sizeof want, "%s[", dtype == CNM_DT_F32 ? "f32" : "i32");
+        int n = snprintf(want, sizeof want, "%s[", dtype == CNM_DT_F32 ? "f32" : dtype == CNM_DT_I8 ? "i8" : "i32");
         for (uint32_t d = 0; d < ndim && n < (int)sizeof want; d++)
             n += snprintf(want + n, sizeof want - n, d ? ",%u" : "%u", dims[d]);
         snprintf(want + n, sizeof want - (size_t)n, "]");
@@ -467,10 +467,11 @@ static cnm_status validate_graph(cnm_model *m, cnm_error *err) {
         switch (op->type) {
         case CNM_OP_CONV2D: {
             np = 5;
-            if (op->t[2] != -1 || op->t[3] != -1) GFAIL("%s: op %u (conv2d): t2, t3 must be -1", m->name, i);
             if (op->t[0] < 0 || (uint32_t)op->t[0] >= m->n_tensors)
                 GFAIL("%s: op %u (conv2d): weight tensor index %d out of range", m->name, i, op->t[0]);
             const cnm_tensor *w = &m->tensors[op->t[0]];
+            const int quant = w->dtype == CNM_DT_I8;
+            if (!quant && (op->t[2] != -1 || op->t[3] != -1)) GFAIL("%s: op %u (conv2d): t2, t3 must be -1", m->name, i);
             if (w->ndim != 4) GFAIL("%s: op %u (conv2d): weight '%s' is not 4-D", m->name, i, w->name);
             int32_t sh = p[0], sw = p[1], ph = p[2], pw = p[3], g = p[4];
             uint32_t kh = w->dims[2], kw = w->dims[3];
@@ -488,9 +489,29 @@ static cnm_status validate_graph(cnm_model *m, cnm_error *err) {
                 GFAIL("%s: op %u (conv2d): output is %ux%u, the convolution gives %ux%u", m->name, i, obf->h,
                       obf->w, oh, ow);
             uint32_t wd[4] = {out->c, in->c / g, kh, kw};
-            if (!need_tensor(m, i, op->t[0], "weight", CNM_DT_F32, 4, wd, 0, err, &st)) goto done;
+            if (!need_tensor(m, i, op->t[0], "weight", quant ? CNM_DT_I8 : CNM_DT_F32, 4, wd, 0, err, &st)) goto done;
             uint32_t bd[1] = {out->c};
             if (op->t[1] != -1 && !need_tensor(m, i, op->t[1], "bias", CNM_DT_F32, 1, bd, 1, err, &st)) goto done;
+            if (quant) { /* int8: per-output-channel weight scales, input (scale, zero point) */
+                const cnm_tensor *ws = need_tensor(m, i, op->t[2], "weight scale", CNM_DT_F32, 1, bd, 0, err, &st);
+                if (!ws) goto done;
+                uint32_t qd[1] = {2};
+                const cnm_tensor *iq = need_tensor(m, i, op->t[3], "input quantization", CNM_DT_F32, 1, qd, 0, err, &st);
+                if (!iq) goto done;
+                float sc, zp;
+                memcpy(&sc, iq->data, 4);
+                memcpy(&zp, (const uint8_t *)iq->data + 4, 4);
+                if (!(sc > 0.0f && sc < 1e30f) || !(zp >= 0.0f && zp <= 255.0f) || zp != (float)(int)zp)
+                    GFAIL("%s: op %u (conv2d): input scale %g must be > 0 and zero point %g an integer in 0..255", m->name, i, sc, zp);
+                for (uint32_t c = 0; c < out->c; c++) {
+                    float v;
+                    memcpy(&v, (const uint8_t *)ws->data + 4 * (size_t)c, 4);
+                    if (!(v > 0.0f && v < 1e30f)) GFAIL("%s: op %u (conv2d): weight scale [%u] = %g must be > 0", m->name, i, c, v);
+                }
+                const int8_t *wq = w->data;
+                for (uint64_t k = 0; k < w->nbytes; k++)
+                    if (wq[k] == -128) GFAIL("%s: op %u (conv2d): int8 weight %llu is -128 (symmetric range is -127..127)", m->name, i, (unsigned long long)k);
+            }
             op->macs = (uint64_t)out->c * oh * ow * (in->c / g) * kh * kw;
             break;
         }
@@ -663,8 +684,9 @@ cnm_status cnm_model_load(const char *path, cnm_model **out, cnm_error *err) {
     return CNM_OK;
 }
 
-cnm_status cnm_model_load_memory(const void *data, size_t size, const char *name, int borrow,
+cnm_status cnm_model_load_memory(const void *data, size_t size, const char *name, int flags,
                                  cnm_model **out, cnm_error *err) {
+    const int borrow = flags & CNM_LOAD_BORROW;
     if (!out || (!data && size)) return cnm_fail(err, CNM_ERR_ARGUMENT, "cnm_model_load_memory: NULL argument");
     *out = NULL;
     if (!name) name = "<memory>";
@@ -673,6 +695,7 @@ cnm_status cnm_model_load_memory(const void *data, size_t size, const char *name
     cnm_model *m = model_new(name);
     if (!m) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", name);
     m->size = size;
+    m->no_fusion = (flags & CNM_LOAD_NO_FUSION) != 0;
     if (borrow && ((uintptr_t)data % CNM_TENSOR_ALIGN) == 0) {
         m->base = data;
     } else {
@@ -764,6 +787,11 @@ int cnm_model_op(const cnm_model *m, uint32_t i, cnm_op_info *info) {
     }
     switch (op->type) {
     case CNM_OP_CONV2D:
+        if (m->tensors[op->t[0]].dtype == CNM_DT_I8) {
+            info->quantized = 1;
+            memcpy(&info->input_scale, m->tensors[op->t[3]].data, 4);
+            memcpy(&info->zero_point, (const uint8_t *)m->tensors[op->t[3]].data + 4, 4);
+        }
         info->kernel_h = (int32_t)m->tensors[op->t[0]].dims[2];
         info->kernel_w = (int32_t)m->tensors[op->t[0]].dims[3];
         info->stride_h = op->p[0]; info->stride_w = op->p[1];

@@ -54,6 +54,12 @@ typedef struct cnm_step {
     const int32_t *src;         /* pre gather (tensor data) or shuffle table (owned), or NULL */
     const int32_t *dst;         /* post destination (owned inverse shuffle), or NULL */
     int32_t *owned_src, *owned_dst;
+    /* int8 conv: weight pairs for the SIMD kernels, in_scale * w_scale, quantisation */
+    int quant;
+    int32_t *q8_wpairs;
+    float *q8_mult;
+    float q8_inv_scale;
+    int q8_zp;
 } cnm_step;
 
 struct cnm_model {
@@ -64,6 +70,7 @@ struct cnm_model {
     void *mapped;            /* mmap'd region, or NULL */
     size_t mapped_size;
     uint32_t version;
+    int no_fusion;
     uint32_t input_value, output_value;
     uint32_t input_c, input_h, input_w, num_classes, resize;
     float mean[4], std[4];

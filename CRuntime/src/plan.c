@@ -9,12 +9,14 @@
 #include "kernels/kernels.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define PLAN_ALIGN 64u
 
 static uint64_t round_up(uint64_t v) { return (v + PLAN_ALIGN - 1) / PLAN_ALIGN * PLAN_ALIGN; }
 
-static int overlap(const cnm_buffer *a, const cnm_buffer *b) {
+static int overlap(const cnm_model *m, const cnm_buffer *a, const cnm_buffer *b) {
+    if (m->no_fusion) return 1; /* every value must survive the run (cnm_context_value) */
     return a->first <= b->last && b->first <= a->last;
 }
 
@@ -51,7 +53,7 @@ cnm_status cnm_plan(cnm_model *m, cnm_error *err) {
             moved = 0;
             for (uint32_t q = 0; q < n_placed; q++) {
                 const cnm_buffer *o = &m->buffers[placed[q]];
-                if (o->fused_away || !overlap(b, o)) continue;
+                if (o->fused_away || !overlap(m, b, o)) continue;
                 uint64_t o0 = o->arena_offset, o1 = o0 + round_up(o->bytes);
                 if (off < o1 && o0 < off + size) { off = o1; moved = 1; }
             }
@@ -133,12 +135,66 @@ void cnm_free_steps(cnm_model *m) {
         for (uint32_t i = 0; i < m->n_steps; i++) {
             free(m->steps[i].owned_src);
             free(m->steps[i].owned_dst);
+            free(m->steps[i].q8_wpairs);
+            free(m->steps[i].q8_mult);
         }
     free(m->steps);
     free(m->op_step);
     m->steps = NULL;
     m->op_step = NULL;
     m->n_steps = 0;
+}
+
+/* int8 conv: the multipliers in_scale * w_scale[o] (one float product, the same for every ISA)
+ * and, for pointwise steps, the weights as int16 pairs of consecutive inputs (vpmaddwd layout). */
+static cnm_status prepare_q8(cnm_model *m, cnm_step *st, cnm_error *err) {
+    const cnm_op *cv = &m->ops[st->conv];
+    const cnm_tensor *w = &m->tensors[cv->t[0]], *ws = &m->tensors[cv->t[2]], *iq = &m->tensors[cv->t[3]];
+    const uint32_t cout = w->dims[0], k = w->dims[1] * w->dims[2] * w->dims[3];
+    float in_scale, zp;
+    memcpy(&in_scale, iq->data, 4);
+    memcpy(&zp, (const uint8_t *)iq->data + 4, 4);
+    st->quant = 1;
+    st->q8_inv_scale = 1.0f / in_scale;
+    st->q8_zp = (int)zp;
+    st->q8_mult = malloc(sizeof(float) * cout);
+    if (!st->q8_mult) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
+    for (uint32_t o = 0; o < cout; o++) {
+        float sw;
+        memcpy(&sw, (const uint8_t *)ws->data + 4 * (size_t)o, 4);
+        st->q8_mult[o] = in_scale * sw;
+    }
+    if (st->kind == CNM_STEP_DIRECT) { /* pairs of consecutive input channels, per tap */
+        const uint32_t cin_g = w->dims[1], kk = w->dims[2] * w->dims[3], kp = (cin_g + 1) / 2;
+        st->q8_wpairs = malloc(sizeof(int32_t) * (size_t)cout * kp * kk + 4);
+        if (!st->q8_wpairs) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
+        const int8_t *wq = w->data;
+        for (uint32_t o = 0; o < cout; o++)
+            for (uint32_t j = 0; j < kp; j++)
+                for (uint32_t t = 0; t < kk; t++) {
+                    const int lo = wq[((size_t)o * cin_g + 2 * j) * kk + t];
+                    const int hi = 2 * j + 1 < cin_g ? wq[((size_t)o * cin_g + 2 * j + 1) * kk + t] : 0;
+                    st->q8_wpairs[((size_t)o * kp + j) * kk + t] = (int32_t)((uint32_t)(uint16_t)(int16_t)lo | (uint32_t)(uint16_t)(int16_t)hi << 16);
+                }
+        const cnm_value *iv = &m->values[cv->in0];
+        const cnm_buffer *ib = &m->buffers[iv->buffer];
+        cnm_conv_shape s = {.cin = (int)iv->c, .ih = (int)ib->h, .iw = (int)ib->w, .cout = (int)cout, .kh = (int)w->dims[2],
+                            .kw = (int)w->dims[3], .sh = cv->p[0], .sw = cv->p[1], .ph = cv->p[2], .pw = cv->p[3], .groups = cv->p[4]};
+        size_t need = cnm_direct_q8_padded_elems(&s); /* int32 elements = floats in size */
+        if (need > m->direct_scratch_floats) m->direct_scratch_floats = need;
+    }
+    if (st->kind == CNM_STEP_POINTWISE) {
+        const uint32_t kp = (k + 1) / 2;
+        st->q8_wpairs = malloc(sizeof(int32_t) * (size_t)cout * kp + 4);
+        if (!st->q8_wpairs) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
+        const int8_t *wq = w->data;
+        for (uint32_t o = 0; o < cout; o++)
+            for (uint32_t j = 0; j < kp; j++) {
+                const int lo = wq[(size_t)o * k + 2 * j], hi = 2 * j + 1 < k ? wq[(size_t)o * k + 2 * j + 1] : 0;
+                st->q8_wpairs[(size_t)o * kp + j] = (int32_t)((uint32_t)(uint16_t)(int16_t)lo | (uint32_t)(uint16_t)(int16_t)hi << 16);
+            }
+    }
+    return CNM_OK;
 }
 
 cnm_status cnm_fuse(cnm_model *m, cnm_error *err) {
@@ -154,7 +210,9 @@ cnm_status cnm_fuse(cnm_model *m, cnm_error *err) {
         st->pre = st->conv = st->post = -1;
         const cnm_op *op = &m->ops[i];
         uint32_t conv = UINT32_MAX;
-        if (op->type == CNM_OP_CHANNEL && i + 1 < m->n_ops && is_pointwise_conv(m, &m->ops[i + 1]) &&
+        if (m->no_fusion) {
+            /* every op its own step; convs still get their kernels */
+        } else if (op->type == CNM_OP_CHANNEL && i + 1 < m->n_ops && is_pointwise_conv(m, &m->ops[i + 1]) &&
             private_link(m, i, i + 1)) {
             st->pre = (int32_t)i;
             conv = i + 1;
@@ -165,7 +223,7 @@ cnm_status cnm_fuse(cnm_model *m, cnm_error *err) {
             st->kind = CNM_STEP_POINTWISE;
             st->conv = (int32_t)conv;
             /* (a ReLU on the conv itself would come before the post op: not fused) */
-            if (conv + 1 < m->n_ops && m->ops[conv + 1].type == CNM_OP_CHANNEL && m->ops[conv + 1].t[2] == -1 &&
+            if (!m->no_fusion && conv + 1 < m->n_ops && m->ops[conv + 1].type == CNM_OP_CHANNEL && m->ops[conv + 1].t[2] == -1 &&
                 !(m->ops[conv].flags & 1u) && private_link(m, conv, conv + 1))
                 st->post = (int32_t)(conv + 1);
             const cnm_op *cv = &m->ops[conv];
@@ -207,10 +265,15 @@ cnm_status cnm_fuse(cnm_model *m, cnm_error *err) {
         } else {
             st->kind = CNM_STEP_OP;
             st->n_ops = 1;
+            if (op->type == CNM_OP_CONV2D) st->conv = (int32_t)i;
             if (op->type == CNM_OP_LINEAR) { /* the gathered features are packed into shared scratch */
                 size_t need = m->tensors[op->t[0]].dims[1];
                 if (need > m->direct_scratch_floats) m->direct_scratch_floats = need;
             }
+        }
+        if (st->conv >= 0 && m->tensors[m->ops[st->conv].t[0]].dtype == CNM_DT_I8) {
+            cnm_status qs = prepare_q8(m, st, err);
+            if (qs != CNM_OK) return qs;
         }
         for (uint32_t k = i; k < i + st->n_ops; k++) m->op_step[k] = (int32_t)m->n_steps;
         i += st->n_ops;

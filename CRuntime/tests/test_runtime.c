@@ -6,6 +6,7 @@
 #include "cnm.h"
 #include "../src/kernels/kernels.h"
 
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 
 static int passed, failed;
+static float *read_npy(const char *path, size_t *count);
 
 /* Allocation counting: the test binary is linked with -Wl,--wrap=malloc,... so every heap call
  * made by the runtime's objects goes through these counters. */
@@ -108,6 +110,141 @@ static void test_pointwise(void) {
         free(t1); free(t2); free(ref); free(scratch); free(out_ref); free(out_simd);
         cases++;
     }
+}
+
+/* int8 pointwise: the SIMD kernel bit-exact with the scalar one, and both with the generic
+ * int8 conv reference (no pre/post ops) */
+static void test_pointwise_q8(void) {
+    const int cins[] = {1, 2, 3, 8, 13, 37}, couts[] = {1, 2, 3, 4, 5, 9}, groups[] = {1, 2, 4, 8};
+    const int hws[] = {1, 7, 49, 64, 65, 200};
+    int cases = 0;
+    for (int a = 0; a < 6; a++) for (int b = 0; b < 6; b++) for (int g = 0; g < 4; g++) for (int h = 0; h < 6; h++) {
+        if ((a + b + g + h) % 3) continue;
+        const int G = groups[g], cin_g = cins[a], cout_g = couts[b], hw = hws[h];
+        const int cin = G * cin_g, cout = G * cout_g, zp = (cases % 4 == 3) ? 77 : 0;
+        float *in = rand_buf((size_t)cin * hw), *bias = rand_buf(cout), *mult = rand_buf(cout);
+        float *ps = rand_buf(cin), *pb = rand_buf(cin), *qs = rand_buf(cout), *qb = rand_buf(cout);
+        for (int i = 0; i < cin * hw; i++) in[i] *= 3.0f; /* some values clip at both ends */
+        int8_t *wq = malloc((size_t)cout * cin_g);
+        for (int i = 0; i < cout * cin_g; i++) wq[i] = (int8_t)((int)(frand() * 127.0f));
+        if (cases % 5 == 0) wq[0] = 127, wq[cout * cin_g - 1] = -127; /* the extremes */
+        const int kp = (cin_g + 1) / 2;
+        int32_t *pairs = malloc(sizeof(int32_t) * (size_t)cout * kp);
+        for (int o = 0; o < cout; o++)
+            for (int j = 0; j < kp; j++) {
+                int lo = wq[o * cin_g + 2 * j], hi = 2 * j + 1 < cin_g ? wq[o * cin_g + 2 * j + 1] : 0;
+                pairs[o * kp + j] = (int32_t)((uint32_t)(uint16_t)(int16_t)lo | (uint32_t)(uint16_t)(int16_t)hi << 16);
+            }
+        const int use_pre = cases % 2, use_post = (cases / 2) % 2;
+        int16_t *panel = malloc(sizeof(int16_t) * cnm_q8_panel_elems(cin_g));
+        float *o1 = calloc((size_t)cout * hw, sizeof(float)), *o2 = calloc((size_t)cout * hw, sizeof(float));
+        cnm_q8_args q = {.pw = {.in = in, .hw = hw, .pre_scale = use_pre ? ps : NULL, .pre_shift = use_pre ? pb : NULL,
+                                .pre_relu = use_pre, .cin_g = cin_g, .cout = cout, .groups = G, .bias = bias,
+                                .post_scale = use_post ? qs : NULL, .post_shift = use_post ? qb : NULL, .post_relu = use_post,
+                                .out = o1},
+                         .wq = wq, .wpairs = pairs, .mult = mult, .inv_scale = 1.0f / 0.05f, .zp = zp, .panel = panel};
+        for (int i = 0; i < cout; i++) mult[i] = fabsf(mult[i]) * 0.01f;
+        cnm_pointwise_q8_ref(&q);
+        q.pw.out = o2;
+        if (isa == CNM_ISA_AVX2) cnm_pointwise_q8_avx2(&q);
+        else cnm_pointwise_q8_ref(&q);
+        CHECK(memcmp(o1, o2, sizeof(float) * cout * hw) == 0, "pointwise int8 %s not bit-exact: G=%d cin_g=%d cout_g=%d hw=%d zp=%d",
+              cnm_isa_name(isa), G, cin_g, cout_g, hw, zp);
+        if (!use_pre && !use_post) {
+            float *o3 = calloc((size_t)cout * hw, sizeof(float));
+            cnm_conv_shape s = {.cin = cin, .ih = 1, .iw = hw, .cout = cout, .oh = 1, .ow = hw, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .groups = G};
+            cnm_conv2d_q8_ref(&s, in, wq, mult, bias, 1.0f / 0.05f, zp, o3);
+            CHECK(memcmp(o1, o3, sizeof(float) * cout * hw) == 0, "pointwise int8 vs generic int8 conv differ: G=%d cin_g=%d cout_g=%d hw=%d",
+                  G, cin_g, cout_g, hw);
+            free(o3);
+        }
+        free(in); free(bias); free(mult); free(ps); free(pb); free(qs); free(qb); free(wq); free(pairs); free(panel); free(o1); free(o2);
+        cases++;
+    }
+}
+
+/* int8 direct conv (KxK, stride 1 and 2): SIMD bit-exact with the reference */
+static void test_direct_q8(void) {
+    const int ks[] = {1, 3, 5}, hs[] = {1, 3, 7, 8, 17, 33}, groups[] = {1, 2, 4}, cs[] = {1, 3, 8};
+    for (int k = 0; k < 3; k++) for (int h = 0; h < 6; h++) for (int g = 0; g < 3; g++) for (int c = 0; c < 3; c++)
+    for (int st = 1; st <= 2; st++) {
+        if ((k + h + g + c + st) % 2) continue;
+        const int K = ks[k], H = hs[h], W = hs[(h + 2) % 6], G = groups[g], cin_g = cs[c], zp = (h % 3 == 0) ? 100 : 0;
+        const int cin = G * cin_g, cout = G * cs[(c + 1) % 3], pad = (K / 2 + h) % (K / 2 + 2);
+        if (K > H + 2 * pad || K > W + 2 * pad) continue;
+        cnm_conv_shape s = {.cin = cin, .ih = H, .iw = W, .cout = cout, .oh = (H + 2 * pad - K) / st + 1,
+                            .ow = (W + 2 * pad - K) / st + 1, .kh = K, .kw = K, .sh = st, .sw = st, .ph = pad, .pw = pad,
+                            .groups = G, .relu = (h & 1)};
+        const int kk = K * K, kp = (cin_g + 1) / 2;
+        float *in = rand_buf((size_t)cin * H * W), *bias = rand_buf(cout), *mult = rand_buf(cout);
+        for (int i = 0; i < cout; i++) mult[i] = fabsf(mult[i]) * 0.01f;
+        int8_t *wq = malloc((size_t)cout * cin_g * kk);
+        for (int i = 0; i < cout * cin_g * kk; i++) wq[i] = (int8_t)((int)(frand() * 127.0f));
+        int32_t *pairs = malloc(sizeof(int32_t) * (size_t)cout * kp * kk);
+        for (int o = 0; o < cout; o++) for (int j = 0; j < kp; j++) for (int t = 0; t < kk; t++) {
+            int lo = wq[((size_t)o * cin_g + 2 * j) * kk + t], hi = 2 * j + 1 < cin_g ? wq[((size_t)o * cin_g + 2 * j + 1) * kk + t] : 0;
+            pairs[((size_t)o * kp + j) * kk + t] = (int32_t)((uint32_t)(uint16_t)(int16_t)lo | (uint32_t)(uint16_t)(int16_t)hi << 16);
+        }
+        size_t n = (size_t)cout * s.oh * s.ow;
+        float *ref = malloc(sizeof(float) * n), *out = malloc(sizeof(float) * n);
+        int32_t *padbuf = malloc(sizeof(int32_t) * cnm_direct_q8_padded_elems(&s));
+        cnm_conv2d_q8_ref(&s, in, wq, mult, (h & 2) ? bias : NULL, 1.0f / 0.02f, zp, ref);
+#if defined(__x86_64__)
+        if (isa == CNM_ISA_AVX2) cnm_conv2d_direct_q8_avx2(&s, in, pairs, mult, (h & 2) ? bias : NULL, 1.0f / 0.02f, zp, out, padbuf);
+        else
+#endif
+            cnm_conv2d_q8_ref(&s, in, wq, mult, (h & 2) ? bias : NULL, 1.0f / 0.02f, zp, out);
+        CHECK(memcmp(out, ref, sizeof(float) * n) == 0, "direct int8 %s not bit-exact: K=%d stride %d %dx%d pad %d G=%d cin_g=%d zp=%d",
+              cnm_isa_name(isa), K, st, H, W, pad, G, cin_g, zp);
+        free(in); free(bias); free(mult); free(wq); free(pairs); free(ref); free(out); free(padbuf);
+    }
+}
+
+/* int8 model: bit-identical at every thread count and on the portable path */
+static void test_model_q8(const char *path, const char *in_path, const char *ref_path) {
+    cnm_error err;
+    cnm_model *m = NULL;
+    CHECK(cnm_model_load(path, &m, &err) == CNM_OK, "load %s: %s", path, err.message);
+    if (!m) return;
+    cnm_model_info info;
+    cnm_model_get_info(m, &info);
+    size_t nin = 0, nref = 0;
+    float *x = read_npy(in_path, &nin), *ref = read_npy(ref_path, &nref);
+    const size_t per = (size_t)info.input_c * info.input_h * info.input_w, n = nin / per, k = info.num_classes;
+    float *y[5];
+    for (int t = 0; t < 5; t++) {
+        if (t == 4) setenv("CNM_ISA", "scalar", 1);
+        cnm_context *c = NULL;
+        cnm_context_create(m, t == 4 ? 2 : t + 1, &c, &err);
+        y[t] = malloc(sizeof(float) * n * k);
+        for (size_t i = 0; i < n; i++) cnm_context_run(c, x + i * per, per, y[t] + i * k, k, &err);
+        if (t == 4) unsetenv("CNM_ISA");
+        cnm_context_free(c);
+    }
+    for (int t = 1; t < 4; t++)
+        CHECK(memcmp(y[0], y[t], sizeof(float) * n * k) == 0, "int8 model: %d threads differ from 1 thread", t + 1);
+    /* the int8 kernels are bit-exact across ISAs (kernel tests), but the model's fp32 kernels
+     * (pooling, classifier) sum in another order on the portable path, and a last-bit difference
+     * upstream can move a value across a rounding boundary of the next layer's quantisation */
+    double ds = rel_diff(y[4], y[0], n * k);
+    CHECK(ds < 1e-2, "int8 model: the scalar path differs by %.3g (relative)", ds);
+    int agree = 0;
+    double d = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t a = 0, b = 0;
+        for (size_t j = 1; j < k; j++) {
+            if (y[0][i * k + j] > y[0][i * k + a]) a = j;
+            if (ref[i * k + j] > ref[i * k + b]) b = j;
+        }
+        agree += a == b;
+        for (size_t j = 0; j < k; j++) { double e = fabs((double)y[0][i * k + j] - ref[i * k + j]); if (e > d) d = e; }
+    }
+    CHECK(agree == (int)n && d < 0.25, "int8 model vs fp32 PyTorch logits: %d/%zu top-1 agree, max |diff| %.3g", agree, n, d);
+    printf("int8 model %s: bit-identical at 1-4 threads, scalar path within %.1e; vs PyTorch fp32: %d/%zu top-1, max |diff| %.3f\n",
+           path, ds, agree, n, d);
+    for (int t = 0; t < 5; t++) free(y[t]);
+    free(x); free(ref);
+    cnm_model_free(m);
 }
 
 /* direct KxK conv (stride 1 and 2) vs the reference conv */
@@ -335,8 +472,11 @@ int main(int argc, char **argv) {
         test_direct();
         test_pool();
         test_linear();
+        test_pointwise_q8();
+        test_direct_q8();
     }
     if (argc >= 4) test_model(argv[1], argv[2], argv[3]);
+    if (argc >= 5) test_model_q8(argv[4], argv[2], argv[3]);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

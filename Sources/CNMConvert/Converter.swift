@@ -4,10 +4,22 @@ import Foundation
 /// Checkpoint in, validated `.cnm` bytes out.
 public enum Converter {
     public static func convert(checkpoint path: String, options: ConvertOptions) throws -> (bytes: [UInt8], report: ConversionReport) {
+        let (bytes, report, _) = try convert(checkpoint: path, options: options, int8: nil)
+        return (bytes, report)
+    }
+
+    /// With `int8`, the converted model is calibrated and quantised (see `Quantizer`).
+    public static func convert(checkpoint path: String, options: ConvertOptions, int8: QuantizeOptions?) throws
+        -> (bytes: [UInt8], report: ConversionReport, quantization: QuantizeReport?)
+    {
         let ck = try TorchCheckpoint(path: path)
         var opt = options
         if opt.sourceName.isEmpty { opt.sourceName = URL(fileURLWithPath: path).lastPathComponent }
-        let (builder, report0) = try DenseFamilyConverter.convert(ck, options: opt)
+        var (builder, report0) = try DenseFamilyConverter.convert(ck, options: opt)
+        var qreport: QuantizeReport?
+        if let int8 {
+            (builder, qreport) = try Quantizer.quantize(builder, options: int8)
+        }
         let bytes = builder.serialize()
         // Validate what we wrote with the runtime's own loader, and read back its figures.
         let model: Model
@@ -21,6 +33,6 @@ public enum Converter {
         report.parametersAfter = info.parameters
         report.macs = info.macs
         report.fileBytes = bytes.count
-        return (bytes, report)
+        return (bytes, report, qreport)
     }
 }

@@ -17,7 +17,7 @@ public struct Dataset {
     /// Round-robin over classes (sorted), so a prefix is balanced.
     public let samples: [Sample]
 
-    static let imageExtensions: Set<String> = ["ppm", "pgm", "pnm", "jpg", "jpeg", "png"]
+    public static let imageExtensions: Set<String> = ["ppm", "pgm", "pnm", "jpg", "jpeg", "png"]
     /// Decompressed archives larger than this are refused.
     public static let maxArchiveBytes = 4 << 30
 
@@ -77,7 +77,7 @@ public struct Dataset {
     }
 
     /// Regular files of a POSIX (ustar / GNU) tar archive: name and byte range of the contents.
-    static func tarEntries(_ b: [UInt8], name: String) throws -> [(path: String, range: Range<Int>)] {
+    public static func tarEntries(_ b: [UInt8], name: String) throws -> [(path: String, range: Range<Int>)] {
         var out: [(String, Range<Int>)] = []
         var off = 0
         var longName: String?

@@ -19,12 +19,13 @@ public final class Model: @unchecked Sendable {
         name = path
     }
 
-    /// Validate a model held in memory (copied).
-    public init(bytes: [UInt8], name: String) throws {
+    /// Validate a model held in memory (copied). `unfused`: every operator runs as its own
+    /// kernel and every value stays readable through `Session.value(_:)` (calibration).
+    public init(bytes: [UInt8], name: String, unfused: Bool = false) throws {
         var err = cnm_error()
         var ptr: OpaquePointer?
         let st = bytes.withUnsafeBytes { raw in
-            cnm_model_load_memory(raw.baseAddress, raw.count, name, 0, &ptr, &err)
+            cnm_model_load_memory(raw.baseAddress, raw.count, name, unfused ? CNM_LOAD_NO_FUSION : 0, &ptr, &err)
         }
         guard st == CNM_OK, let ptr else { throw EdgeInferError(status: st, err) }
         handle = ptr
@@ -36,7 +37,7 @@ public final class Model: @unchecked Sendable {
     public init(staticBytes: UnsafeRawPointer, count: Int, name: String) throws {
         var err = cnm_error()
         var ptr: OpaquePointer?
-        let st = cnm_model_load_memory(staticBytes, count, name, 1, &ptr, &err)
+        let st = cnm_model_load_memory(staticBytes, count, name, CNM_LOAD_BORROW, &ptr, &err)
         guard st == CNM_OK, let ptr else { throw EdgeInferError(status: st, err) }
         handle = ptr
         owner = nil
@@ -144,6 +145,10 @@ public struct OperatorInfo: Sendable, Equatable {
     public let weightName: String
     /// The operator whose kernel also runs this one, if fused.
     public let fusedInto: Int?
+    /// For an int8 conv: the input's (scale, zero point).
+    public let inputQuantization: (scale: Float, zeroPoint: Int)?
+    public let inputValue: Int
+    public let outputValue: Int
 
     init(_ o: cnm_op_info) {
         type = String(cString: cnm_op_name(o.type))
@@ -159,6 +164,9 @@ public struct OperatorInfo: Sendable, Equatable {
         macs = Int(o.macs)
         weightName = o.weight_name.map { String(cString: $0) } ?? ""
         fusedInto = o.fused_into >= 0 ? Int(o.fused_into) : nil
+        inputQuantization = o.quantized != 0 ? (o.input_scale, Int(o.zero_point)) : nil
+        inputValue = Int(o.in0)
+        outputValue = Int(o.out)
     }
 
     public static func == (a: OperatorInfo, b: OperatorInfo) -> Bool {
@@ -186,6 +194,7 @@ public struct OperatorInfo: Sendable, Equatable {
         default: break
         }
         if relu { s += "+relu" }
+        if let q = inputQuantization { s += String(format: " int8 (in scale %.4g, zp %d)", q.scale, q.zeroPoint) }
         return "\(s) \(shape(inputShape)) -> \(shape(outputShape))"
     }
 }

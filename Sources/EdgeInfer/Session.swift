@@ -42,6 +42,14 @@ public final class Session {
         guard st == CNM_OK else { throw EdgeInferError(status: st, err) }
     }
 
+    /// After a run, the floats of a graph value (nil when it lives only inside a fused kernel;
+    /// load the model `unfused` to keep every value).
+    public func value(_ v: Int) -> UnsafeBufferPointer<Float>? {
+        var n = 0
+        guard let p = cnm_context_value(handle, UInt32(v), &n) else { return nil }
+        return UnsafeBufferPointer(start: p, count: n)
+    }
+
     /// Run a batch stored as N x (C*H*W) floats; returns N x classes logits.
     public func runBatch(_ input: [Float], count n: Int) throws -> [Float] {
         let per = model.info.inputCount

@@ -41,6 +41,18 @@ struct CNMConvertCommand: ParsableCommand {
     @Option(help: "Condense factor C (inferred from the masks by default).")
     var condenseFactor: Int?
 
+    @Flag(help: "Quantise to int8 (needs --calibration).")
+    var int8 = false
+
+    @Option(help: "Calibration inputs: a folder of images, a tar(.gz) of images, or a float32 NCHW .npy of normalised inputs.")
+    var calibration: String?
+
+    @Option(help: "How many calibration inputs to use.")
+    var calibrationCount = 100
+
+    @Option(help: "Activation ranges: minmax, percentile (99.99%) or entropy (KL).")
+    var calibrationMethod = "minmax"
+
     @Flag(name: .shortAndLong, help: "Print what was converted.")
     var verbose = false
 
@@ -49,6 +61,15 @@ struct CNMConvertCommand: ParsableCommand {
         let v = s.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
         guard !v.isEmpty, v.allSatisfy({ $0 != nil }) else { throw ValidationError("--\(what) '\(s)' is not a comma-separated list of numbers") }
         return v.map { $0! }
+    }
+
+    func validate() throws {
+        if int8 && calibration == nil { throw ValidationError("--int8 needs --calibration SOURCE") }
+        if !int8 && calibration != nil { throw ValidationError("--calibration is only used with --int8") }
+        if CalibrationMethod(rawValue: calibrationMethod) == nil {
+            throw ValidationError("--calibration-method must be one of \(CalibrationMethod.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if calibrationCount < 1 { throw ValidationError("--calibration-count must be at least 1") }
     }
 
     mutating func run() throws {
@@ -66,7 +87,15 @@ struct CNMConvertCommand: ParsableCommand {
                 }
                 opt.labels = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
             }
-            let (bytes, r) = try Converter.convert(checkpoint: checkpoint, options: opt)
+            var q: QuantizeOptions?
+            if int8, let calibration {
+                var o = QuantizeOptions(source: calibration)
+                o.count = calibrationCount
+                o.method = CalibrationMethod(rawValue: calibrationMethod)!
+                o.progress = true
+                q = o
+            }
+            let (bytes, r, qr) = try Converter.convert(checkpoint: checkpoint, options: opt, int8: q)
             guard FileManager.default.createFile(atPath: output, contents: Data(bytes)) else {
                 throw ConvertError("\(output): cannot write the file")
             }
@@ -77,6 +106,16 @@ struct CNMConvertCommand: ParsableCommand {
                 print("  parameters \(r.parametersBefore) in the checkpoint -> \(r.parametersAfter) in the model")
                 print(String(format: "  %.1f M multiply-accumulates per image, file %d bytes (%.2f MiB)", Double(r.macs) / 1e6, r.fileBytes, Double(r.fileBytes) / 1048576))
                 for n in r.notes { print("  note: \(n)") }
+            }
+            if let qr {
+                print("int8: \(qr.method.rawValue) calibration on \(qr.images) inputs; int8 vs fp32 on the calibration inputs:")
+                print(String(format: "  logits SQNR %.1f dB, top-1 agreement %.1f%%", qr.logitSQNR, 100 * qr.top1Agreement))
+                print("  per-layer output SQNR, worst first:")
+                let worst = qr.layers.sorted { $0.sqnr < $1.sqnr }
+                for l in worst.prefix(verbose ? worst.count : 8) {
+                    print(String(format: "    %6.1f dB  ", l.sqnr) + l.name + String(format: "  (input scale %.4g, zero point %d)", l.scale, l.zeroPoint))
+                }
+                if !verbose && worst.count > 8 { print("    ... \(worst.count - 8) more (--verbose lists all)") }
             }
         } catch let e as ConvertError {
             FileHandle.standardError.write(Data("cnm-convert: error: \(e.description)\n".utf8))

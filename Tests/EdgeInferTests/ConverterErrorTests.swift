@@ -78,3 +78,21 @@ struct UnpicklerCycleTests {
         }
     }
 }
+
+/// Found by the pickle fuzzer: 100,000 nested tuples overflowed the stack when released.
+struct UnpicklerDepthTests {
+    @Test func deeplyNestedValuesAreRefused() {
+        let bytes: [UInt8] = [0x4E] + [UInt8](repeating: 0x85, count: 100_000) + [0x2E]  // NONE, TUPLE1 x 100k, STOP
+        var u = Unpickler(bytes: bytes, name: "deep.pkl")
+        defer { u.breakCycles() }
+        do {
+            _ = try u.load()
+            Issue.record("no error")
+        } catch {
+            #expect("\(error)".contains("deep.pkl: cannot unpickle at byte 258: values nested deeper than 256 levels"), "\(error)")
+        }
+        var ok = Unpickler(bytes: [0x4E] + [UInt8](repeating: 0x85, count: 200) + [0x2E], name: "ok.pkl")
+        defer { ok.breakCycles() }
+        #expect((try? ok.load()) != nil)
+    }
+}

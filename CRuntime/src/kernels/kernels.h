@@ -89,6 +89,42 @@ void cnm_conv2d_direct_f32_neon(const cnm_conv_shape *s, const float *in, const 
 void cnm_linear_f32_neon(const float *x, const float *weight, const float *bias, const int32_t *index,
                          float *out, int n, int k, int relu, float *packed);
 
+/* ---- int8 (quantized) convolutions ----
+ * Exact integer arithmetic, float epilogue built from fused multiply-adds only, so every ISA
+ * gives bit-identical results:
+ *   t      = min(max(x * inv_scale, -zp), 255 - zp)          x: the (pre-processed) float input
+ *   q      = round_to_nearest_even(t)                         q + zp is the uint8 code
+ *   acc[o] = sum q * w[o]                                     int32, w: int8 in -127..127
+ *   y[o]   = fma((float)acc[o], mult[o], bias[o])             mult[o] = in_scale * w_scale[o]
+ * followed by the same optional post BN + ReLU (fma) and destination map as the fp32 pointwise.
+ * The pre-processing of pointwise inputs is x = max(fma(in, pre_scale, pre_shift), 0) when
+ * pre_relu (fma here too, unlike the fp32 reference). */
+typedef struct cnm_q8_args {
+    cnm_pw_args pw;          /* everything of the fp32 pointwise except w (unused) and scratch */
+    const int8_t *wq;        /* [cout][cin_g] */
+    const int32_t *wpairs;   /* [cout][ceil(cin_g/2)] int16 pairs (lo = even input), SIMD layout */
+    const float *mult;       /* [cout] in_scale * w_scale */
+    float inv_scale;
+    int zp;
+    int16_t *panel;          /* per-thread: cnm_q8_panel_elems(cin_g) int16 */
+    size_t panel_stride;     /* int16 between threads' panels */
+} cnm_q8_args;
+
+static inline size_t cnm_q8_panel_elems(int cin_g) { return (size_t)(cin_g + 1) * CNM_PW_TILE + 64; }
+
+void cnm_pointwise_q8_ref(const cnm_q8_args *a);
+/* any quantised conv (the generic oracle and fallback) */
+void cnm_conv2d_q8_ref(const cnm_conv_shape *s, const float *in, const int8_t *w, const float *mult,
+                       const float *bias, float inv_scale, int zp, float *out);
+void cnm_pointwise_q8_avx2(const cnm_q8_args *a);
+
+/* int8 direct KxK conv (stride 1 or 2) for x86-64 AVX2: input quantised into a zero-bordered copy
+ * of int16 channel pairs (`pad`, cnm_direct_q8_padded_elems int32, shared), weights as int16 pairs
+ * [cout][ceil(cin_g/2)][kh*kw]. Bit-identical to cnm_conv2d_q8_ref. */
+size_t cnm_direct_q8_padded_elems(const cnm_conv_shape *s);
+void cnm_conv2d_direct_q8_avx2(const cnm_conv_shape *s, const float *in, const int32_t *wpairs, const float *mult,
+                               const float *bias, float inv_scale, int zp, float *out, int32_t *pad);
+
 /* CPU capabilities (run-time detection) and the kernel set chosen from them. */
 typedef enum cnm_isa { CNM_ISA_SCALAR = 0, CNM_ISA_AVX2 = 1, CNM_ISA_NEON = 2, CNM_ISA_NEON_DOT = 3 } cnm_isa;
 cnm_isa cnm_detect_isa(void);

@@ -71,8 +71,13 @@ public struct Unpickler {
     let b: [UInt8]
     var i = 0
     var stack: [PickleValue] = []
+    /// Nesting depth of each stack entry (tuples and call arguments nest; dicts and lists count
+    /// as 0 because breakCycles tears them down one by one). Swift releases a nested value
+    /// recursively, so a pickle of 100,000 nested tuples would overflow the stack: refused.
+    var depths: [Int] = []
     var marks: [Int] = []
-    var memo: [Int: PickleValue] = [:]
+    var memo: [Int: (PickleValue, Int)] = [:]
+    static let maxDepth = 256
     /// Every dict and list made, so that `breakCycles` can free them: a hostile pickle can make
     /// a container hold itself (DUP + SETITEM, or a memoised list appended to itself), a
     /// reference cycle that Swift's reference counting would otherwise never release.
@@ -95,6 +100,7 @@ public struct Unpickler {
         containers = []
         memo = [:]
         stack = []
+        depths = []
     }
 
     mutating func newDict() -> PickleDict {
@@ -136,20 +142,26 @@ public struct Unpickler {
         defer { i = end + 1 }
         return String(decoding: b[i..<end], as: UTF8.self)
     }
-    mutating func pop() throws -> PickleValue {
-        guard let v = stack.popLast() else { throw fail("stack underflow") }
+    mutating func pop() throws -> PickleValue { try popD().0 }
+    mutating func popD() throws -> (PickleValue, Int) {
+        guard let v = stack.popLast(), let d = depths.popLast() else { throw fail("stack underflow") }
         if let m = marks.last, stack.count < m { throw fail("stack underflow past a mark") }
-        return v
+        return (v, d)
     }
-    mutating func popMark() throws -> [PickleValue] {
+    mutating func popMark() throws -> [PickleValue] { try popMarkD().0 }
+    /// the items since the last MARK and their largest depth
+    mutating func popMarkD() throws -> ([PickleValue], Int) {
         guard let m = marks.popLast(), m <= stack.count else { throw fail("missing MARK") }
-        let items = Array(stack[m...])
+        let items = Array(stack[m...]), d = depths[m...].max() ?? 0
         stack.removeSubrange(m...)
-        return items
+        depths.removeSubrange(m...)
+        return (items, d)
     }
-    mutating func push(_ v: PickleValue) throws {
+    mutating func push(_ v: PickleValue, depth: Int = 0) throws {
         guard stack.count < Self.maxStack else { throw fail("stack too deep") }
+        guard depth <= Self.maxDepth else { throw fail("values nested deeper than \(Self.maxDepth) levels") }
         stack.append(v)
+        depths.append(depth)
     }
     static func littleInt(_ s: ArraySlice<UInt8>) -> Int64? {
         guard s.count <= 8 else { return nil }
@@ -171,7 +183,7 @@ public struct Unpickler {
             case 0x28: marks.append(stack.count)  // MARK
             case 0x30: _ = try pop()  // POP
             case 0x31: _ = try popMark()  // POP_MARK
-            case 0x32: let v = try pop(); try push(v); try push(v)  // DUP
+            case 0x32: let (v, d) = try popD(); try push(v, depth: d); try push(v, depth: d)  // DUP
             case 0x4E: try push(.none)
             case 0x88: try push(.bool(true))
             case 0x89: try push(.bool(false))
@@ -238,11 +250,15 @@ public struct Unpickler {
                 guard case .list(let l) = stack.last ?? .none else { throw fail("APPENDS on a non-list") }
                 guard l.items.count + items.count <= Self.maxItems else { throw fail("list too large") }
                 l.items += items
-            case 0x29: try push(.tuple([]))
-            case 0x74: try push(.tuple(try popMark()))
-            case 0x85: try push(.tuple([try pop()]))
-            case 0x86: let b2 = try pop(), a = try pop(); try push(.tuple([a, b2]))
-            case 0x87: let c = try pop(), b2 = try pop(), a = try pop(); try push(.tuple([a, b2, c]))
+            case 0x29: try push(.tuple([]), depth: 1)
+            case 0x74: let (t, d) = try popMarkD(); try push(.tuple(t), depth: d + 1)
+            case 0x85: let (a, d) = try popD(); try push(.tuple([a]), depth: d + 1)
+            case 0x86:
+                let (b2, d2) = try popD(), (a, d1) = try popD()
+                try push(.tuple([a, b2]), depth: max(d1, d2) + 1)
+            case 0x87:
+                let (c, d3) = try popD(), (b2, d2) = try popD(), (a, d1) = try popD()
+                try push(.tuple([a, b2, c]), depth: max(d1, d2, d3) + 1)
             case 0x8F: try push(.list(newList()))  // EMPTY_SET (as a list)
             case 0x90:  // ADDITEMS
                 let items = try popMark()
@@ -256,27 +272,28 @@ public struct Unpickler {
                 let nm = try pop(), module = try pop()
                 guard let m = module.asString, let n = nm.asString else { throw fail("bad STACK_GLOBAL") }
                 try push(.global(module: m, name: n))
-            case 0x52:  // REDUCE
-                let args = try pop(), callable = try pop()
-                guard case .tuple(let a) = args else { throw fail("REDUCE arguments are not a tuple") }
-                try push(try reduce(callable, a))
-            case 0x81:  // NEWOBJ
-                let args = try pop(), cls = try pop()
-                guard case .tuple(let a) = args else { throw fail("NEWOBJ arguments are not a tuple") }
-                try push(try reduce(cls, a))
+            case 0x52, 0x81:  // REDUCE, NEWOBJ
+                let (args, d) = try popD(), callable = try pop()
+                guard case .tuple(let a) = args else { throw fail("call arguments are not a tuple") }
+                let r = try reduce(callable, a)
+                switch r {
+                case .dict, .list: try push(r)  // fresh containers
+                default: try push(r, depth: d + 1)
+                }
             case 0x62:  // BUILD: state is ignored (attributes such as _metadata)
                 _ = try pop()
             case 0x51:  // BINPERSID
-                try push(try persistent(try pop()))
+                let (pid, d) = try popD()
+                try push(try persistent(pid), depth: d)
             case 0x50:  // PERSID
                 try push(try persistent(.string(try line())))
-            case 0x68: let k = try u8(); guard let v = memo[k] else { throw fail("BINGET \(k) unknown") }; try push(v)
-            case 0x6A: let k = try u32(); guard let v = memo[k] else { throw fail("LONG_BINGET \(k) unknown") }; try push(v)
-            case 0x67: guard let k = Int(try line()), let v = memo[k] else { throw fail("GET unknown") }; try push(v)
-            case 0x71: let k = try u8(); guard let v = stack.last else { throw fail("BINPUT on empty stack") }; memo[k] = v
-            case 0x72: let k = try u32(); guard let v = stack.last else { throw fail("LONG_BINPUT on empty stack") }; memo[k] = v
-            case 0x70: guard let k = Int(try line()), let v = stack.last else { throw fail("bad PUT") }; memo[k] = v
-            case 0x94: guard let v = stack.last else { throw fail("MEMOIZE on empty stack") }; memo[memo.count] = v
+            case 0x68: let k = try u8(); guard let v = memo[k] else { throw fail("BINGET \(k) unknown") }; try push(v.0, depth: v.1)
+            case 0x6A: let k = try u32(); guard let v = memo[k] else { throw fail("LONG_BINGET \(k) unknown") }; try push(v.0, depth: v.1)
+            case 0x67: guard let k = Int(try line()), let v = memo[k] else { throw fail("GET unknown") }; try push(v.0, depth: v.1)
+            case 0x71: let k = try u8(); guard let v = stack.last, let d = depths.last else { throw fail("BINPUT on empty stack") }; memo[k] = (v, d)
+            case 0x72: let k = try u32(); guard let v = stack.last, let d = depths.last else { throw fail("LONG_BINPUT on empty stack") }; memo[k] = (v, d)
+            case 0x70: guard let k = Int(try line()), let v = stack.last, let d = depths.last else { throw fail("bad PUT") }; memo[k] = (v, d)
+            case 0x94: guard let v = stack.last, let d = depths.last else { throw fail("MEMOIZE on empty stack") }; memo[memo.count] = (v, d)
             default:
                 i -= 1
                 throw fail(String(format: "unsupported pickle opcode 0x%02x", op))

@@ -46,6 +46,34 @@ public struct CNMBuilder {
         return tensors.count - 1
     }
 
+    public mutating func addTensorI8(_ name: String, _ values: [Int8], dims: [Int]) -> Int {
+        precondition(dims.reduce(1, *) == values.count, "tensor \(name): dims \(dims) for \(values.count) values")
+        tensors.append(TensorRec(name: name, dtype: .i8, dims: dims, bytes: values.map { UInt8(bitPattern: $0) }))
+        return tensors.count - 1
+    }
+
+    /// Floats of an f32 tensor (for the quantiser).
+    public func floats(ofTensor t: Int) -> [Float] {
+        tensors[t].bytes.withUnsafeBytes { raw in
+            (0..<(raw.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+        }
+    }
+
+    public func tensorDims(_ t: Int) -> [Int] { tensors[t].dims }
+    public func tensorName(_ t: Int) -> String { tensors[t].name }
+
+    /// Conv ops: (op index, input value, output value, weight tensor).
+    public var convOps: [(op: Int, input: Int, output: Int, weight: Int)] {
+        ops.enumerated().filter { $0.element.type == .conv2d }.map { ($0.offset, $0.element.input, $0.element.output, $0.element.t[0]) }
+    }
+
+    /// Make conv op `op` an int8 conv: weight tensor t0 replaced, scales in t2, input (scale, zp) in t3.
+    public mutating func setQuantized(op: Int, weight: Int, weightScales: Int, inputQuantization: Int) {
+        ops[op].t[0] = weight
+        ops[op].t[2] = weightScales
+        ops[op].t[3] = inputQuantization
+    }
+
     /// A new activation buffer; returns the value covering all of it.
     public mutating func addBuffer(c: Int, h: Int, w: Int) -> Int {
         buffers.append((c, h, w))
@@ -74,6 +102,18 @@ public struct CNMBuilder {
     }
 
     public func serialize() -> [UInt8] {
+        // tensors no op refers to any more (replaced by their int8 versions) are dropped
+        var used = Set<Int>()
+        for o in ops { for t in o.t where t >= 0 { used.insert(t) } }
+        if used.count < tensors.count {
+            var copy = self
+            let keep = tensors.indices.filter { used.contains($0) }
+            var remap = [Int: Int]()
+            for (new, old) in keep.enumerated() { remap[old] = new }
+            copy.tensors = keep.map { tensors[$0] }
+            for k in copy.ops.indices { copy.ops[k].t = copy.ops[k].t.map { $0 >= 0 ? remap[$0]! : -1 } }
+            return copy.serialize()
+        }
         var strings: [UInt8] = []
         func str(_ s: String) -> (UInt32, UInt32) {
             let off = strings.count

@@ -1,0 +1,61 @@
+/* Fused pointwise convolution, int8 weights / uint8 activations, portable scalar reference.
+ * The contract (kernels.h, "int8") is what every SIMD version must reproduce bit for bit. */
+#include "kernels.h"
+
+#include <math.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static inline float relu(float v) { return v > 0.0f ? v : 0.0f; } /* = max_ps(v, 0): NaN, -0 -> +0 */
+
+/* (q + zp) is the uint8 code; q itself is what is multiplied */
+static inline int quantize(float x, float inv, int zp) {
+    float t = x * inv;
+    const float lo = (float)-zp, hi = (float)(255 - zp);
+    t = t > lo ? t : lo; /* = max_ps(t, lo), NaN -> lo */
+    t = t < hi ? t : hi; /* = min_ps(t, hi) */
+    return (int)nearbyintf(t);
+}
+
+void cnm_pointwise_q8_ref(const cnm_q8_args *q) {
+    const cnm_pw_args *a = &q->pw;
+    const int T = CNM_PW_TILE;
+    const int ntiles = (a->hw + T - 1) / T, cout_g = a->cout / a->groups;
+    const int items = a->groups * ntiles;
+#ifdef _OPENMP
+    int16_t *panel = q->panel + q->panel_stride * (size_t)omp_get_thread_num();
+#else
+    int16_t *panel = q->panel;
+#endif
+#pragma omp for schedule(static)
+    for (int it = 0; it < items; it++) {
+        const int g = it / ntiles, p0 = (it % ntiles) * T;
+        const int n = a->hw - p0 < T ? a->hw - p0 : T;
+        for (int j = 0; j < a->cin_g; j++) {
+            const int c = g * a->cin_g + j;
+            const float *x = a->in + (size_t)(a->src ? a->src[c] : c) * a->hw + p0;
+            const float s = a->pre_scale ? a->pre_scale[c] : 1.0f, b = a->pre_shift ? a->pre_shift[c] : 0.0f;
+            for (int p = 0; p < n; p++) {
+                float v = fmaf(x[p], s, b);
+                if (a->pre_relu) v = relu(v);
+                panel[j * T + p] = (int16_t)quantize(v, q->inv_scale, q->zp);
+            }
+        }
+        for (int oo = 0; oo < cout_g; oo++) {
+            const int o = g * cout_g + oo;
+            const int8_t *w = q->wq + (size_t)o * a->cin_g;
+            int32_t acc[CNM_PW_TILE] = {0};
+            for (int j = 0; j < a->cin_g; j++)
+                for (int p = 0; p < n; p++) acc[p] += (int32_t)panel[j * T + p] * w[j];
+            const int d = a->dst ? a->dst[o] : o;
+            const float ps = a->post_scale ? a->post_scale[d] : 1.0f, pb = a->post_shift ? a->post_shift[d] : 0.0f;
+            const float bias = a->bias ? a->bias[o] : 0.0f;
+            float *y = a->out + (size_t)d * a->hw + p0;
+            for (int p = 0; p < n; p++) {
+                float v = fmaf(fmaf((float)acc[p], q->mult[o], bias), ps, pb);
+                y[p] = a->post_relu ? relu(v) : v;
+            }
+        }
+    }
+}

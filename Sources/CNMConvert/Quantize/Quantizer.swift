@@ -1,0 +1,216 @@
+import CImageIO
+import CRuntime
+import EdgeInfer
+import Foundation
+
+/// How activation ranges are chosen from the calibration statistics.
+public enum CalibrationMethod: String, CaseIterable, Sendable {
+    /// the observed minimum and maximum
+    case minmax
+    /// the 99.99th percentile of the values (clips rare outliers)
+    case percentile
+    /// the clipping threshold that minimises the KL divergence between the value histogram and
+    /// its 8-bit quantisation (TensorRT's entropy calibration)
+    case entropy
+}
+
+public struct QuantizeOptions: Sendable {
+    public var source: String
+    public var count = 100
+    public var method = CalibrationMethod.minmax
+    public var progress = false
+    public init(source: String) { self.source = source }
+}
+
+public struct QuantizeReport: Sendable {
+    public struct Layer: Sendable {
+        public let name: String
+        public let sqnr: Double   // dB, int8 vs fp32 conv output over the calibration set
+        public let scale: Float
+        public let zeroPoint: Int
+    }
+    public var method = CalibrationMethod.minmax
+    public var images = 0
+    public var layers: [Layer] = []
+    public var logitSQNR = 0.0
+    public var top1Agreement = 0.0
+}
+
+/// Post-training int8 quantisation through the runtime itself: the fp32 model is loaded
+/// unfused, run over the calibration images, and every convolution's input range is measured;
+/// weights are quantised per output channel (symmetric, -127..127), inputs per tensor (uint8
+/// with a zero point, 0 for the post-ReLU inputs of every conv but the stem).
+public enum Quantizer {
+    public static func quantize(_ builder: CNMBuilder, options o: QuantizeOptions) throws -> (CNMBuilder, QuantizeReport) {
+        let fp32Bytes = builder.serialize()
+        let model = try Model(bytes: fp32Bytes, name: "fp32 model", unfused: true)
+        let inputs = try calibrationInputs(o.source, count: o.count, model: model)
+        guard !inputs.isEmpty else { throw ConvertError("\(o.source): no calibration inputs found") }
+        let session = try Session(model: model)
+        let convs = builder.convOps
+        var lo = [Float](repeating: .infinity, count: convs.count), hi = [Float](repeating: -.infinity, count: convs.count)
+        let bins = 2048
+        var hist = [[Double]](repeating: [Double](repeating: 0, count: bins), count: convs.count)
+        let passes = o.method == .minmax ? 1 : 2
+        var out = [Float](repeating: 0, count: model.info.numClasses)
+        for pass in 0..<passes {
+            for (n, x) in inputs.enumerated() {
+                try session.run(x, into: &out)
+                for (k, c) in convs.enumerated() {
+                    guard let v = session.value(c.input) else { continue }
+                    if pass == 0 {
+                        for f in v { lo[k] = min(lo[k], f); hi[k] = max(hi[k], f) }
+                    } else if hi[k] > 0 {
+                        let w = Float(bins) / hi[k]
+                        for f in v where f > 0 { hist[k][min(bins - 1, Int(f * w))] += 1 }
+                    }
+                }
+                if o.progress { progress("calibrating (\(o.method.rawValue)\(passes > 1 ? ", pass \(pass + 1)/2" : ""))", n + 1, inputs.count) }
+            }
+        }
+        var q = builder
+        var report = QuantizeReport()
+        report.method = o.method
+        report.images = inputs.count
+        var params: [(scale: Float, zp: Int)] = []
+        for (k, c) in convs.enumerated() {
+            var top = hi[k]
+            if lo[k] >= 0 && o.method != .minmax && top > 0 {
+                top = o.method == .percentile ? percentile(hist[k], 0.9999, hi[k]) : entropyThreshold(hist[k], hi[k])
+            }
+            let (scale, zp) = inputQuantization(min: min(lo[k], 0), max: max(top, 0))
+            params.append((scale, zp))
+            let w = builder.floats(ofTensor: c.weight), dims = builder.tensorDims(c.weight)
+            let per = w.count / dims[0]
+            var scales = [Float](repeating: 1, count: dims[0]), codes = [Int8](repeating: 0, count: w.count)
+            for oc in 0..<dims[0] {
+                let amax = w[(oc * per)..<((oc + 1) * per)].map { abs($0) }.max() ?? 0
+                let s = amax > 0 ? amax / 127 : 1
+                scales[oc] = s
+                for j in 0..<per { codes[oc * per + j] = Int8(max(-127, min(127, (w[oc * per + j] / s).rounded()))) }
+            }
+            let name = builder.tensorName(c.weight)
+            q.setQuantized(op: c.op, weight: q.addTensorI8(name + ".int8", codes, dims: dims),
+                           weightScales: q.addTensor(name + ".scale", scales, dims: [dims[0]]),
+                           inputQuantization: q.addTensor(name + ".input_quant", [scale, Float(zp)], dims: [2]))
+        }
+        // error report: int8 vs fp32, conv by conv and on the logits
+        let qModel = try Model(bytes: q.serialize(), name: "int8 model", unfused: true)
+        let qs = try Session(model: qModel)
+        var sig = [Double](repeating: 0, count: convs.count), noise = sig
+        var lsig = 0.0, lnoise = 0.0, agree = 0
+        var qout = out
+        let checked = Array(inputs.prefix(50))
+        for (n, x) in checked.enumerated() {
+            try session.run(x, into: &out)
+            var ref: [[Float]] = convs.map { c in session.value(c.output).map(Array.init) ?? [] }
+            try qs.run(x, into: &qout)
+            for (k, c) in convs.enumerated() {
+                guard let v = qs.value(c.output), v.count == ref[k].count else { continue }
+                for i in 0..<v.count {
+                    let d = Double(ref[k][i]) - Double(v[i])
+                    sig[k] += Double(ref[k][i]) * Double(ref[k][i])
+                    noise[k] += d * d
+                }
+            }
+            ref = []
+            for i in 0..<out.count { lsig += Double(out[i] * out[i]); lnoise += Double((out[i] - qout[i]) * (out[i] - qout[i])) }
+            if topK(out, 1) == topK(qout, 1) { agree += 1 }
+            if o.progress { progress("measuring int8 error", n + 1, checked.count) }
+        }
+        func db(_ s: Double, _ n: Double) -> Double { n > 0 ? 10 * log10(max(s, 1e-30) / n) : 200 }
+        report.layers = convs.indices.map {
+            QuantizeReport.Layer(name: builder.tensorName(convs[$0].weight), sqnr: db(sig[$0], noise[$0]),
+                                 scale: params[$0].scale, zeroPoint: params[$0].zp)
+        }
+        report.logitSQNR = db(lsig, lnoise)
+        report.top1Agreement = Double(agree) / Double(checked.count)
+        q.meta.append(("quantization", "int8: weights per output channel (symmetric, -127..127), conv inputs per tensor (uint8, zero point); exact int32 accumulation, float epilogue"))
+        q.meta.append(("calibration", "\(o.method.rawValue), \(inputs.count) inputs from \(URL(fileURLWithPath: o.source).lastPathComponent)"))
+        q.meta.append(("int8_check", String(format: "logit SQNR %.1f dB, top-1 agreement %.1f%% on %d calibration inputs", report.logitSQNR, 100 * report.top1Agreement, checked.count)))
+        return (q, report)
+    }
+
+    /// uint8 with a zero point covering [min, max] (min <= 0 <= max).
+    static func inputQuantization(min lo: Float, max hi: Float) -> (Float, Int) {
+        let range = hi - lo
+        guard range > 0, range.isFinite else { return (1.0 / 255, 0) }
+        let scale = range / 255
+        let zp = Int(max(0, min(255, (-lo / scale).rounded())))
+        return (scale, zp)
+    }
+
+    static func percentile(_ h: [Double], _ p: Double, _ top: Float) -> Float {
+        let total = h.reduce(0, +)
+        guard total > 0 else { return top }
+        var acc = 0.0
+        for (i, c) in h.enumerated() {
+            acc += c
+            if acc >= p * total { return top * Float(i + 1) / Float(h.count) }
+        }
+        return top
+    }
+
+    /// TensorRT-style: try thresholds from 128 bins up; P = histogram clipped at the threshold
+    /// (outliers added to the last bin), Q = P squeezed into 255 levels and expanded back.
+    static func entropyThreshold(_ h: [Double], _ top: Float) -> Float {
+        let levels = 255, n = h.count
+        var best = n, bestKL = Double.infinity
+        for i in stride(from: levels, through: n, by: 16) {
+            var p = Array(h[0..<i])
+            p[i - 1] += h[i...].reduce(0, +)
+            let total = p.reduce(0, +)
+            guard total > 0 else { continue }
+            var qv = [Double](repeating: 0, count: i)
+            for l in 0..<levels {
+                let a = l * i / levels, b = max(a + 1, (l + 1) * i / levels)
+                let nz = (a..<b).filter { h[$0] > 0 }.count
+                let sum = (a..<b).reduce(0.0) { $0 + p[$1] }
+                if nz > 0 { for j in a..<b where h[j] > 0 { qv[j] = sum / Double(nz) } }
+            }
+            let qt = qv.reduce(0, +)
+            var kl = 0.0
+            for j in 0..<i where p[j] > 0 {
+                let pj = p[j] / total, qj = qt > 0 ? qv[j] / qt : 0
+                kl += qj > 0 ? pj * log(pj / qj) : pj * 30
+            }
+            if kl < bestKL { bestKL = kl; best = i }
+        }
+        return top * (Float(best) + 0.5) / Float(n)
+    }
+
+    static func progress(_ what: String, _ n: Int, _ total: Int) {
+        guard isatty(2) != 0 else { return }
+        let f = Double(n) / Double(max(total, 1)), w = 30
+        let bar = String(repeating: "#", count: Int(f * Double(w))) + String(repeating: " ", count: w - Int(f * Double(w)))
+        FileHandle.standardError.write(Data("\r\(what) [\(bar)] \(n)/\(total)\(n == total ? "\n" : "")".utf8))
+    }
+
+    /// Normalised model inputs from a float32 NCHW .npy, a folder of images, or a tar(.gz) of images.
+    static func calibrationInputs(_ source: String, count: Int, model: Model) throws -> [[Float]] {
+        let info = model.info
+        if source.hasSuffix(".npy") {
+            let a = try NpyArray(contentsOf: source)
+            let per = info.inputCount
+            guard a.shape.count == 4, a.shape[1] * a.shape[2] * a.shape[3] == per else {
+                throw ConvertError("\(source): shape \(a.shape) does not match the model input (N, \(info.inputChannels), \(info.inputHeight), \(info.inputWidth))")
+            }
+            return (0..<min(count, a.shape[0])).map { Array(a.data[($0 * per)..<(($0 + 1) * per)]) }
+        }
+        var blobs: [(String, () throws -> [UInt8])] = []
+        if let d = try? Dataset(path: source) {
+            blobs = d.samples.map { s in (s.name, { try s.bytes() }) }
+        } else {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: source, isDirectory: &isDir), isDir.boolValue,
+                let e = FileManager.default.enumerator(atPath: source)
+            else { throw ConvertError("\(source): not a .npy file, an image folder or an archive of images") }
+            let files = (e.allObjects as? [String] ?? []).filter { Dataset.imageExtensions.contains(($0 as NSString).pathExtension.lowercased()) }.sorted()
+            blobs = files.map { f in
+                let p = (source as NSString).appendingPathComponent(f)
+                return (p, { guard let d = FileManager.default.contents(atPath: p) else { throw ConvertError("\(p): cannot read") }; return [UInt8](d) })
+            }
+        }
+        return try blobs.prefix(count).map { name, load in try Image.decode(try load(), name: name).modelInput(for: model) }
+    }
+}
