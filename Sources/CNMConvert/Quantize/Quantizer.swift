@@ -151,8 +151,9 @@ public enum Quantizer {
         return top
     }
 
-    /// TensorRT-style: try thresholds from 128 bins up; P = histogram clipped at the threshold
-    /// (outliers added to the last bin), Q = P squeezed into 255 levels and expanded back.
+    /// TensorRT-style: for each candidate threshold (255 bins and up), P = the histogram clipped
+    /// there with the outliers added to its last bin, Q = the unclipped bins squeezed into 255
+    /// levels and expanded back over their non-empty bins; keep the threshold of least KL(P||Q).
     static func entropyThreshold(_ h: [Double], _ top: Float) -> Float {
         let levels = 255, n = h.count
         var best = n, bestKL = Double.infinity
@@ -165,7 +166,7 @@ public enum Quantizer {
             for l in 0..<levels {
                 let a = l * i / levels, b = max(a + 1, (l + 1) * i / levels)
                 let nz = (a..<b).filter { h[$0] > 0 }.count
-                let sum = (a..<b).reduce(0.0) { $0 + p[$1] }
+                let sum = (a..<b).reduce(0.0) { $0 + h[$1] }  // Q from the unclipped bins: clipping costs
                 if nz > 0 { for j in a..<b where h[j] > 0 { qv[j] = sum / Double(nz) } }
             }
             let qt = qv.reduce(0, +)

@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+
+@testable import CNMConvert
+@testable import EdgeInfer
+
+/// int8 conversion through the runtime: calibration, per-layer report, and the quantised model's
+/// logits against the official fp32 references.
+struct Int8Tests {
+    func convert(_ ck: String, method: CalibrationMethod, count: Int = 8) throws -> ([UInt8], QuantizeReport) {
+        var q = QuantizeOptions(source: Paths.fixture(ck.replacingOccurrences(of: "-converted.pth", with: "-inputs.npy")))
+        q.method = method
+        q.count = count
+        let (bytes, _, r) = try Converter.convert(checkpoint: Paths.fixture(ck), options: ConvertOptions(preset: .cifar10), int8: q)
+        return (bytes, try #require(r))
+    }
+
+    @Test("int8 CondenseNet-86 agrees with the official fp32 logits", arguments: CalibrationMethod.allCases)
+    func condensenet86(_ method: CalibrationMethod) throws {
+        let (bytes, report) = try convert("condensenet86-cifar10-converted.pth", method: method)
+        let m = try Model(bytes: bytes, name: "c86-int8")
+        let convs = m.operators.filter { $0.type == "conv2d" }
+        #expect(convs.count == 85 && convs.allSatisfy { $0.inputQuantization != nil })
+        // the stem sees the normalised image (negative values): a non-zero zero point; all others 0
+        #expect(convs[0].inputQuantization!.zeroPoint > 0)
+        #expect(convs.dropFirst().allSatisfy { $0.inputQuantization!.zeroPoint == 0 })
+        #expect(m.metadata("quantization")?.hasPrefix("int8") == true)
+        #expect(m.metadata("calibration")?.hasPrefix(method.rawValue) == true)
+        #expect(report.layers.count == 85 && report.layers.allSatisfy { $0.sqnr > 5 })
+        let x = try NpyArray(contentsOf: Paths.fixture("condensenet86-cifar10-inputs.npy"))
+        let ref = try NpyArray(contentsOf: Paths.fixture("condensenet86-cifar10-logits.npy"))
+        let y = try Session(model: m, threads: 2).runBatch(x.data, count: 8)
+        #expect(argmaxRows(y, cols: 10) == argmaxRows(ref.data, cols: 10))
+        #expect(maxAbsDiff(y, ref.data) < 0.3, "max |int8 - fp32| \(maxAbsDiff(y, ref.data)) (logits up to 3.1)")
+        let fp32 = try Converter.convert(checkpoint: Paths.fixture("condensenet86-cifar10-converted.pth"), options: ConvertOptions(preset: .cifar10)).bytes
+        let ratio = Double(bytes.count) / Double(fp32.count)
+        #expect(ratio < 0.37, "int8 file is \(ratio) of the fp32 file")
+    }
+
+    @Test func int8OutputsDoNotDependOnThreads() throws {
+        let (bytes, _) = try convert("condensenet-c8-cifar10-converted.pth", method: .minmax)
+        let m = try Model(bytes: bytes, name: "c8-int8")
+        let x = try NpyArray(contentsOf: Paths.fixture("condensenet-c8-cifar10-inputs.npy"))
+        let one = try Session(model: m, threads: 1).runBatch(x.data, count: 8)
+        for t in 2...4 { #expect(try Session(model: m, threads: t).runBatch(x.data, count: 8) == one) }
+    }
+
+    @Test func cliValidatesTheInt8Options() throws {
+        let ck = Paths.fixture("condensenet-c8-cifar10-converted.pth"), out = Paths.tempDir() + "/q.cnm"
+        let a = try runProduct("cnm-convert", [ck, "-o", out, "--preset", "cifar10", "--int8"])
+        #expect(a.status == 64 && a.stderr.contains("--int8 needs --calibration"), "\(a.stderr)")
+        let b = try runProduct("cnm-convert", [ck, "-o", out, "--preset", "cifar10", "--int8", "--calibration", "/nonexistent"])
+        #expect(b.status != 0 && b.stderr.contains("/nonexistent"), "\(b.stderr)")
+        let c = try runProduct("cnm-convert", [ck, "-o", out, "--preset", "cifar10", "--int8", "--calibration",
+                                               Paths.fixture("condensenet-c8-cifar10-inputs.npy"), "--calibration-method", "entropy"])
+        #expect(c.status == 0, "\(c.stderr)")
+        #expect(c.stdout.contains("int8: entropy calibration on 8 inputs") && c.stdout.contains("per-layer output SQNR, worst first"))
+        let info = try runProduct("edge-infer", ["info", out, "--operators"])
+        #expect(info.stdout.contains("int8 (in scale") && info.stdout.contains("calibration:"), "\(info.stdout)")
+    }
+}
