@@ -210,7 +210,8 @@ static void test_model_q8(const char *path, const char *in_path, const char *ref
     cnm_model_get_info(m, &info);
     size_t nin = 0, nref = 0;
     float *x = read_npy(in_path, &nin), *ref = read_npy(ref_path, &nref);
-    const size_t per = (size_t)info.input_c * info.input_h * info.input_w, n = nin / per, k = info.num_classes;
+    const size_t per = (size_t)info.input_c * info.input_h * info.input_w, k = info.num_classes;
+    const size_t n = nin / per < max_images ? nin / per : max_images;
     float *y[5];
     for (int t = 0; t < 5; t++) {
         if (t == 4) setenv("CNM_ISA", "scalar", 1);
