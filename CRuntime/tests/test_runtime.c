@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L /* setenv */
 /* C test runner for the runtime, runnable without Swift (host or aarch64 under qemu).
  *   test_runtime MODEL.cnm INPUTS.npy LOGITS.npy
  * Kernel tests compare every fast kernel with the scalar references over odd shapes; the
@@ -6,7 +7,6 @@
 #include "cnm.h"
 #include "../src/kernels/kernels.h"
 
-#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -14,6 +14,7 @@
 #include <string.h>
 
 static int passed, failed;
+static size_t max_images = 1000;
 static float *read_npy(const char *path, size_t *count);
 
 /* Allocation counting: the test binary is linked with -Wl,--wrap=malloc,... so every heap call
@@ -354,7 +355,6 @@ static void *worker(void *p) {
 }
 
 static int concurrency_runs = 10000;
-static size_t max_images = 1000;
 
 static void test_concurrency(const cnm_model *m, const float *x, const float *y1, size_t per, size_t classes, size_t images) {
     enum { T = 4 };

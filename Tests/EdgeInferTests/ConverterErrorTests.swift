@@ -96,3 +96,23 @@ struct UnpicklerDepthTests {
         #expect((try? ok.load()) != nil)
     }
 }
+
+/// Found by the pickle fuzzer: values that share sub-values made naive walks exponential.
+struct UnpicklerSharingTests {
+    @Test func describingASharedTupleDAGIsBounded() throws {
+        // NONE, then 200 x (DUP, TUPLE2): a tuple DAG with 2^200 paths
+        var u = Unpickler(bytes: [0x4E] + [UInt8](repeating: 0, count: 0) + Array([[UInt8]](repeating: [0x32, 0x86], count: 200).joined()) + [0x2E], name: "dag.pkl")
+        defer { u.breakCycles() }
+        let v = try u.load()
+        let d = v.description
+        #expect(d.count < 4000 && d.contains("..."))
+    }
+
+    @Test func aViewMayNotClaimFarMoreThanItsStorage() {
+        let ref = TorchTensorRef(storage: TorchStorageRef(type: "FloatStorage", key: "0", count: 4), offset: 0,
+                                 shape: [1 << 30], stride: [0])
+        #expect(throws: ConvertError.self) { try Tensor.materialise("t", ref, [UInt8](repeating: 0, count: 16), path: "x.pth") }
+        let small = TorchTensorRef(storage: TorchStorageRef(type: "FloatStorage", key: "0", count: 1), offset: 0, shape: [3, 2], stride: [0, 0])
+        #expect((try? Tensor.materialise("t", small, [0, 0, 0x80, 0x3F], path: "x.pth"))?.values == [Float](repeating: 1, count: 6))
+    }
+}

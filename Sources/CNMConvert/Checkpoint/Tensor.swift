@@ -47,6 +47,10 @@ extension Tensor {
             guard !o, m <= 1 << 31 else { throw ConvertError("\(path): tensor '\(name)' shape \(t.shape) is too large") }
             count = m
         }
+        // a view may repeat elements (stride 0), but not claim far more than its storage holds
+        guard count <= max(t.storage.count, 1 << 20) else {
+            throw ConvertError("\(path): tensor '\(name)' (shape \(t.shape)) has more elements than its storage of \(t.storage.count)")
+        }
         // Largest element offset reachable through the strides must lie inside the storage.
         var maxOff = t.offset
         for (d, s) in zip(t.shape, t.stride) where d > 0 {

@@ -17,7 +17,11 @@ public indirect enum PickleValue: CustomStringConvertible {
     case tensor(TorchTensorRef)
     case object(callable: String, args: [PickleValue])
 
-    public var description: String {
+    /// Bounded: tuples can share sub-tuples (DUP), so an unbounded walk can be exponential.
+    public var description: String { describe(depth: 0) }
+
+    func describe(depth: Int) -> String {
+        if depth > 3 { return "..." }
         switch self {
         case .none: return "None"
         case .bool(let b): return b ? "True" : "False"
@@ -26,7 +30,8 @@ public indirect enum PickleValue: CustomStringConvertible {
         case .string(let s): return "'\(s)'"
         case .bytes(let b): return "bytes(\(b.count))"
         case .list(let l): return "list(\(l.items.count))"
-        case .tuple(let t): return "(" + t.map(\.description).joined(separator: ", ") + ")"
+        case .tuple(let t):
+            return "(" + t.prefix(6).map { $0.describe(depth: depth + 1) }.joined(separator: ", ") + (t.count > 6 ? ", ..." : "") + ")"
         case .dict(let d): return "dict(\(d.items.count))"
         case .global(let m, let n): return "\(m).\(n)"
         case .storage(let s): return "storage(\(s.key))"
