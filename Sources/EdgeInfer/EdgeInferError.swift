@@ -18,10 +18,14 @@ public struct EdgeInferError: Error, CustomStringConvertible, Equatable, Sendabl
     public var exitCode: Int32 {
         switch kind {
         case .io: return 3
-        case .format, .checksum, .version, .truncated, .graph: return 4
+        case .format: return 4
         case .limit, .memory: return 5
         case .argument: return 6
         case .image, .npy: return 7
+        case .truncated: return 8
+        case .checksum: return 9
+        case .version: return 10
+        case .graph: return 11
         }
     }
 }

@@ -70,10 +70,20 @@ import Testing
         b[b.count / 2] ^= 0xFF
         try Data(b).write(to: URL(fileURLWithPath: corrupt))
         let img = Paths.repo + "/models/samples/cat.ppm"
-        expectOneLineError(try runProduct("edge-infer", [img, "--model", truncated]), contains: ["truncated"], file: truncated)
-        expectOneLineError(try runProduct("edge-infer", [img, "--model", corrupt]), contains: ["checksum mismatch"], file: corrupt)
-        expectOneLineError(try runProduct("edge-infer", ["info", img]), contains: ["not a .cnm model"], file: img)
-        expectOneLineError(try runProduct("edge-infer", [img, "--model", tmp + "/missing.cnm"]), contains: ["cannot open"], file: "missing.cnm")
+        let t = try runProduct("edge-infer", [img, "--model", truncated]), c = try runProduct("edge-infer", [img, "--model", corrupt])
+        let n = try runProduct("edge-infer", ["info", img]), m = try runProduct("edge-infer", [img, "--model", tmp + "/missing.cnm"])
+        expectOneLineError(t, contains: ["truncated"], file: truncated)
+        expectOneLineError(c, contains: ["checksum mismatch"], file: corrupt)
+        expectOneLineError(n, contains: ["not a .cnm model"], file: img)
+        expectOneLineError(m, contains: ["cannot open"], file: "missing.cnm")
+        #expect([t.status, c.status, n.status, m.status] == [8, 9, 4, 3])  // each kind its own exit code
+        b[8] = 7  // version 7 (checksum not checked before the version)
+        b[b.count / 2] ^= 0xFF
+        let v7 = tmp + "/v7.cnm"
+        try Data(b).write(to: URL(fileURLWithPath: v7))
+        let v = try runProduct("edge-infer", ["info", v7])
+        expectOneLineError(v, contains: ["unsupported .cnm version 7 (this runtime reads 1)"], file: v7)
+        #expect(v.status == 10)
     }
 
     @Test func malformedImagesAndTensors() throws {
