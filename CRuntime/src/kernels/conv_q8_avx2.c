@@ -19,14 +19,6 @@ size_t cnm_direct_q8_padded_elems(const cnm_conv_shape *s) {
 
 #define AVX2 __attribute__((target("avx2,fma")))
 
-static inline int quantize(float x, float inv, int zp) {
-    float t = x * inv;
-    const float lo = (float)-zp, hi = (float)(255 - zp);
-    t = t > lo ? t : lo;
-    t = t < hi ? t : hi;
-    return (int)nearbyintf(t);
-}
-
 AVX2 static void pack(const cnm_conv_shape *s, const float *in, float inv, int zp, int32_t *pad) {
     const int cin_g = s->cin / s->groups, kp = (cin_g + 1) / 2, RS = padded_row(s), PH = s->ih + 2 * s->ph;
     const size_t PS = (size_t)PH * RS;
@@ -52,7 +44,7 @@ AVX2 static void pack(const cnm_conv_shape *s, const float *in, float inv, int z
                 }
             }
             for (; ix < s->iw; ix++) {
-                const int qa = quantize(x0[ix], inv, zp), qb = x1 ? quantize(x1[ix], inv, zp) : 0;
+                const int qa = cnm_q8_quantize(x0[ix], inv, zp), qb = x1 ? cnm_q8_quantize(x1[ix], inv, zp) : 0;
                 const int X = ix + s->pw;
                 const int col = s->sw == 2 ? (X & 1) * padded_half(s) + X / 2 : X;
                 row[col] = (int32_t)((uint32_t)(uint16_t)(int16_t)qa | (uint32_t)(uint16_t)(int16_t)qb << 16);

@@ -6,14 +6,6 @@
 
 #include <math.h>
 
-static inline int quantize(float x, float inv, int zp) {
-    float t = x * inv;
-    const float lo = (float)-zp, hi = (float)(255 - zp);
-    t = t > lo ? t : lo;
-    t = t < hi ? t : hi;
-    return (int)nearbyintf(t);
-}
-
 void cnm_conv2d_q8_ref(const cnm_conv_shape *s, const float *in, const int8_t *w, const float *mult,
                        const float *bias, float inv_scale, int zp, float *out) {
     const int cin_g = s->cin / s->groups, cout_g = s->cout / s->groups;
@@ -32,7 +24,7 @@ void cnm_conv2d_q8_ref(const cnm_conv_shape *s, const float *in, const int8_t *w
                         for (int kx = 0; kx < s->kw; kx++) {
                             const int ix = ox * s->sw - s->pw + kx;
                             if (ix < 0 || ix >= s->iw) continue;
-                            acc += quantize(x[(size_t)iy * s->iw + ix], inv_scale, zp) * wk[ky * s->kw + kx];
+                            acc += cnm_q8_quantize(x[(size_t)iy * s->iw + ix], inv_scale, zp) * wk[ky * s->kw + kx];
                         }
                     }
                 }

@@ -10,6 +10,7 @@
 #ifndef CNM_KERNELS_H
 #define CNM_KERNELS_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -111,6 +112,19 @@ typedef struct cnm_q8_args {
 } cnm_q8_args;
 
 static inline size_t cnm_q8_panel_elems(int cin_g) { return (size_t)(cin_g + 1) * CNM_PW_TILE + 64; }
+
+/* The quantisation of the contract above, in scalar form (the SIMD kernels do the same with
+ * mul, max, min and a round-to-nearest-even conversion). Returns q; q + zp is the uint8 code. */
+static inline int cnm_q8_quantize(float x, float inv_scale, int zp) {
+    float t = x * inv_scale;
+    const float lo = (float)-zp, hi = (float)(255 - zp);
+    t = t > lo ? t : lo; /* = max_ps(t, lo): NaN -> lo */
+    t = t < hi ? t : hi; /* = min_ps(t, hi) */
+    return (int)nearbyintf(t);
+}
+
+/* ReLU as max_ps(v, 0) computes it: NaN and -0 give +0 */
+static inline float cnm_q8_relu(float v) { return v > 0.0f ? v : 0.0f; }
 
 void cnm_pointwise_q8_ref(const cnm_q8_args *a);
 /* any quantised conv (the generic oracle and fallback) */

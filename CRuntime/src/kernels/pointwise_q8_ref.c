@@ -7,17 +7,6 @@
 #include <omp.h>
 #endif
 
-static inline float relu(float v) { return v > 0.0f ? v : 0.0f; } /* = max_ps(v, 0): NaN, -0 -> +0 */
-
-/* (q + zp) is the uint8 code; q itself is what is multiplied */
-static inline int quantize(float x, float inv, int zp) {
-    float t = x * inv;
-    const float lo = (float)-zp, hi = (float)(255 - zp);
-    t = t > lo ? t : lo; /* = max_ps(t, lo), NaN -> lo */
-    t = t < hi ? t : hi; /* = min_ps(t, hi) */
-    return (int)nearbyintf(t);
-}
-
 void cnm_pointwise_q8_ref(const cnm_q8_args *q) {
     const cnm_pw_args *a = &q->pw;
     const int T = CNM_PW_TILE;
@@ -38,8 +27,8 @@ void cnm_pointwise_q8_ref(const cnm_q8_args *q) {
             const float s = a->pre_scale ? a->pre_scale[c] : 1.0f, b = a->pre_shift ? a->pre_shift[c] : 0.0f;
             for (int p = 0; p < n; p++) {
                 float v = fmaf(x[p], s, b);
-                if (a->pre_relu) v = relu(v);
-                panel[j * T + p] = (int16_t)quantize(v, q->inv_scale, q->zp);
+                if (a->pre_relu) v = cnm_q8_relu(v);
+                panel[j * T + p] = (int16_t)cnm_q8_quantize(v, q->inv_scale, q->zp);
             }
         }
         for (int oo = 0; oo < cout_g; oo++) {
@@ -54,7 +43,7 @@ void cnm_pointwise_q8_ref(const cnm_q8_args *q) {
             float *y = a->out + (size_t)d * a->hw + p0;
             for (int p = 0; p < n; p++) {
                 float v = fmaf(fmaf((float)acc[p], q->mult[o], bias), ps, pb);
-                y[p] = a->post_relu ? relu(v) : v;
+                y[p] = a->post_relu ? cnm_q8_relu(v) : v;
             }
         }
     }
