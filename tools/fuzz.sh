@@ -24,5 +24,5 @@ for t in $targets; do
   echo "== fuzz_$t for ${secs}s"
   SWIFT_BACKTRACE=enable=no build-fuzz/fuzz_$t -max_total_time="$secs" -print_final_stats=1 -artifact_prefix=build-fuzz/ \
       -rss_limit_mb=2048 -timeout=10 build-fuzz/corpus-$t fuzz/corpus/$t 2>&1 |
-    grep -E "^#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY" | tail -4
+    grep -E "^#[0-9]+[[:space:]]+(DONE|INITED)|stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY" | tail -4
 done
