@@ -75,14 +75,11 @@ DIRECT_KERNEL(direct_2w, 2, 4)
 AVX2 void cnm_conv2d_direct_f32_avx2(const cnm_conv_shape *s, const float *in, const float *weight,
                                      const float *bias, float *out, float *pad) {
     cnm_direct_pack(s, in, pad);
-    const int cout_g = s->cout / s->groups, blocks = (cout_g + 3) / 4;
-    const int rows = s->ow <= 8 ? (s->oh + 1) / 2 : s->oh, step = s->ow <= 8 ? 2 : 1;
-    const int items = s->groups * rows * blocks;
+    const int items = cnm_direct_items(s);
 #pragma omp for schedule(static)
     for (int it = 0; it < items; it++) {
-        const int g = it / (rows * blocks), rem = it % (rows * blocks);
-        const int oy = (rem / blocks) * step, b = rem % blocks;
-        const int o = g * cout_g + 4 * b, mr = cout_g - 4 * b < 4 ? cout_g - 4 * b : 4;
+        const cnm_direct_item w = cnm_direct_item_at(s, it);
+        const int g = w.g, o = w.o, oy = w.oy, mr = w.mr;
         if (mr <= 2 && s->ow > 16) {
             if (mr == 2) direct_2w(s, pad, weight, bias, out, g, o, oy);
             else direct_1w(s, pad, weight, bias, out, g, o, oy);

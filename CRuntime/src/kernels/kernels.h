@@ -13,6 +13,9 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 typedef struct cnm_conv_shape {
     int cin, ih, iw;
@@ -73,6 +76,26 @@ typedef struct cnm_pw_args {
 
 #define CNM_PW_TILE 64 /* pixels per packed panel */
 static inline size_t cnm_pw_scratch_floats(int cin_g) { return (size_t)cin_g * CNM_PW_TILE + 64; }
+
+/* The work items of every pointwise kernel (all ISAs, fp32 and int8): (group g, pixels
+ * [p0, p0 + n)), n <= CNM_PW_TILE. One definition, so every kernel splits work identically. */
+typedef struct cnm_pw_item { int g, p0, n; } cnm_pw_item;
+static inline int cnm_pw_items(const cnm_pw_args *a) { return a->groups * ((a->hw + CNM_PW_TILE - 1) / CNM_PW_TILE); }
+static inline cnm_pw_item cnm_pw_item_at(const cnm_pw_args *a, int it) {
+    const int ntiles = (a->hw + CNM_PW_TILE - 1) / CNM_PW_TILE;
+    cnm_pw_item w = {it / ntiles, (it % ntiles) * CNM_PW_TILE, 0};
+    w.n = a->hw - w.p0 < CNM_PW_TILE ? a->hw - w.p0 : CNM_PW_TILE;
+    return w;
+}
+
+/* The calling thread's slot in per-thread scratch (0 outside a parallel region). */
+static inline size_t cnm_thread_slot(void) {
+#ifdef _OPENMP
+    return (size_t)omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
 
 void cnm_pointwise_f32_ref(const cnm_pw_args *a);
 void cnm_pointwise_f32_avx2(const cnm_pw_args *a);

@@ -7,9 +7,6 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #define AVX2 __attribute__((target("avx2,fma")))
 
@@ -89,18 +86,12 @@ AVX2 static void pack(const cnm_pw_args *a, float *panel, int g, int p0, int n) 
 }
 
 AVX2 void cnm_pointwise_f32_avx2(const cnm_pw_args *a) {
-    const int T = CNM_PW_TILE;
-    const int ntiles = (a->hw + T - 1) / T, cout_g = a->cout / a->groups;
-    const int items = a->groups * ntiles;
-#ifdef _OPENMP
-    float *panel = a->scratch + a->scratch_stride * (size_t)omp_get_thread_num();
-#else
-    float *panel = a->scratch;
-#endif
+    const int cout_g = a->cout / a->groups, items = cnm_pw_items(a);
+    float *panel = a->scratch + a->scratch_stride * cnm_thread_slot();
 #pragma omp for schedule(static)
     for (int it = 0; it < items; it++) {
-        const int g = it / ntiles, p0 = (it % ntiles) * T;
-        const int n = a->hw - p0 < T ? a->hw - p0 : T;
+        const cnm_pw_item w = cnm_pw_item_at(a, it);
+        const int g = w.g, p0 = w.p0, n = w.n;
         pack(a, panel, g, p0, n);
         int oo = 0;
         for (; oo + 4 <= cout_g; oo += 4) pw_kernel_4(a, panel, g * cout_g + oo, p0, n);

@@ -5,9 +5,6 @@
 #if defined(__aarch64__)
 #include <arm_neon.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 static inline void store_row(float *y, const float32x4_t v[4], int n, float s, float b, int relu) {
     float tmp[16];
@@ -73,18 +70,12 @@ static void pack(const cnm_pw_args *a, float *panel, int g, int p0, int n) {
 }
 
 void cnm_pointwise_f32_neon(const cnm_pw_args *a) {
-    const int T = CNM_PW_TILE;
-    const int ntiles = (a->hw + T - 1) / T, cout_g = a->cout / a->groups;
-    const int items = a->groups * ntiles;
-#ifdef _OPENMP
-    float *panel = a->scratch + a->scratch_stride * (size_t)omp_get_thread_num();
-#else
-    float *panel = a->scratch;
-#endif
+    const int cout_g = a->cout / a->groups, items = cnm_pw_items(a);
+    float *panel = a->scratch + a->scratch_stride * cnm_thread_slot();
 #pragma omp for schedule(static)
     for (int it = 0; it < items; it++) {
-        const int g = it / ntiles, p0 = (it % ntiles) * T;
-        const int n = a->hw - p0 < T ? a->hw - p0 : T;
+        const cnm_pw_item w = cnm_pw_item_at(a, it);
+        const int g = w.g, p0 = w.p0, n = w.n;
         pack(a, panel, g, p0, n);
         int oo = 0;
         for (; oo + 4 <= cout_g; oo += 4) pw_kernel_4(a, panel, g * cout_g + oo, p0, n);

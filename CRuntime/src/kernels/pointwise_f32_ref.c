@@ -5,25 +5,16 @@
  * every output channel of the group from the panel. The oracle it is tested against is the
  * composition of the reference channel and conv kernels. */
 #include "kernels.h"
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 static float act(float v, int relu) { return (relu && v < 0.0f) ? 0.0f : v; }
 
 void cnm_pointwise_f32_ref(const cnm_pw_args *a) {
-    const int T = CNM_PW_TILE;
-    const int ntiles = (a->hw + T - 1) / T, cout_g = a->cout / a->groups;
-    const int items = a->groups * ntiles;
-#ifdef _OPENMP
-    float *panel = a->scratch + a->scratch_stride * (size_t)omp_get_thread_num();
-#else
-    float *panel = a->scratch;
-#endif
+    const int T = CNM_PW_TILE, cout_g = a->cout / a->groups, items = cnm_pw_items(a);
+    float *panel = a->scratch + a->scratch_stride * cnm_thread_slot();
 #pragma omp for schedule(static)
     for (int it = 0; it < items; it++) {
-        const int g = it / ntiles, p0 = (it % ntiles) * T;
-        const int n = a->hw - p0 < T ? a->hw - p0 : T;
+        const cnm_pw_item w = cnm_pw_item_at(a, it);
+        const int g = w.g, p0 = w.p0, n = w.n;
         for (int j = 0; j < a->cin_g; j++) {
             const int c = g * a->cin_g + j;
             const float *x = a->in + (size_t)(a->src ? a->src[c] : c) * a->hw + p0;

@@ -8,9 +8,6 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #define AVX2 __attribute__((target("avx2,fma")))
 
@@ -101,18 +98,12 @@ Q8_KERNEL(4)
 
 AVX2 void cnm_pointwise_q8_avx2(const cnm_q8_args *q) {
     const cnm_pw_args *a = &q->pw;
-    const int T = CNM_PW_TILE;
-    const int ntiles = (a->hw + T - 1) / T, cout_g = a->cout / a->groups;
-    const int items = a->groups * ntiles;
-#ifdef _OPENMP
-    int32_t *panel = (int32_t *)(q->panel + q->panel_stride * (size_t)omp_get_thread_num());
-#else
-    int32_t *panel = (int32_t *)q->panel;
-#endif
+    const int cout_g = a->cout / a->groups, items = cnm_pw_items(a);
+    int32_t *panel = (int32_t *)(q->panel + q->panel_stride * cnm_thread_slot());
 #pragma omp for schedule(static)
     for (int it = 0; it < items; it++) {
-        const int g = it / ntiles, p0 = (it % ntiles) * T;
-        const int n = a->hw - p0 < T ? a->hw - p0 : T;
+        const cnm_pw_item w = cnm_pw_item_at(a, it);
+        const int g = w.g, p0 = w.p0, n = w.n;
         pack(q, panel, g, p0, n);
         int oo = 0;
         for (; oo + 4 <= cout_g; oo += 4) q8_kernel_4(q, panel, g * cout_g + oo, p0, n);

@@ -3,24 +3,15 @@
 #include "kernels.h"
 
 #include <math.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 void cnm_pointwise_q8_ref(const cnm_q8_args *q) {
     const cnm_pw_args *a = &q->pw;
-    const int T = CNM_PW_TILE;
-    const int ntiles = (a->hw + T - 1) / T, cout_g = a->cout / a->groups;
-    const int items = a->groups * ntiles;
-#ifdef _OPENMP
-    int16_t *panel = q->panel + q->panel_stride * (size_t)omp_get_thread_num();
-#else
-    int16_t *panel = q->panel;
-#endif
+    const int T = CNM_PW_TILE, cout_g = a->cout / a->groups, items = cnm_pw_items(a);
+    int16_t *panel = q->panel + q->panel_stride * cnm_thread_slot();
 #pragma omp for schedule(static)
     for (int it = 0; it < items; it++) {
-        const int g = it / ntiles, p0 = (it % ntiles) * T;
-        const int n = a->hw - p0 < T ? a->hw - p0 : T;
+        const cnm_pw_item w = cnm_pw_item_at(a, it);
+        const int g = w.g, p0 = w.p0, n = w.n;
         for (int j = 0; j < a->cin_g; j++) {
             const int c = g * a->cin_g + j;
             const float *x = a->in + (size_t)(a->src ? a->src[c] : c) * a->hw + p0;
