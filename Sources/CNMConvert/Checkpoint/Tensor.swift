@@ -61,31 +61,21 @@ extension Tensor {
             throw ConvertError("\(path): tensor '\(name)' (shape \(t.shape), offset \(t.offset)) reaches past its storage of \(t.storage.count) elements")
         }
         var values = [Float](repeating: 0, count: count)
+        func u32(_ o: Int) -> UInt32 { (0..<4).reduce(UInt32(0)) { $0 | UInt32(raw[o + $1]) << (8 * UInt32($1)) } }
+        func u64(_ o: Int) -> UInt64 { UInt64(u32(o)) | UInt64(u32(o + 4)) << 32 }
+        func u16(_ o: Int) -> UInt16 { UInt16(raw[o]) | UInt16(raw[o + 1]) << 8 }
         func element(_ idx: Int) -> Float {
             let o = idx * size
-            switch (t.storage.type, size) {
-            case ("FloatStorage", _):
-                return Float(bitPattern: UInt32(raw[o]) | UInt32(raw[o + 1]) << 8 | UInt32(raw[o + 2]) << 16 | UInt32(raw[o + 3]) << 24)
-            case ("DoubleStorage", _):
-                var u: UInt64 = 0
-                for k in 0..<8 { u |= UInt64(raw[o + k]) << (8 * UInt64(k)) }
-                return Float(Double(bitPattern: u))
-            case ("HalfStorage", _):
-                return Float(Float16(bitPattern: UInt16(raw[o]) | UInt16(raw[o + 1]) << 8))
-            case ("BFloat16Storage", _):
-                return Float(bitPattern: (UInt32(raw[o]) | UInt32(raw[o + 1]) << 8) << 16)
-            case ("LongStorage", _):
-                var u: UInt64 = 0
-                for k in 0..<8 { u |= UInt64(raw[o + k]) << (8 * UInt64(k)) }
-                return Float(Int64(bitPattern: u))
-            case ("IntStorage", _):
-                return Float(Int32(bitPattern: UInt32(raw[o]) | UInt32(raw[o + 1]) << 8 | UInt32(raw[o + 2]) << 16 | UInt32(raw[o + 3]) << 24))
-            case ("ShortStorage", _):
-                return Float(Int16(bitPattern: UInt16(raw[o]) | UInt16(raw[o + 1]) << 8))
-            case ("CharStorage", _):
-                return Float(Int8(bitPattern: raw[o]))
-            default:
-                return Float(raw[o])
+            switch t.storage.type {
+            case "FloatStorage": return Float(bitPattern: u32(o))
+            case "DoubleStorage": return Float(Double(bitPattern: u64(o)))
+            case "HalfStorage": return Float(Float16(bitPattern: u16(o)))
+            case "BFloat16Storage": return Float(bitPattern: UInt32(u16(o)) << 16)
+            case "LongStorage": return Float(Int64(bitPattern: u64(o)))
+            case "IntStorage": return Float(Int32(bitPattern: u32(o)))
+            case "ShortStorage": return Float(Int16(bitPattern: u16(o)))
+            case "CharStorage": return Float(Int8(bitPattern: raw[o]))
+            default: return Float(raw[o])  // ByteStorage, BoolStorage
             }
         }
         if count > 0 {
