@@ -4,43 +4,28 @@ import CRuntime
 /// run it through a `Session`.
 public final class Model: @unchecked Sendable {
     let handle: OpaquePointer
-    /// Keeps borrowed bytes alive (embedded model).
-    private let owner: AnyObject?
     public let name: String
 
     /// Map and validate a model file.
     public init(path: String) throws {
-        var err = cnm_error()
-        var ptr: OpaquePointer?
-        let st = cnm_model_load(path, &ptr, &err)
-        guard st == CNM_OK, let ptr else { throw EdgeInferError(status: st, err) }
-        handle = ptr
-        owner = nil
+        handle = try makeHandle { cnm_model_load(path, $0, $1) }
         name = path
     }
 
     /// Validate a model held in memory (copied). `unfused`: every operator runs as its own
     /// kernel and every value stays readable through `Session.value(_:)` (calibration).
     public init(bytes: [UInt8], name: String, unfused: Bool = false) throws {
-        var err = cnm_error()
-        var ptr: OpaquePointer?
-        let st = bytes.withUnsafeBytes { raw in
-            cnm_model_load_memory(raw.baseAddress, raw.count, name, unfused ? CNM_LOAD_NO_FUSION : 0, &ptr, &err)
+        handle = try makeHandle { ptr, err in
+            bytes.withUnsafeBytes { raw in
+                cnm_model_load_memory(raw.baseAddress, raw.count, name, unfused ? CNM_LOAD_NO_FUSION : 0, ptr, err)
+            }
         }
-        guard st == CNM_OK, let ptr else { throw EdgeInferError(status: st, err) }
-        handle = ptr
-        owner = nil
         self.name = name
     }
 
     /// Use static, 64-byte aligned bytes in place (the model compiled into the binary).
     public init(staticBytes: UnsafeRawPointer, count: Int, name: String) throws {
-        var err = cnm_error()
-        var ptr: OpaquePointer?
-        let st = cnm_model_load_memory(staticBytes, count, name, CNM_LOAD_BORROW, &ptr, &err)
-        guard st == CNM_OK, let ptr else { throw EdgeInferError(status: st, err) }
-        handle = ptr
-        owner = nil
+        handle = try makeHandle { cnm_model_load_memory(staticBytes, count, name, CNM_LOAD_BORROW, $0, $1) }
         self.name = name
     }
 
@@ -197,6 +182,15 @@ public struct OperatorInfo: Sendable, Equatable {
         if let q = inputQuantization { s += String(format: " int8 (in scale %.4g, zp %d)", q.scale, q.zeroPoint) }
         return "\(s) \(shape(inputShape)) -> \(shape(outputShape))"
     }
+}
+
+/// Calls a C constructor (model or context) and turns a failure into an `EdgeInferError`.
+func makeHandle(_ create: (UnsafeMutablePointer<OpaquePointer?>, UnsafeMutablePointer<cnm_error>) -> cnm_status) throws -> OpaquePointer {
+    var err = cnm_error()
+    var ptr: OpaquePointer?
+    let st = create(&ptr, &err)
+    guard st == CNM_OK, let ptr else { throw EdgeInferError(status: st, err) }
+    return ptr
 }
 
 extension EdgeInferError {

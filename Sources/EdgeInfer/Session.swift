@@ -8,12 +8,8 @@ public final class Session {
     private var logits: [Float]
 
     public init(model: Model, threads: Int = 0) throws {
-        var err = cnm_error()
-        var ptr: OpaquePointer?
-        let st = cnm_context_create(model.handle, Int32(threads), &ptr, &err)
-        guard st == CNM_OK, let ptr else { throw EdgeInferError(status: st, err) }
+        handle = try makeHandle { cnm_context_create(model.handle, Int32(threads), $0, $1) }
         self.model = model
-        handle = ptr
         logits = [Float](repeating: 0, count: model.info.numClasses)
     }
 
