@@ -165,10 +165,14 @@ static void run_step(const cnm_context *c, const cnm_step *st) {
             .scratch_stride = m->pw_scratch_floats,
         };
         if (st->quant) {
-            cnm_q8_args q = {.pw = a, .wq = m->tensors[cv->t[0]].data, .wpairs = st->q8_wpairs, .mult = st->q8_mult,
-                             .inv_scale = st->q8_inv_scale, .zp = st->q8_zp, .panel = (int16_t *)c->pw_scratch,
-                             .panel_stride = m->pw_scratch_floats * 2};
+            cnm_q8_args q = {.pw = a, .wq = m->tensors[cv->t[0]].data, .wpairs = st->q8_wpairs, .wdot = st->q8_wdot,
+                             .wsum = st->q8_wsum, .mult = st->q8_mult, .inv_scale = st->q8_inv_scale, .zp = st->q8_zp,
+                             .panel = (int16_t *)c->pw_scratch, .panel_stride = m->pw_scratch_floats * 2};
             if (c->isa == CNM_ISA_AVX2) cnm_pointwise_q8_avx2(&q);
+#if defined(__aarch64__)
+            else if (c->isa == CNM_ISA_NEON_DOT) cnm_pointwise_q8_neondot(&q);
+            else if (c->isa == CNM_ISA_NEON) cnm_pointwise_q8_neon(&q);
+#endif
             else cnm_pointwise_q8_ref(&q);
             break;
         }
@@ -184,6 +188,17 @@ static void run_step(const cnm_context *c, const cnm_step *st) {
 #if defined(__x86_64__)
             if (c->isa == CNM_ISA_AVX2)
                 cnm_conv2d_direct_q8_avx2(&s, cnm_value_ptr(m, arena, op->in0), st->q8_wpairs, st->q8_mult,
+                                          tensor_data(m, op->t[1]), st->q8_inv_scale, st->q8_zp,
+                                          cnm_value_ptr(m, arena, op->out), (int32_t *)c->direct_scratch);
+            else
+#endif
+#if defined(__aarch64__)
+            if (c->isa == CNM_ISA_NEON_DOT)
+                cnm_conv2d_direct_q8_neondot(&s, cnm_value_ptr(m, arena, op->in0), st->q8_wdot, st->q8_wsum, st->q8_mult,
+                                             tensor_data(m, op->t[1]), st->q8_inv_scale, st->q8_zp,
+                                             cnm_value_ptr(m, arena, op->out), (int32_t *)c->direct_scratch);
+            else if (c->isa == CNM_ISA_NEON)
+                cnm_conv2d_direct_q8_neon(&s, cnm_value_ptr(m, arena, op->in0), st->q8_wpairs, st->q8_mult,
                                           tensor_data(m, op->t[1]), st->q8_inv_scale, st->q8_zp,
                                           cnm_value_ptr(m, arena, op->out), (int32_t *)c->direct_scratch);
             else

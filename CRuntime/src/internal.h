@@ -57,6 +57,8 @@ typedef struct cnm_step {
     /* int8 conv: weight pairs for the SIMD kernels, in_scale * w_scale, quantisation */
     int quant;
     int32_t *q8_wpairs;
+    int8_t *q8_wdot;            /* aarch64: sdot layout and per-output weight sums */
+    int32_t *q8_wsum;
     float *q8_mult;
     float q8_inv_scale;
     int q8_zp;

@@ -136,6 +136,8 @@ void cnm_free_steps(cnm_model *m) {
             free(m->steps[i].owned_src);
             free(m->steps[i].owned_dst);
             free(m->steps[i].q8_wpairs);
+            free(m->steps[i].q8_wdot);
+            free(m->steps[i].q8_wsum);
             free(m->steps[i].q8_mult);
         }
     free(m->steps);
@@ -146,11 +148,12 @@ void cnm_free_steps(cnm_model *m) {
 }
 
 /* int8 conv: the multipliers in_scale * w_scale[o] (one float product, the same for every ISA)
- * and, for pointwise steps, the weights as int16 pairs of consecutive inputs (vpmaddwd layout). */
+ * and, for the SIMD kernels, the weights in their layouts (pack_q8.c): int16 pairs (AVX2, NEON)
+ * and, on aarch64, the sdot blocks with per-output weight sums. */
 static cnm_status prepare_q8(cnm_model *m, cnm_step *st, cnm_error *err) {
     const cnm_op *cv = &m->ops[st->conv];
     const cnm_tensor *w = &m->tensors[cv->t[0]], *ws = &m->tensors[cv->t[2]], *iq = &m->tensors[cv->t[3]];
-    const uint32_t cout = w->dims[0], k = w->dims[1] * w->dims[2] * w->dims[3];
+    const uint32_t cout = w->dims[0];
     float in_scale, zp;
     memcpy(&in_scale, iq->data, 4);
     memcpy(&zp, (const uint8_t *)iq->data + 4, 4);
@@ -164,35 +167,26 @@ static cnm_status prepare_q8(cnm_model *m, cnm_step *st, cnm_error *err) {
         memcpy(&sw, (const uint8_t *)ws->data + 4 * (size_t)o, 4);
         st->q8_mult[o] = in_scale * sw;
     }
-    if (st->kind == CNM_STEP_DIRECT) { /* pairs of consecutive input channels, per tap */
-        const uint32_t cin_g = w->dims[1], kk = w->dims[2] * w->dims[3], kp = (cin_g + 1) / 2;
-        st->q8_wpairs = malloc(sizeof(int32_t) * (size_t)cout * kp * kk + 4);
-        if (!st->q8_wpairs) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
-        const int8_t *wq = w->data;
-        for (uint32_t o = 0; o < cout; o++)
-            for (uint32_t j = 0; j < kp; j++)
-                for (uint32_t t = 0; t < kk; t++) {
-                    const int lo = wq[((size_t)o * cin_g + 2 * j) * kk + t];
-                    const int hi = 2 * j + 1 < cin_g ? wq[((size_t)o * cin_g + 2 * j + 1) * kk + t] : 0;
-                    st->q8_wpairs[((size_t)o * kp + j) * kk + t] = (int32_t)((uint32_t)(uint16_t)(int16_t)lo | (uint32_t)(uint16_t)(int16_t)hi << 16);
-                }
+    if (st->kind != CNM_STEP_DIRECT && st->kind != CNM_STEP_POINTWISE) return CNM_OK;
+    const int cin_g = (int)w->dims[1], kk = (int)(w->dims[2] * w->dims[3]), groups = cv->p[4];
+    st->q8_wpairs = malloc(sizeof(int32_t) * cnm_q8_pairs_elems((int)cout, cin_g, kk) + 4);
+    if (!st->q8_wpairs) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
+    cnm_q8_pack_pairs(w->data, (int)cout, cin_g, kk, st->q8_wpairs);
+#if defined(__aarch64__)
+    st->q8_wdot = malloc(cnm_q8_dot_bytes(groups, (int)cout / groups, cin_g, kk) + 16);
+    st->q8_wsum = malloc(sizeof(int32_t) * cout);
+    if (!st->q8_wdot || !st->q8_wsum) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
+    cnm_q8_pack_dot(w->data, groups, (int)cout / groups, cin_g, kk, st->q8_wdot, st->q8_wsum);
+#else
+    (void)groups;
+#endif
+    if (st->kind == CNM_STEP_DIRECT) {
         const cnm_value *iv = &m->values[cv->in0];
         const cnm_buffer *ib = &m->buffers[iv->buffer];
         cnm_conv_shape s = {.cin = (int)iv->c, .ih = (int)ib->h, .iw = (int)ib->w, .cout = (int)cout, .kh = (int)w->dims[2],
-                            .kw = (int)w->dims[3], .sh = cv->p[0], .sw = cv->p[1], .ph = cv->p[2], .pw = cv->p[3], .groups = cv->p[4]};
+                            .kw = (int)w->dims[3], .sh = cv->p[0], .sw = cv->p[1], .ph = cv->p[2], .pw = cv->p[3], .groups = groups};
         size_t need = cnm_direct_q8_padded_elems(&s); /* int32 elements = floats in size */
         if (need > m->direct_scratch_floats) m->direct_scratch_floats = need;
-    }
-    if (st->kind == CNM_STEP_POINTWISE) {
-        const uint32_t kp = (k + 1) / 2;
-        st->q8_wpairs = malloc(sizeof(int32_t) * (size_t)cout * kp + 4);
-        if (!st->q8_wpairs) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
-        const int8_t *wq = w->data;
-        for (uint32_t o = 0; o < cout; o++)
-            for (uint32_t j = 0; j < kp; j++) {
-                const int lo = wq[(size_t)o * k + 2 * j], hi = 2 * j + 1 < k ? wq[(size_t)o * k + 2 * j + 1] : 0;
-                st->q8_wpairs[(size_t)o * kp + j] = (int32_t)((uint32_t)(uint16_t)(int16_t)lo | (uint32_t)(uint16_t)(int16_t)hi << 16);
-            }
     }
     return CNM_OK;
 }

@@ -65,6 +65,7 @@ static double rel_diff(const float *a, const float *b, size_t n) {
 }
 
 static cnm_isa isa;
+static unsigned q8_paths_tested; /* bits: which int8 SIMD paths the kernel tests ran */
 
 /* pointwise (fused) vs composition of reference channel + conv + channel kernels */
 static void test_pointwise(void) {
@@ -129,13 +130,11 @@ static void test_pointwise_q8(void) {
         int8_t *wq = malloc((size_t)cout * cin_g);
         for (int i = 0; i < cout * cin_g; i++) wq[i] = (int8_t)((int)(frand() * 127.0f));
         if (cases % 5 == 0) wq[0] = 127, wq[cout * cin_g - 1] = -127; /* the extremes */
-        const int kp = (cin_g + 1) / 2;
-        int32_t *pairs = malloc(sizeof(int32_t) * (size_t)cout * kp);
-        for (int o = 0; o < cout; o++)
-            for (int j = 0; j < kp; j++) {
-                int lo = wq[o * cin_g + 2 * j], hi = 2 * j + 1 < cin_g ? wq[o * cin_g + 2 * j + 1] : 0;
-                pairs[o * kp + j] = (int32_t)((uint32_t)(uint16_t)(int16_t)lo | (uint32_t)(uint16_t)(int16_t)hi << 16);
-            }
+        int32_t *pairs = malloc(sizeof(int32_t) * cnm_q8_pairs_elems(cout, cin_g, 1));
+        cnm_q8_pack_pairs(wq, cout, cin_g, 1, pairs);
+        int8_t *wdot = malloc(cnm_q8_dot_bytes(G, cout_g, cin_g, 1));
+        int32_t *wsum = malloc(sizeof(int32_t) * cout);
+        cnm_q8_pack_dot(wq, G, cout_g, cin_g, 1, wdot, wsum);
         const int use_pre = cases % 2, use_post = (cases / 2) % 2;
         int16_t *panel = malloc(sizeof(int16_t) * cnm_q8_panel_elems(cin_g));
         float *o1 = calloc((size_t)cout * hw, sizeof(float)), *o2 = calloc((size_t)cout * hw, sizeof(float));
@@ -143,14 +142,29 @@ static void test_pointwise_q8(void) {
                                 .pre_relu = use_pre, .cin_g = cin_g, .cout = cout, .groups = G, .bias = bias,
                                 .post_scale = use_post ? qs : NULL, .post_shift = use_post ? qb : NULL, .post_relu = use_post,
                                 .out = o1},
-                         .wq = wq, .wpairs = pairs, .mult = mult, .inv_scale = 1.0f / 0.05f, .zp = zp, .panel = panel};
+                         .wq = wq, .wpairs = pairs, .wdot = wdot, .wsum = wsum, .mult = mult, .inv_scale = 1.0f / 0.05f,
+                         .zp = zp, .panel = panel};
         for (int i = 0; i < cout; i++) mult[i] = fabsf(mult[i]) * 0.01f;
         cnm_pointwise_q8_ref(&q);
-        q.pw.out = o2;
-        if (isa == CNM_ISA_AVX2) cnm_pointwise_q8_avx2(&q);
-        else cnm_pointwise_q8_ref(&q);
-        CHECK(memcmp(o1, o2, sizeof(float) * cout * hw) == 0, "pointwise int8 %s not bit-exact: G=%d cin_g=%d cout_g=%d hw=%d zp=%d",
-              cnm_isa_name(isa), G, cin_g, cout_g, hw, zp);
+        /* every SIMD path this processor runs: AVX2, or NEON and (with dotprod) NEON+sdot */
+        for (int path = 0; path < 2; path++) {
+            memset(o2, 0, sizeof(float) * cout * hw);
+            q.pw.out = o2;
+            const char *name = "scalar";
+#if defined(__aarch64__)
+            if (path == 0 && isa >= CNM_ISA_NEON) cnm_pointwise_q8_neon(&q), name = "neon";
+            else if (path == 1 && isa == CNM_ISA_NEON_DOT) cnm_pointwise_q8_neondot(&q), name = "neon+dotprod";
+            else continue;
+#else
+            if (path == 0 && isa == CNM_ISA_AVX2) cnm_pointwise_q8_avx2(&q), name = "avx2";
+            else if (path == 0) cnm_pointwise_q8_ref(&q);
+            else continue;
+#endif
+            CHECK(memcmp(o1, o2, sizeof(float) * cout * hw) == 0,
+                  "pointwise int8 %s not bit-exact: G=%d cin_g=%d cout_g=%d hw=%d zp=%d", name, G, cin_g, cout_g, hw, zp);
+            if (strcmp(name, "scalar")) q8_paths_tested |= 1u << (path + (isa == CNM_ISA_AVX2 ? 2 : 0));
+        }
+        q.pw.out = o1;
         if (!use_pre && !use_post) {
             float *o3 = calloc((size_t)cout * hw, sizeof(float));
             cnm_conv_shape s = {.cin = cin, .ih = 1, .iw = hw, .cout = cout, .oh = 1, .ow = hw, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .groups = G};
@@ -159,7 +173,7 @@ static void test_pointwise_q8(void) {
                   G, cin_g, cout_g, hw);
             free(o3);
         }
-        free(in); free(bias); free(mult); free(ps); free(pb); free(qs); free(qb); free(wq); free(pairs); free(panel); free(o1); free(o2);
+        free(in); free(bias); free(mult); free(ps); free(pb); free(qs); free(qb); free(wq); free(pairs); free(wdot); free(wsum); free(panel); free(o1); free(o2);
         cases++;
     }
 }
@@ -176,28 +190,42 @@ static void test_direct_q8(void) {
         cnm_conv_shape s = {.cin = cin, .ih = H, .iw = W, .cout = cout, .oh = (H + 2 * pad - K) / st + 1,
                             .ow = (W + 2 * pad - K) / st + 1, .kh = K, .kw = K, .sh = st, .sw = st, .ph = pad, .pw = pad,
                             .groups = G, .relu = (h & 1)};
-        const int kk = K * K, kp = (cin_g + 1) / 2;
+        const int kk = K * K, cout_g = cout / G;
         float *in = rand_buf((size_t)cin * H * W), *bias = rand_buf(cout), *mult = rand_buf(cout);
         for (int i = 0; i < cout; i++) mult[i] = fabsf(mult[i]) * 0.01f;
         int8_t *wq = malloc((size_t)cout * cin_g * kk);
         for (int i = 0; i < cout * cin_g * kk; i++) wq[i] = (int8_t)((int)(frand() * 127.0f));
-        int32_t *pairs = malloc(sizeof(int32_t) * (size_t)cout * kp * kk);
-        for (int o = 0; o < cout; o++) for (int j = 0; j < kp; j++) for (int t = 0; t < kk; t++) {
-            int lo = wq[((size_t)o * cin_g + 2 * j) * kk + t], hi = 2 * j + 1 < cin_g ? wq[((size_t)o * cin_g + 2 * j + 1) * kk + t] : 0;
-            pairs[((size_t)o * kp + j) * kk + t] = (int32_t)((uint32_t)(uint16_t)(int16_t)lo | (uint32_t)(uint16_t)(int16_t)hi << 16);
-        }
+        int32_t *pairs = malloc(sizeof(int32_t) * cnm_q8_pairs_elems(cout, cin_g, kk));
+        cnm_q8_pack_pairs(wq, cout, cin_g, kk, pairs);
+        int8_t *wdot = malloc(cnm_q8_dot_bytes(G, cout_g, cin_g, kk));
+        int32_t *wsum = malloc(sizeof(int32_t) * cout);
+        cnm_q8_pack_dot(wq, G, cout_g, cin_g, kk, wdot, wsum);
         size_t n = (size_t)cout * s.oh * s.ow;
         float *ref = malloc(sizeof(float) * n), *out = malloc(sizeof(float) * n);
         int32_t *padbuf = malloc(sizeof(int32_t) * cnm_direct_q8_padded_elems(&s));
-        cnm_conv2d_q8_ref(&s, in, wq, mult, (h & 2) ? bias : NULL, 1.0f / 0.02f, zp, ref);
-#if defined(__x86_64__)
-        if (isa == CNM_ISA_AVX2) cnm_conv2d_direct_q8_avx2(&s, in, pairs, mult, (h & 2) ? bias : NULL, 1.0f / 0.02f, zp, out, padbuf);
-        else
+        const float *b = (h & 2) ? bias : NULL;
+        cnm_conv2d_q8_ref(&s, in, wq, mult, b, 1.0f / 0.02f, zp, ref);
+        for (int path = 0; path < 2; path++) {
+            memset(out, 0, sizeof(float) * n);
+            const char *name = "scalar";
+#if defined(__aarch64__)
+            if (path == 0 && isa >= CNM_ISA_NEON) cnm_conv2d_direct_q8_neon(&s, in, pairs, mult, b, 1.0f / 0.02f, zp, out, padbuf), name = "neon";
+            else if (path == 1 && isa == CNM_ISA_NEON_DOT)
+                cnm_conv2d_direct_q8_neondot(&s, in, wdot, wsum, mult, b, 1.0f / 0.02f, zp, out, padbuf), name = "neon+dotprod";
+            else continue;
+#elif defined(__x86_64__)
+            if (path == 0 && isa == CNM_ISA_AVX2) cnm_conv2d_direct_q8_avx2(&s, in, pairs, mult, b, 1.0f / 0.02f, zp, out, padbuf), name = "avx2";
+            else if (path == 0) cnm_conv2d_q8_ref(&s, in, wq, mult, b, 1.0f / 0.02f, zp, out);
+            else continue;
+#else
+            if (path == 0) cnm_conv2d_q8_ref(&s, in, wq, mult, b, 1.0f / 0.02f, zp, out);
+            else continue;
 #endif
-            cnm_conv2d_q8_ref(&s, in, wq, mult, (h & 2) ? bias : NULL, 1.0f / 0.02f, zp, out);
-        CHECK(memcmp(out, ref, sizeof(float) * n) == 0, "direct int8 %s not bit-exact: K=%d stride %d %dx%d pad %d G=%d cin_g=%d zp=%d",
-              cnm_isa_name(isa), K, st, H, W, pad, G, cin_g, zp);
-        free(in); free(bias); free(mult); free(wq); free(pairs); free(ref); free(out); free(padbuf);
+            CHECK(memcmp(out, ref, sizeof(float) * n) == 0, "direct int8 %s not bit-exact: K=%d stride %d %dx%d pad %d G=%d cin_g=%d zp=%d",
+                  name, K, st, H, W, pad, G, cin_g, zp);
+            if (strcmp(name, "scalar")) q8_paths_tested |= 1u << (4 + path + (isa == CNM_ISA_AVX2 ? 2 : 0));
+        }
+        free(in); free(bias); free(mult); free(wq); free(pairs); free(wdot); free(wsum); free(ref); free(out); free(padbuf);
     }
 }
 
@@ -475,6 +503,12 @@ int main(int argc, char **argv) {
         test_linear();
         test_pointwise_q8();
         test_direct_q8();
+        static const char *const names[] = {"pointwise neon", "pointwise neon+dotprod", "pointwise avx2", "",
+                                             "direct neon", "direct neon+dotprod", "direct avx2", ""};
+        printf("int8 SIMD kernels checked bit-exact against the scalar reference:");
+        for (int i = 0; i < 8; i++)
+            if (q8_paths_tested & (1u << i)) printf(" [%s]", names[i]);
+        printf("%s\n", q8_paths_tested ? "" : " none (scalar only)");
     }
     if (argc >= 4) test_model(argv[1], argv[2], argv[3]);
     if (argc >= 5) test_model_q8(argv[4], argv[2], argv[3]);

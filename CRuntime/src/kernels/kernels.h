@@ -127,6 +127,8 @@ typedef struct cnm_q8_args {
     cnm_pw_args pw;          /* everything of the fp32 pointwise except w (unused) and scratch */
     const int8_t *wq;        /* [cout][cin_g] */
     const int32_t *wpairs;   /* [cout][ceil(cin_g/2)] int16 pairs (lo = even input), SIMD layout */
+    const int8_t *wdot;      /* sdot layout (cnm_q8_pack_dot), aarch64 only */
+    const int32_t *wsum;     /* [cout] sum of each output's weights, aarch64 only */
     const float *mult;       /* [cout] in_scale * w_scale */
     float inv_scale;
     int zp;
@@ -161,6 +163,25 @@ void cnm_pointwise_q8_avx2(const cnm_q8_args *a);
 size_t cnm_direct_q8_padded_elems(const cnm_conv_shape *s);
 void cnm_conv2d_direct_q8_avx2(const cnm_conv_shape *s, const float *in, const int32_t *wpairs, const float *mult,
                                const float *bias, float inv_scale, int zp, float *out, int32_t *pad);
+
+/* ---- int8 weight layouts of the SIMD kernels (pack_q8.c), built at load ----
+ * pairs: int16 pairs of consecutive input channels, [cout][ceil(cin_g/2)][kk] (vpmaddwd / smull).
+ * dot:   per group and block of 4 outputs, [ceil(cin_g/4)][kk][4 outputs][4 inputs] int8, zero
+ *        padded, plus wsum[o] = the sum of output o's weights (sdot works on s = q + zp - 128,
+ *        a signed byte, and adds (128 - zp) * wsum[o] back: exact). */
+size_t cnm_q8_pairs_elems(int cout, int cin_g, int kk);
+void cnm_q8_pack_pairs(const int8_t *w, int cout, int cin_g, int kk, int32_t *out);
+size_t cnm_q8_dot_bytes(int groups, int cout_g, int cin_g, int kk);
+void cnm_q8_pack_dot(const int8_t *w, int groups, int cout_g, int cin_g, int kk, int8_t *out, int32_t *wsum);
+
+/* aarch64 int8 kernels, bit-identical to the references: NEON baseline (pairs, smull) and the
+ * dot-product extension (sdot, Armv8.2+); defined on aarch64 only. The direct ones share the zero-bordered copy of cnm_direct_q8_padded_elems int32 elements. */
+void cnm_pointwise_q8_neon(const cnm_q8_args *a);
+void cnm_pointwise_q8_neondot(const cnm_q8_args *a);
+void cnm_conv2d_direct_q8_neon(const cnm_conv_shape *s, const float *in, const int32_t *wpairs, const float *mult,
+                               const float *bias, float inv_scale, int zp, float *out, int32_t *pad);
+void cnm_conv2d_direct_q8_neondot(const cnm_conv_shape *s, const float *in, const int8_t *wdot, const int32_t *wsum,
+                                  const float *mult, const float *bias, float inv_scale, int zp, float *out, int32_t *pad);
 
 /* CPU capabilities (run-time detection) and the kernel set chosen from them. */
 typedef enum cnm_isa { CNM_ISA_SCALAR = 0, CNM_ISA_AVX2 = 1, CNM_ISA_NEON = 2, CNM_ISA_NEON_DOT = 3 } cnm_isa;
