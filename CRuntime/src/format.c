@@ -92,12 +92,54 @@ static float rdf32(const uint8_t *p) {
     return f;
 }
 
+typedef struct tensor_span { uint64_t offset, nbytes; uint32_t index; } tensor_span;
+static int cmp_span(const void *a, const void *b) {
+    const tensor_span *x = a, *y = b;
+    if (x->offset != y->offset) return x->offset < y->offset ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
 static size_t dtype_size(uint32_t dt) {
     switch (dt) {
     case CNM_DT_F32: case CNM_DT_I32: return 4;
+    case CNM_DT_F16: case CNM_DT_I16: return 2;
     case CNM_DT_I8: case CNM_DT_U8: return 1;
     }
     return 0;
+}
+
+/* IEEE-754 binary16 -> binary32, exact (every half is a float): normals, subnormals, inf, NaN */
+static float half_to_float(uint16_t h) {
+    const uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1Fu, f = h & 0x3FFu;
+    uint32_t u;
+    if (e == 0x1F) u = sign | 0x7F800000u | (f << 13);          /* inf, NaN (payload kept) */
+    else if (e != 0) u = sign | ((e + 112) << 23) | (f << 13);  /* normal: rebias 15 -> 127 */
+    else if (f == 0) u = sign;                                  /* +-0 */
+    else {                                                      /* subnormal: f * 2^-24 */
+        int sh = 0;
+        uint32_t m = f;
+        while (!(m & 0x400u)) { m <<= 1; sh++; }
+        u = sign | ((uint32_t)(113 - sh) << 23) | ((m & 0x3FFu) << 13);
+    }
+    float x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+/* Storage types F16 / I16 become F32 / I32 in memory, once, at load. */
+static cnm_status widen_tensor(cnm_model *m, uint32_t i, cnm_tensor *t, uint64_t elems, cnm_error *err) {
+    if (t->dtype != CNM_DT_F16 && t->dtype != CNM_DT_I16) return CNM_OK;
+    t->widened = malloc(sizeof(uint32_t) * (size_t)elems);
+    if (!t->widened) return cnm_fail(err, CNM_ERR_NOMEM, "%s: tensor %u '%s': out of memory", m->name, i, t->name);
+    const uint8_t *src = t->data;
+    for (uint64_t k = 0; k < elems; k++) {
+        const uint16_t v = (uint16_t)(src[2 * k] | src[2 * k + 1] << 8);
+        if (t->dtype == CNM_DT_F16) ((float *)t->widened)[k] = half_to_float(v);
+        else ((int32_t *)t->widened)[k] = (int16_t)v;
+    }
+    t->dtype = t->dtype == CNM_DT_F16 ? CNM_DT_F32 : CNM_DT_I32;
+    t->data = t->widened;
+    return CNM_OK;
 }
 
 typedef struct { uint64_t offset; uint32_t count, entry; } section;
@@ -286,9 +328,11 @@ static cnm_status parse_tables(cnm_model *m, const section sec[CNM_SEC_COUNT], c
             return cnm_fail(err, CNM_ERR_FORMAT,
                             "%s: tensor %u '%s': %llu bytes for %llu elements of %zu bytes", m->name, i,
                             t->name, (unsigned long long)t->nbytes, (unsigned long long)elems, es);
-        if (t->offset % CNM_TENSOR_ALIGN != 0)
-            return cnm_fail(err, CNM_ERR_FORMAT, "%s: tensor %u '%s': data offset %llu is not 64-byte aligned",
-                            m->name, i, t->name, (unsigned long long)t->offset);
+        /* tensors used in place are 64-byte aligned; storage types (widened at load) to their size */
+        const unsigned align = (t->dtype == CNM_DT_F16 || t->dtype == CNM_DT_I16) ? 2u : CNM_TENSOR_ALIGN;
+        if (t->offset % align != 0)
+            return cnm_fail(err, CNM_ERR_FORMAT, "%s: tensor %u '%s': data offset %llu is not %u-byte aligned",
+                            m->name, i, t->name, (unsigned long long)t->offset, align);
         if (t->offset < data_start)
             return cnm_fail(err, CNM_ERR_FORMAT,
                             "%s: tensor %u '%s': data offset %llu lies inside the header or tables", m->name,
@@ -299,25 +343,21 @@ static cnm_status parse_tables(cnm_model *m, const section sec[CNM_SEC_COUNT], c
                             m->name, i, t->name, (unsigned long long)t->offset,
                             (unsigned long long)t->nbytes, m->size);
         t->data = b + t->offset;
+        t->stored_dtype = t->dtype;
+        if ((st = widen_tensor(m, i, t, elems, err)) != CNM_OK) return st;
         m->weight_bytes += t->nbytes;
         if (t->dtype != CNM_DT_I32) m->num_params += elems;
     }
-    /* overlap check: tensors are usually written in offset order; sort indices otherwise */
+    /* overlap check: sort the (offset, size) spans, O(n log n) whatever order the file uses */
     if (m->n_tensors > 1) {
-        uint32_t *ord = malloc(sizeof(uint32_t) * m->n_tensors);
+        tensor_span *ord = malloc(sizeof(tensor_span) * m->n_tensors);
         if (!ord) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
-        for (uint32_t i = 0; i < m->n_tensors; i++) ord[i] = i;
-        /* insertion sort: O(n) on sorted input */
+        for (uint32_t i = 0; i < m->n_tensors; i++) ord[i] = (tensor_span){m->tensors[i].offset, m->tensors[i].nbytes, i};
+        qsort(ord, m->n_tensors, sizeof(tensor_span), cmp_span);
         for (uint32_t i = 1; i < m->n_tensors; i++) {
-            uint32_t v = ord[i], j = i;
-            while (j > 0 && m->tensors[ord[j - 1]].offset > m->tensors[v].offset) { ord[j] = ord[j - 1]; j--; }
-            ord[j] = v;
-        }
-        for (uint32_t i = 1; i < m->n_tensors; i++) {
-            const cnm_tensor *a = &m->tensors[ord[i - 1]], *c = &m->tensors[ord[i]];
-            if (a->offset + a->nbytes > c->offset) {
-                st = cnm_fail(err, CNM_ERR_FORMAT, "%s: tensors %u '%s' and %u '%s' overlap", m->name,
-                              ord[i - 1], a->name, ord[i], c->name);
+            if (ord[i - 1].offset + ord[i - 1].nbytes > ord[i].offset) {
+                st = cnm_fail(err, CNM_ERR_FORMAT, "%s: tensors %u '%s' and %u '%s' overlap", m->name, ord[i - 1].index,
+                              m->tensors[ord[i - 1].index].name, ord[i].index, m->tensors[ord[i].index].name);
                 free(ord);
                 return st;
             }
@@ -720,7 +760,10 @@ static void free_strings(char **v, uint32_t n) {
 void cnm_model_free(cnm_model *m) {
     if (!m) return;
     if (m->tensors)
-        for (uint32_t i = 0; i < m->n_tensors; i++) free((void *)m->tensors[i].name);
+        for (uint32_t i = 0; i < m->n_tensors; i++) {
+            free((void *)m->tensors[i].name);
+            free(m->tensors[i].widened);
+        }
     free(m->tensors);
     free(m->buffers);
     free(m->values);

@@ -5,7 +5,9 @@
 #include "cnm.h"
 #include <stdarg.h>
 
-enum { CNM_DT_F32 = 1, CNM_DT_I32 = 2, CNM_DT_I8 = 3, CNM_DT_U8 = 4 };
+/* F16 and I16 are storage types only: the loader widens them to F32 / I32 (format.c), so every
+ * later stage sees F32 / I32. */
+enum { CNM_DT_F32 = 1, CNM_DT_I32 = 2, CNM_DT_I8 = 3, CNM_DT_U8 = 4, CNM_DT_F16 = 5, CNM_DT_I16 = 6 };
 enum { CNM_SEC_STRINGS, CNM_SEC_META, CNM_SEC_LABELS, CNM_SEC_TENSORS,
        CNM_SEC_BUFFERS, CNM_SEC_VALUES, CNM_SEC_OPS, CNM_SEC_COUNT };
 
@@ -21,8 +23,10 @@ typedef struct cnm_tensor {
     const char *name;       /* NUL-terminated copy */
     uint32_t dtype, ndim;
     uint32_t dims[4];
-    uint64_t offset, nbytes;
+    uint64_t offset, nbytes;  /* where the data lies in the file, and its size there */
+    uint32_t stored_dtype;    /* dtype in the file (F16/I16 are widened at load into `widened`) */
     const void *data;
+    void *widened;
 } cnm_tensor;
 
 typedef struct cnm_buffer {

@@ -3,7 +3,8 @@ import Foundation
 
 /// Builds a `.cnm` file (docs/FORMAT.md, version 1): the mirror image of the C loader.
 public struct CNMBuilder {
-    public enum DType: UInt32 { case f32 = 1, i32 = 2, i8 = 3, u8 = 4 }
+    /// f16 and i16 are storage types: the loader widens them to f32 / i32.
+    public enum DType: UInt32 { case f32 = 1, i32 = 2, i8 = 3, u8 = 4, f16 = 5, i16 = 6 }
     public enum OpType: UInt32 { case conv2d = 1, channel = 2, avgpool = 3, linear = 4 }
 
     struct TensorRec { var name: String; var dtype: DType; var dims: [Int]; var bytes: [UInt8] }
@@ -37,12 +38,55 @@ public struct CNMBuilder {
         return tensors.count - 1
     }
 
+    /// Channel indices: stored as i16 when every index fits (any model under 32,768 channels), else i32.
     public mutating func addIndex(_ name: String, _ values: [Int]) -> Int {
-        var bytes = [UInt8](repeating: 0, count: 4 * values.count)
-        bytes.withUnsafeMutableBytes { raw in
-            for (k, v) in values.enumerated() { raw.storeBytes(of: Int32(v).littleEndian, toByteOffset: 4 * k, as: Int32.self) }
+        if values.allSatisfy({ Int(Int16.min)...Int(Int16.max) ~= $0 }) {
+            var bytes = [UInt8](repeating: 0, count: 2 * values.count)
+            bytes.withUnsafeMutableBytes { raw in
+                for (k, v) in values.enumerated() { raw.storeBytes(of: Int16(v).littleEndian, toByteOffset: 2 * k, as: Int16.self) }
+            }
+            tensors.append(TensorRec(name: name, dtype: .i16, dims: [values.count], bytes: bytes))
+        } else {
+            var bytes = [UInt8](repeating: 0, count: 4 * values.count)
+            bytes.withUnsafeMutableBytes { raw in
+                for (k, v) in values.enumerated() { raw.storeBytes(of: Int32(v).littleEndian, toByteOffset: 4 * k, as: Int32.self) }
+            }
+            tensors.append(TensorRec(name: name, dtype: .i32, dims: [values.count], bytes: bytes))
         }
-        tensors.append(TensorRec(name: name, dtype: .i32, dims: [values.count], bytes: bytes))
+        return tensors.count - 1
+    }
+
+    /// The largest magnitude binary16 holds.
+    public static let halfMax: Float = 65504
+
+    /// `values` as IEEE binary16, rounded to nearest even, little-endian.
+    static func halfBytes(_ values: [Float]) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: 2 * values.count)
+        bytes.withUnsafeMutableBytes { raw in
+            for (k, v) in values.enumerated() { raw.storeBytes(of: Float16(v).bitPattern.littleEndian, toByteOffset: 2 * k, as: UInt16.self) }
+        }
+        return bytes
+    }
+
+    /// Store the f32 tensors that `include` selects as binary16 (int8 models: BatchNorm, biases,
+    /// the classifier), each only where no value overflows binary16. Returns the bytes saved.
+    @discardableResult
+    public mutating func halveFloatTensors(where include: (String) -> Bool) -> Int {
+        var saved = 0
+        for k in tensors.indices where tensors[k].dtype == .f32 && include(tensors[k].name) {
+            let v = floats(ofTensor: k)
+            guard v.allSatisfy({ abs($0) <= Self.halfMax }) else { continue }
+            saved += tensors[k].bytes.count / 2
+            tensors[k].bytes = Self.halfBytes(v)
+            tensors[k].dtype = .f16
+        }
+        return saved
+    }
+
+    /// A tensor stored as binary16; `values` must already be exactly representable (see `Float16`).
+    public mutating func addTensorF16(_ name: String, _ values: [Float], dims: [Int]) -> Int {
+        precondition(dims.reduce(1, *) == values.count, "tensor \(name): dims \(dims) for \(values.count) values")
+        tensors.append(TensorRec(name: name, dtype: .f16, dims: dims, bytes: Self.halfBytes(values)))
         return tensors.count - 1
     }
 
@@ -133,11 +177,16 @@ public struct CNMBuilder {
             sections.append((count == 0 ? 0 : cursor, count, entry))
             cursor += count * entry
         }
-        var tensorOffsets: [Int] = []
-        for t in tensors {
-            cursor = align(cursor, 64)
-            tensorOffsets.append(cursor)
-            cursor += t.bytes.count
+        // Tensors used in place (mmap) first, each 64-byte aligned; then the ones widened at load
+        // (f16, i16), packed 2-byte aligned, so that no alignment padding is spent on them.
+        var tensorOffsets = [Int](repeating: 0, count: tensors.count)
+        let widened = { (t: TensorRec) in t.dtype == .f16 || t.dtype == .i16 }
+        for pass in [false, true] {
+            for (k, t) in tensors.enumerated() where widened(t) == pass {
+                cursor = align(cursor, pass ? 2 : 64)
+                tensorOffsets[k] = cursor
+                cursor += t.bytes.count
+            }
         }
         let fileSize = cursor
         var out = [UInt8](repeating: 0, count: fileSize)

@@ -69,6 +69,10 @@ public enum Quantizer {
             }
         }
         var q = builder
+        // Everything that stays float in an int8 model (BatchNorm, biases, the classifier) is
+        // stored as binary16; the fp32 conv weights being replaced are dropped by the writer.
+        let quantised = Set(convs.map { builder.tensorName($0.weight) })
+        q.halveFloatTensors(where: { !quantised.contains($0) })
         var report = QuantizeReport()
         report.method = o.method
         report.images = inputs.count
@@ -85,13 +89,26 @@ public enum Quantizer {
             var scales = [Float](repeating: 1, count: dims[0]), codes = [Int8](repeating: 0, count: w.count)
             for oc in 0..<dims[0] {
                 let amax = w[(oc * per)..<((oc + 1) * per)].map { abs($0) }.max() ?? 0
-                let s = amax > 0 ? amax / 127 : 1
-                scales[oc] = s
+                scales[oc] = amax > 0 ? amax / 127 : 1
+            }
+            // Scales are stored as binary16 when all are normal halves: each rounded up to a half
+            // (so no code passes 127) before the codes are computed with exactly the stored value.
+            let halfScales = scales.allSatisfy { $0 >= Float(Float16.leastNormalMagnitude) && $0 <= CNMBuilder.halfMax / 2 }
+            if halfScales {
+                scales = scales.map { s in
+                    var h = Float16(s)
+                    if Float(h) < s { h = h.nextUp }
+                    return Float(h)
+                }
+            }
+            for oc in 0..<dims[0] {
+                let s = scales[oc]
                 for j in 0..<per { codes[oc * per + j] = Int8(max(-127, min(127, (w[oc * per + j] / s).rounded()))) }
             }
             let name = builder.tensorName(c.weight)
             q.setQuantized(op: c.op, weight: q.addTensorI8(name + ".int8", codes, dims: dims),
-                           weightScales: q.addTensor(name + ".scale", scales, dims: [dims[0]]),
+                           weightScales: halfScales ? q.addTensorF16(name + ".scale", scales, dims: [dims[0]])
+                                                    : q.addTensor(name + ".scale", scales, dims: [dims[0]]),
                            inputQuantization: q.addTensor(name + ".input_quant", [scale, Float(zp)], dims: [2]))
         }
         // error report: int8 vs fp32, conv by conv and on the logits
