@@ -57,7 +57,8 @@ enum {
     CNM_OP_CONV2D = 1,
     CNM_OP_CHANNEL = 2,
     CNM_OP_AVGPOOL = 3,
-    CNM_OP_LINEAR = 4
+    CNM_OP_LINEAR = 4,
+    CNM_OP_MAXPOOL = 5
 };
 
 typedef struct cnm_model_info {

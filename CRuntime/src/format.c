@@ -58,6 +58,7 @@ const char *cnm_op_name(uint32_t type) {
     case CNM_OP_CONV2D: return "conv2d";
     case CNM_OP_CHANNEL: return "channel";
     case CNM_OP_AVGPOOL: return "avgpool";
+    case CNM_OP_MAXPOOL: return "maxpool";
     case CNM_OP_LINEAR: return "linear";
     }
     return "unknown";
@@ -486,7 +487,7 @@ static cnm_status validate_graph(cnm_model *m, cnm_error *err) {
     for (uint32_t i = 0; i < m->n_ops; i++) {
         cnm_op *op = &m->ops[i];
         const char *on = cnm_op_name(op->type);
-        if (op->type < CNM_OP_CONV2D || op->type > CNM_OP_LINEAR)
+        if (op->type < CNM_OP_CONV2D || op->type > CNM_OP_MAXPOOL)
             GFAIL("%s: op %u: unknown operator type %u", m->name, i, op->type);
         if (op->flags & ~1u) GFAIL("%s: op %u (%s): unknown flags %08x", m->name, i, on, op->flags);
         if (op->in0 < 0 || (uint32_t)op->in0 >= m->n_values || op->out < 0 || (uint32_t)op->out >= m->n_values)
@@ -586,18 +587,20 @@ static cnm_status validate_graph(cnm_model *m, cnm_error *err) {
             }
             break;
         }
-        case CNM_OP_AVGPOOL: {
+        case CNM_OP_AVGPOOL:
+        case CNM_OP_MAXPOOL: {
+            const char *pn = op->type == CNM_OP_AVGPOOL ? "avgpool" : "maxpool";
             np = 6;
             if (op->t[0] != -1 || op->t[1] != -1 || op->t[2] != -1 || op->t[3] != -1)
-                GFAIL("%s: op %u (avgpool): takes no tensors", m->name, i);
+                GFAIL("%s: op %u (%s): takes no tensors", m->name, i, pn);
             int32_t kh = p[0], kw = p[1], sh = p[2], sw = p[3], ph = p[4], pw = p[5];
             if (kh < 1 || kw < 1 || sh < 1 || sw < 1 || ph < 0 || pw < 0 || ph >= kh || pw >= kw ||
                 (uint32_t)kh > ibf->h + 2u * (uint32_t)ph || (uint32_t)kw > ibf->w + 2u * (uint32_t)pw)
-                GFAIL("%s: op %u (avgpool): bad window %dx%d, stride %dx%d or padding %dx%d for a %ux%u input",
-                      m->name, i, kh, kw, sh, sw, ph, pw, ibf->h, ibf->w);
+                GFAIL("%s: op %u (%s): bad window %dx%d, stride %dx%d or padding %dx%d for a %ux%u input",
+                      m->name, i, pn, kh, kw, sh, sw, ph, pw, ibf->h, ibf->w);
             uint32_t oh = (ibf->h + 2 * ph - kh) / sh + 1, ow = (ibf->w + 2 * pw - kw) / sw + 1;
             if (obf->h != oh || obf->w != ow || in->c != out->c)
-                GFAIL("%s: op %u (avgpool): output is %ux%ux%u, the pool gives %ux%ux%u", m->name, i, out->c,
+                GFAIL("%s: op %u (%s): output is %ux%ux%u, the pool gives %ux%ux%u", m->name, i, pn, out->c,
                       obf->h, obf->w, in->c, oh, ow);
             break;
         }
@@ -847,6 +850,7 @@ int cnm_model_op(const cnm_model *m, uint32_t i, cnm_op_info *info) {
         if (op->t[0] != -1) info->weight_name = m->tensors[op->t[0]].name;
         break;
     case CNM_OP_AVGPOOL:
+    case CNM_OP_MAXPOOL:
         info->kernel_h = op->p[0]; info->kernel_w = op->p[1];
         info->stride_h = op->p[2]; info->stride_w = op->p[3];
         info->pad_h = op->p[4]; info->pad_w = op->p[5];

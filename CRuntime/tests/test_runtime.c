@@ -304,6 +304,23 @@ static void test_direct(void) {
 }
 
 /* 2x2 stride-2 average pool (and a generic window) vs the reference */
+/* max pool 3x3 stride 2 pad 1 (the DenseNet/ResNet stem) on a 4x4 ramp, worked out by hand:
+ * padding must never win, also when every input is negative */
+static void test_maxpool(void) {
+    float up[16], down[16], y[4];
+    for (int i = 0; i < 16; i++) up[i] = (float)i, down[i] = (float)-i;
+    const float want_up[4] = {5, 7, 13, 15}, want_down[4] = {0, -1, -4, -5};
+    cnm_maxpool_f32_ref(up, 1, 4, 4, y, 2, 2, 3, 3, 2, 2, 1, 1, 0);
+    CHECK(!memcmp(y, want_up, sizeof y), "maxpool ramp: %g %g %g %g", y[0], y[1], y[2], y[3]);
+    cnm_maxpool_f32_ref(down, 1, 4, 4, y, 2, 2, 3, 3, 2, 2, 1, 1, 0);
+    CHECK(!memcmp(y, want_down, sizeof y), "maxpool negative ramp: %g %g %g %g", y[0], y[1], y[2], y[3]);
+    cnm_maxpool_f32_ref(down, 1, 4, 4, y, 2, 2, 3, 3, 2, 2, 1, 1, 1);
+    CHECK(y[0] == 0 && y[3] == 0, "maxpool + relu: %g %g", y[0], y[3]);
+    down[0] = NAN; /* only in the first window */
+    cnm_maxpool_f32_ref(down, 1, 4, 4, y, 2, 2, 3, 3, 2, 2, 1, 1, 0);
+    CHECK(isnan(y[0]) && y[1] == -1 && y[2] == -4 && y[3] == -5, "maxpool NaN: %g %g %g %g", y[0], y[1], y[2], y[3]);
+}
+
 static void test_pool(void) {
     const int sizes[] = {2, 3, 7, 8, 16, 17, 32, 33};
     for (int a = 0; a < 8; a++) for (int b = 0; b < 8; b++) {
@@ -500,6 +517,7 @@ int main(int argc, char **argv) {
         test_pointwise();
         test_direct();
         test_pool();
+        test_maxpool();
         test_linear();
         test_pointwise_q8();
         test_direct_q8();

@@ -172,8 +172,9 @@ public struct OperatorInfo: Sendable, Equatable {
             if hasIndex { s += " gather" }
             if shuffle > 1 { s += " shuffle(\(shuffle))" }
             s += " bn"
-        case "avgpool":
+        case "avgpool", "maxpool":
             s += " \(kernel.h)x\(kernel.w)/\(stride.h)"
+            if padding.h > 0 || padding.w > 0 { s += " pad \(padding.h)" }
         case "linear":
             if hasIndex { s += " gather" }
         default: break

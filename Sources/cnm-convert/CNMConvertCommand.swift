@@ -35,6 +35,9 @@ struct CNMConvertCommand: ParsableCommand {
     @Option(help: "Normalisation std per channel, comma-separated (overrides the preset).")
     var std: String?
 
+    @Option(help: "Input height and width in pixels (overrides the preset's; the network must accept it).")
+    var inputSize: Int?
+
     @Option(name: .customLong("group-1x1"), help: "Groups of the learned 1x1 convolutions (inferred by default).")
     var group1x1: Int?
 
@@ -70,13 +73,14 @@ struct CNMConvertCommand: ParsableCommand {
             throw ValidationError("--calibration-method must be one of \(CalibrationMethod.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if calibrationCount < 1 { throw ValidationError("--calibration-count must be at least 1") }
+        if let n = inputSize, !(8...4096).contains(n) { throw ValidationError("--input-size must be in 8...4096") }
     }
 
     mutating func run() throws {
         guard let p = Preset.named(preset) else {
             throw ValidationError("unknown preset '\(preset)' (known: \(Preset.all.map(\.name).joined(separator: ", ")))")
         }
-        var opt = ConvertOptions(preset: p.with(mean: try floats(mean, "mean"), std: try floats(std, "std")))
+        var opt = ConvertOptions(preset: p.with(mean: try floats(mean, "mean"), std: try floats(std, "std"), inputSize: inputSize))
         opt.keepClassifier = keepClassifier
         opt.group1x1 = group1x1
         opt.condenseFactor = condenseFactor

@@ -39,6 +39,10 @@ void cnm_channel_f32_ref(const float *in, float *out, int cout, int hw, const fl
 void cnm_avgpool_f32_ref(const float *in, int c, int ih, int iw, float *out, int oh, int ow,
                          int kh, int kw, int sh, int sw, int ph, int pw, int relu);
 
+/* Max pool; padding never wins (PyTorch pads with -inf), every window holds an input (ph < kh). */
+void cnm_maxpool_f32_ref(const float *in, int c, int ih, int iw, float *out, int oh, int ow,
+                         int kh, int kw, int sh, int sw, int ph, int pw, int relu);
+
 /* Same contract, AVX2 fast path for 2x2 stride 2 (falls back to the reference otherwise). */
 void cnm_avgpool_f32_avx2(const float *in, int c, int ih, int iw, float *out, int oh, int ow,
                           int kh, int kw, int sh, int sw, int ph, int pw, int relu);

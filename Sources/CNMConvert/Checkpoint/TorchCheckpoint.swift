@@ -11,6 +11,13 @@ public struct TorchCheckpoint {
     /// Top-level entries other than state_dict (epoch, arch, ...), as text.
     public let extras: [String: String]
 
+    init(path: String, keys: [String], tensors: [String: Tensor], extras: [String: String]) {
+        self.path = path
+        self.keys = keys
+        self.tensors = tensors
+        self.extras = extras
+    }
+
     public init(path: String) throws {
         self.path = path
         let url = URL(fileURLWithPath: path)

@@ -5,7 +5,7 @@ import Foundation
 public struct CNMBuilder {
     /// f16 and i16 are storage types: the loader widens them to f32 / i32.
     public enum DType: UInt32 { case f32 = 1, i32 = 2, i8 = 3, u8 = 4, f16 = 5, i16 = 6 }
-    public enum OpType: UInt32 { case conv2d = 1, channel = 2, avgpool = 3, linear = 4 }
+    public enum OpType: UInt32 { case conv2d = 1, channel = 2, avgpool = 3, linear = 4, maxpool = 5 }
 
     struct TensorRec { var name: String; var dtype: DType; var dims: [Int]; var bytes: [UInt8] }
     struct OpRec { var type: OpType; var relu: Bool; var input: Int; var output: Int; var t: [Int]; var p: [Int] }

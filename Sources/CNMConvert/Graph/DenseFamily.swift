@@ -57,6 +57,8 @@ public struct DenseFamilyConverter {
     var b = CNMBuilder()
 
     public static func convert(_ ck: TorchCheckpoint, options: ConvertOptions) throws -> (CNMBuilder, ConversionReport) {
+        var ck = ck
+        if TorchvisionDenseNet.matches(ck.keys) { ck = try ck.renamingKeys(TorchvisionDenseNet.officialName) }
         var c = DenseFamilyConverter(ck: ck, opt: options)
         try c.run()
         return (c.b, c.report)
@@ -116,7 +118,7 @@ public struct DenseFamilyConverter {
     mutating func run() throws {
         guard has("features.init_conv.weight") else {
             let sample = ck.keys.prefix(3).joined(separator: ", ")
-            throw fail("not a CondenseNet or DenseNet checkpoint of the official code: no 'features.init_conv.weight' (the state_dict starts with \(sample))")
+            throw fail("not a CondenseNet or DenseNet checkpoint of the official code or torchvision: no 'features.init_conv.weight' or 'features.conv0.weight' (the state_dict starts with \(sample))")
         }
         let p = opt.preset
         let stemW = try tensor("features.init_conv.weight", shape: [nil, nil, nil, nil])
@@ -129,7 +131,8 @@ public struct DenseFamilyConverter {
         guard !blocks.isEmpty else { throw fail("no 'features.denseblock_N' keys: not a dense network") }
         let isCondense = ck.keys.contains { $0.hasSuffix("conv_1._mask") || $0.hasSuffix("conv_1.index") }
         let isTraining = ck.keys.contains { $0.hasSuffix("conv_1._mask") }
-        report.arch = isCondense ? "condensenet" : "densenet-bc"
+        let tvStem = has("features.init_norm.weight")  // torchvision: 7x7/2 conv, BN-ReLU, 3x3/2 max pool
+        report.arch = isCondense ? "condensenet" : tvStem ? "densenet" : "densenet-bc"
         report.checkpointKind = isCondense ? (isTraining ? "training-time" : "converted") : "trained"
         if let a = ck.extras["arch"], !a.isEmpty, !(a == "condensenet" || a == "densenet" || a == "condensenet_converted") {
             report.notes.append("checkpoint arch field is '\(a)'")
@@ -143,7 +146,10 @@ public struct DenseFamilyConverter {
 
         // Stem writes the first channels of block 1's buffer.
         var channels = stemW.shape[0]
-        var h = (p.inputSize + 2 * (k0 / 2) - k0) / p.stemStride + 1
+        let stemStride = tvStem ? 2 : p.stemStride
+        let stemH = (p.inputSize + 2 * (k0 / 2) - k0) / stemStride + 1
+        var h = tvStem ? (stemH + 2 - 3) / 2 + 1 : stemH
+        guard h >= 1 else { throw fail("a \(p.inputSize)x\(p.inputSize) input is too small for this stem") }
         var blockInput = -1  // value holding the block input (whole buffer prefix)
         var stemTarget = -1
         var pending: (src: Int, kind: String)? = nil
@@ -160,9 +166,20 @@ public struct DenseFamilyConverter {
             blockInput = b.slice(of: buf, cOff: 0, c: channels)
             if bi == blocks.first! {
                 stemTarget = blockInput
-                b.addOp(.conv2d, input: b.inputValue, output: stemTarget,
-                        tensors: [b.addTensor("features.init_conv.weight", stemW.values, dims: stemW.shape)],
-                        params: [p.stemStride, p.stemStride, k0 / 2, k0 / 2, 1])
+                let convW = b.addTensor("features.init_conv.weight", stemW.values, dims: stemW.shape)
+                if tvStem {
+                    let bn0 = try bn("features.init_norm", channels: channels)
+                    report.parametersBefore += 2 * channels
+                    let c0 = b.addBuffer(c: channels, h: stemH, w: stemH), c1 = b.addBuffer(c: channels, h: stemH, w: stemH)
+                    b.addOp(.conv2d, input: b.inputValue, output: c0, tensors: [convW], params: [2, 2, k0 / 2, k0 / 2, 1])
+                    b.addOp(.channel, input: c0, output: c1, relu: true, tensors: [
+                        b.addTensor("features.init_norm.scale", bn0.scale, dims: [channels]),
+                        b.addTensor("features.init_norm.shift", bn0.shift, dims: [channels])])
+                    b.addOp(.maxpool, input: c1, output: stemTarget, params: [3, 3, 2, 2, 1, 1])
+                } else {
+                    b.addOp(.conv2d, input: b.inputValue, output: stemTarget, tensors: [convW],
+                            params: [p.stemStride, p.stemStride, k0 / 2, k0 / 2, 1])
+                }
             } else if let pend = pending {
                 try emitTransition(bi - 1, from: pend.src, into: blockInput)
             }
@@ -480,7 +497,11 @@ public struct DenseFamilyConverter {
         ]
         if report.arch == "condensenet" { m.append(("condense_factor", String(report.condenseFactor))) }
         if let c = report.compression { m.append(("compression", String(format: "%.3g", c))) }
-        m.append(("stem_stride", String(opt.preset.stemStride)))
+        if has("features.init_norm.weight") {
+            m.append(("stem", "conv stride 2, BN-ReLU, 3x3 stride-2 max pool (torchvision layout)"))
+        } else {
+            m.append(("stem_stride", String(opt.preset.stemStride)))
+        }
         m.append(("classifier", report.classifier))
         m.append(("parameters_checkpoint", String(report.parametersBefore)))
         for (k, v) in ck.extras.sorted(by: { $0.key < $1.key }) where ["epoch", "arch", "best_prec1"].contains(k) {

@@ -25,8 +25,8 @@ public struct Preset: Sendable {
 
     public static func named(_ name: String) -> Preset? { all.first { $0.name == name } }
 
-    public func with(mean: [Float]?, std: [Float]?) -> Preset {
-        Preset(name: name, inputSize: inputSize, stemStride: stemStride, mean: mean ?? self.mean,
+    public func with(mean: [Float]?, std: [Float]?, inputSize: Int? = nil) -> Preset {
+        Preset(name: name, inputSize: inputSize ?? self.inputSize, stemStride: stemStride, mean: mean ?? self.mean,
                std: std ?? self.std, labels: labels, resize: resize)
     }
 }

@@ -1,0 +1,28 @@
+/* Max pooling, fp32, portable scalar reference (the stem of ImageNet DenseNets and ResNets).
+ * Padded positions are skipped, as PyTorch's -inf padding never wins; NaN propagates. */
+#include "kernels.h"
+
+void cnm_maxpool_f32_ref(const float *in, int c, int ih, int iw, float *out, int oh, int ow,
+                         int kh, int kw, int sh, int sw, int ph, int pw, int relu) {
+#pragma omp for schedule(static)
+    for (int ch = 0; ch < c; ch++) {
+        const float *x = in + (size_t)ch * ih * iw;
+        float *y = out + (size_t)ch * oh * ow;
+        for (int oy = 0; oy < oh; oy++) {
+            for (int ox = 0; ox < ow; ox++) {
+                float m = -INFINITY;
+                for (int ky = 0; ky < kh; ky++) {
+                    const int iy = oy * sh - ph + ky;
+                    if (iy < 0 || iy >= ih) continue;
+                    for (int kx = 0; kx < kw; kx++) {
+                        const int ix = ox * sw - pw + kx;
+                        if (ix < 0 || ix >= iw) continue;
+                        const float v = x[(size_t)iy * iw + ix];
+                        if (v > m || v != v) m = v;
+                    }
+                }
+                y[oy * ow + ox] = (relu && m < 0.0f) ? 0.0f : m;
+            }
+        }
+    }
+}
