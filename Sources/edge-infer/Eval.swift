@@ -24,7 +24,10 @@ struct Eval: ParsableCommand {
     @Option(help: "OpenMP threads (default: all cores).")
     var threads = 0
 
-    @Flag(help: "Print one JSON object: count, top1, top5 (fractions), per_class, images_per_second.")
+    @Option(help: "A second model (e.g. the fp32 one) run on the same inputs: adds its top-1 and the top-1 agreement of the two.")
+    var reference: String?
+
+    @Flag(help: "Print one JSON object: count, top1, top5 (fractions), per_class, images_per_second (and reference_top1, agreement).")
     var json = false
 
     func validate() throws {
@@ -48,13 +51,31 @@ struct Eval: ParsableCommand {
             let session = try Session(model: model, threads: threads)
             var output = [Float](repeating: 0, count: labels.count)
             var top1 = 0, top5 = 0
+            let refModel = try reference.map { try Model(path: $0) }
+            if let refModel {
+                let a = refModel.info, b = model.info
+                guard a.numClasses == b.numClasses, a.inputChannels == b.inputChannels, a.inputHeight == b.inputHeight,
+                      a.inputWidth == b.inputWidth, a.mean == b.mean, a.std == b.std, a.resize == b.resize else {
+                    throw EdgeInferError(.argument, "\(reference ?? ""): its input, preprocessing or classes differ from \(model.name)'s")
+                }
+            }
+            let refSession = try refModel.map { try Session(model: $0, threads: threads) }
+            var refOutput = output
+            var refTop1 = 0, agree = 0
             var perClass: [String: (right: Int, total: Int)] = [:]
             let tty = isatty(2) != 0
             let start = DispatchTime.now().uptimeNanoseconds
             for (n, s) in samples.enumerated() {
                 let img = try Image.decode(try s.bytes(), name: s.name)
-                try session.run(try img.modelInput(for: model), into: &output)
+                let input = try img.modelInput(for: model)
+                try session.run(input, into: &output)
                 let best = topK(output, 5), truth = classIndex[s.className]!
+                if let refSession {
+                    try refSession.run(input, into: &refOutput)
+                    let r = topK(refOutput, 1).first
+                    if r == truth { refTop1 += 1 }
+                    if r == best.first { agree += 1 }
+                }
                 if best.first == truth { top1 += 1 }
                 if best.contains(truth) { top5 += 1 }
                 perClass[s.className, default: (0, 0)].total += 1
@@ -75,13 +96,19 @@ struct Eval: ParsableCommand {
                 }
                 print("{\"model\": \(jsonString(model.name)), \"dataset\": \(jsonString(dataset)), \"count\": \(count), "
                       + "\"top1\": \(String(format: "%.6f", Double(top1) / Double(count))), \"top5\": \(String(format: "%.6f", Double(top5) / Double(count))), "
-                      + "\"per_class\": {\(pc.joined(separator: ", "))}, \"images_per_second\": \(String(format: "%.1f", ips)), \"threads\": \(session.threads)}")
+                      + "\"per_class\": {\(pc.joined(separator: ", "))}, \"images_per_second\": \(String(format: "%.1f", ips)), \"threads\": \(session.threads)"
+                      + (refModel == nil ? "" : String(format: ", \"reference_top1\": %.6f, \"agreement\": %.6f", Double(refTop1) / Double(count), Double(agree) / Double(count)))
+                      + "}")
                 return
             }
             print("model:   \(model.name)")
             print("dataset: \(dataset): \(count) images, \(data.classes.count) classes")
             print(String(format: "top-1:   %.2f%% (%d/%d)", 100 * Double(top1) / Double(count), top1, count))
             print(String(format: "top-5:   %.2f%%", 100 * Double(top5) / Double(count)))
+            if let refModel {
+                print(String(format: "reference %@: top-1 %.2f%%; top-1 agreement %.2f%% (%d/%d)", refModel.name,
+                             100 * Double(refTop1) / Double(count), 100 * Double(agree) / Double(count), agree, count))
+            }
             print(String(format: "speed:   %.1f images/s (%d threads, decoding and preprocessing included)", ips, session.threads))
             print("per class:")
             let width = (data.classes.map(\.count).max() ?? 0) + 2
