@@ -41,6 +41,9 @@ cnm_status cnm_context_create(const cnm_model *m, int threads, cnm_context **out
     (void)threads;
 #endif
     c->isa = (int)cnm_detect_isa();
+    c->vnni = 0; /* only reported (and used) where the model has int8 convolutions */
+    for (uint32_t i = 0; i < m->n_steps; i++)
+        if (m->steps[i].quant) c->vnni = cnm_detect_vnni();
     c->arena = alloc_zeroed(m->arena_bytes / sizeof(float));
     c->pw_scratch = alloc_zeroed(m->pw_scratch_floats * (size_t)c->threads);
     c->direct_scratch = alloc_zeroed(m->direct_scratch_floats);
@@ -65,7 +68,10 @@ void cnm_context_free(cnm_context *c) {
 
 int cnm_context_threads(const cnm_context *c) { return c ? c->threads : 0; }
 
-const char *cnm_context_isa(const cnm_context *c) { return c ? cnm_isa_name((cnm_isa)c->isa) : ""; }
+const char *cnm_context_isa(const cnm_context *c) {
+    if (!c) return "";
+    return c->vnni ? "avx2+fma+avx-vnni" : cnm_isa_name((cnm_isa)c->isa);
+}
 
 void cnm_context_set_profile(cnm_context *c, int enabled) {
     if (c) c->profile = enabled != 0;
@@ -172,6 +178,10 @@ static void run_step(const cnm_context *c, const cnm_step *st) {
             cnm_q8_args q = {.pw = a, .wq = m->tensors[cv->t[0]].data, .wpairs = st->q8_wpairs, .wdot = st->q8_wdot,
                              .wsum = st->q8_wsum, .mult = st->q8_mult, .inv_scale = st->q8_inv_scale, .zp = st->q8_zp,
                              .panel = (int16_t *)c->pw_scratch, .panel_stride = m->pw_scratch_floats * 2};
+#if defined(__x86_64__)
+            if (c->isa == CNM_ISA_AVX2 && c->vnni) cnm_pointwise_q8_avxvnni(&q);
+            else
+#endif
             if (c->isa == CNM_ISA_AVX2) cnm_pointwise_q8_avx2(&q);
 #if defined(__aarch64__)
             else if (c->isa == CNM_ISA_NEON_DOT) cnm_pointwise_q8_neondot(&q);
@@ -190,7 +200,11 @@ static void run_step(const cnm_context *c, const cnm_step *st) {
         if (st->quant) {
             cnm_conv_shape s = conv_shape(m, op);
 #if defined(__x86_64__)
-            if (c->isa == CNM_ISA_AVX2)
+            if (c->isa == CNM_ISA_AVX2 && c->vnni)
+                cnm_conv2d_direct_q8_avxvnni(&s, cnm_value_ptr(m, arena, op->in0), st->q8_wdot, st->q8_wsum, st->q8_mult,
+                                             tensor_data(m, op->t[1]), st->q8_inv_scale, st->q8_zp,
+                                             cnm_value_ptr(m, arena, op->out), (int32_t *)c->direct_scratch);
+            else if (c->isa == CNM_ISA_AVX2)
                 cnm_conv2d_direct_q8_avx2(&s, cnm_value_ptr(m, arena, op->in0), st->q8_wpairs, st->q8_mult,
                                           tensor_data(m, op->t[1]), st->q8_inv_scale, st->q8_zp,
                                           cnm_value_ptr(m, arena, op->out), (int32_t *)c->direct_scratch);

@@ -99,6 +99,7 @@ struct cnm_context {
     const cnm_model *model;
     int threads;
     int isa;                   /* cnm_isa chosen at creation */
+    int vnni;                  /* int8 kernels may use AVX-VNNI */
     float *arena;
     float *pw_scratch;         /* threads x model->pw_scratch_floats */
     float *direct_scratch;

@@ -172,7 +172,7 @@ static cnm_status prepare_q8(cnm_model *m, cnm_step *st, cnm_error *err) {
     st->q8_wpairs = malloc(sizeof(int32_t) * cnm_q8_pairs_elems((int)cout, cin_g, kk) + 4);
     if (!st->q8_wpairs) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
     cnm_q8_pack_pairs(w->data, (int)cout, cin_g, kk, st->q8_wpairs);
-#if defined(__aarch64__)
+#if defined(__aarch64__) || defined(__x86_64__)
     st->q8_wdot = malloc(cnm_q8_dot_bytes(groups, (int)cout / groups, cin_g, kk) + 16);
     st->q8_wsum = malloc(sizeof(int32_t) * cout);
     if (!st->q8_wdot || !st->q8_wsum) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);

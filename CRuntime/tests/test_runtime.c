@@ -158,6 +158,9 @@ static void test_pointwise_q8(void) {
 #else
             if (path == 0 && isa == CNM_ISA_AVX2) cnm_pointwise_q8_avx2(&q), name = "avx2";
             else if (path == 0) cnm_pointwise_q8_ref(&q);
+#if defined(__x86_64__)
+            else if (path == 1 && cnm_detect_vnni()) cnm_pointwise_q8_avxvnni(&q), name = "avx-vnni";
+#endif
             else continue;
 #endif
             CHECK(memcmp(o1, o2, sizeof(float) * cout * hw) == 0,
@@ -216,6 +219,8 @@ static void test_direct_q8(void) {
 #elif defined(__x86_64__)
             if (path == 0 && isa == CNM_ISA_AVX2) cnm_conv2d_direct_q8_avx2(&s, in, pairs, mult, b, 1.0f / 0.02f, zp, out, padbuf), name = "avx2";
             else if (path == 0) cnm_conv2d_q8_ref(&s, in, wq, mult, b, 1.0f / 0.02f, zp, out);
+            else if (path == 1 && cnm_detect_vnni())
+                cnm_conv2d_direct_q8_avxvnni(&s, in, wdot, wsum, mult, b, 1.0f / 0.02f, zp, out, padbuf), name = "avx-vnni";
             else continue;
 #else
             if (path == 0) cnm_conv2d_q8_ref(&s, in, wq, mult, b, 1.0f / 0.02f, zp, out);
@@ -521,8 +526,8 @@ int main(int argc, char **argv) {
         test_linear();
         test_pointwise_q8();
         test_direct_q8();
-        static const char *const names[] = {"pointwise neon", "pointwise neon+dotprod", "pointwise avx2", "",
-                                             "direct neon", "direct neon+dotprod", "direct avx2", ""};
+        static const char *const names[] = {"pointwise neon", "pointwise neon+dotprod", "pointwise avx2", "pointwise avx-vnni",
+                                             "direct neon", "direct neon+dotprod", "direct avx2", "direct avx-vnni"};
         printf("int8 SIMD kernels checked bit-exact against the scalar reference:");
         for (int i = 0; i < 8; i++)
             if (q8_paths_tested & (1u << i)) printf(" [%s]", names[i]);

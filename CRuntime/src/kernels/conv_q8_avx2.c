@@ -3,7 +3,7 @@
  * border is q = 0, i.e. the zero point), laid out like the fp32 copy (conv_pad.c); each work
  * item (group, output row, up to 4 output channels) accumulates 4 x 16 int32 sums with
  * `vpmaddwd` against broadcast weight pairs: exact, and bit-identical to conv_q8_ref.c. */
-#include "direct_layout.h"
+#include "q8_avx2.h"
 
 #include <math.h>
 #include <string.h>
@@ -15,9 +15,6 @@ size_t cnm_direct_q8_padded_elems(const cnm_conv_shape *s) {
 }
 
 #if defined(__x86_64__)
-#include <immintrin.h>
-
-#define AVX2 __attribute__((target("avx2,fma")))
 
 AVX2 static void pack(const cnm_conv_shape *s, const float *in, float inv, int zp, int32_t *pad) {
     const int cin_g = s->cin / s->groups, kp = (cin_g + 1) / 2, RS = padded_row(s), PH = s->ih + 2 * s->ph;
@@ -53,14 +50,6 @@ AVX2 static void pack(const cnm_conv_shape *s, const float *in, float inv, int z
     }
 }
 
-AVX2 static inline void store8(float *y, __m256 v, int n) {
-    if (n >= 8) { _mm256_storeu_ps(y, v); return; }
-    if (n <= 0) return;
-    float tmp[8];
-    _mm256_storeu_ps(tmp, v);
-    memcpy(y, tmp, sizeof(float) * (size_t)n);
-}
-
 #define Q8_DIRECT(MR)                                                                              \
     AVX2 static void q8d_##MR(const cnm_conv_shape *s, const int32_t *pad, const int32_t *wpairs,    \
                               const float *mult, const float *bias, float *out, int g, int o, int oy) { \
@@ -94,11 +83,11 @@ AVX2 static inline void store8(float *y, __m256 v, int n) {
                 if (s->relu) { v0 = _mm256_max_ps(v0, z); v1 = _mm256_max_ps(v1, z); }              \
                 float *y = out + (size_t)(o + r) * s->oh * s->ow + (size_t)oy * s->ow + q;          \
                 if (two) {                                                                          \
-                    store8(y, v0, s->ow);                                                           \
-                    if (oy + 1 < s->oh) store8(y + s->ow, v1, s->ow);                               \
+                    q8x_store(y, v0, s->ow);                                                           \
+                    if (oy + 1 < s->oh) q8x_store(y + s->ow, v1, s->ow);                               \
                 } else {                                                                            \
-                    store8(y, v0, s->ow - q);                                                       \
-                    store8(y + 8, v1, s->ow - q - 8);                                               \
+                    q8x_store(y, v0, s->ow - q);                                                       \
+                    q8x_store(y + 8, v1, s->ow - q - 8);                                               \
                 }                                                                                   \
             }                                                                                       \
         }                                                                                           \

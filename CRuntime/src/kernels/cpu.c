@@ -1,11 +1,15 @@
 /* Run-time CPU feature detection: the kernel set is chosen once per context from what the
  * processor reports (cpuid on x86-64, getauxval(AT_HWCAP) on aarch64). CNM_ISA=scalar (or
- * avx2, neon, neondot) lowers the choice, e.g. to test the portable path. */
+ * avxvnni, avx2, neon, neondot) lowers the choice, e.g. to test the portable path; avx2 also
+ * turns off the AVX-VNNI int8 kernels. */
 #define _DEFAULT_SOURCE
 #include "kernels.h"
 
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#endif
 #if defined(__aarch64__) && defined(__linux__)
 #include <sys/auxv.h>
 #ifndef HWCAP_ASIMDDP
@@ -40,7 +44,7 @@ cnm_isa cnm_detect_isa(void) {
     const char *force = getenv("CNM_ISA");
     if (force && *force) {
         cnm_isa want = CNM_ISA_SCALAR;
-        if (!strcmp(force, "avx2")) want = CNM_ISA_AVX2;
+        if (!strcmp(force, "avx2") || !strcmp(force, "avxvnni")) want = CNM_ISA_AVX2;
         else if (!strcmp(force, "neon")) want = CNM_ISA_NEON;
         else if (!strcmp(force, "neondot")) want = CNM_ISA_NEON_DOT;
         /* only ever lower: never pick a path the processor lacks */
@@ -49,4 +53,17 @@ cnm_isa cnm_detect_isa(void) {
         if (want == CNM_ISA_NEON && hw == CNM_ISA_NEON_DOT) return CNM_ISA_NEON;
     }
     return hw;
+}
+
+int cnm_detect_vnni(void) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    if (cnm_detect_isa() != CNM_ISA_AVX2) return 0;
+    const char *force = getenv("CNM_ISA");
+    if (force && *force && strcmp(force, "avxvnni")) return 0; /* CNM_ISA=avx2 keeps the vpmaddwd kernels */
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return 0;
+    return (int)((a >> 4) & 1u); /* CPUID.(7,1):EAX bit 4 = AVX-VNNI */
+#else
+    return 0;
+#endif
 }

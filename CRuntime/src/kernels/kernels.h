@@ -131,8 +131,8 @@ typedef struct cnm_q8_args {
     cnm_pw_args pw;          /* everything of the fp32 pointwise except w (unused) and scratch */
     const int8_t *wq;        /* [cout][cin_g] */
     const int32_t *wpairs;   /* [cout][ceil(cin_g/2)] int16 pairs (lo = even input), SIMD layout */
-    const int8_t *wdot;      /* sdot layout (cnm_q8_pack_dot), aarch64 only */
-    const int32_t *wsum;     /* [cout] sum of each output's weights, aarch64 only */
+    const int8_t *wdot;      /* dot layout (cnm_q8_pack_dot) for sdot / vpdpbusd */
+    const int32_t *wsum;     /* [cout] sum of each output's weights */
     const float *mult;       /* [cout] in_scale * w_scale */
     float inv_scale;
     int zp;
@@ -187,9 +187,17 @@ void cnm_conv2d_direct_q8_neon(const cnm_conv_shape *s, const float *in, const i
 void cnm_conv2d_direct_q8_neondot(const cnm_conv_shape *s, const float *in, const int8_t *wdot, const int32_t *wsum,
                                   const float *mult, const float *bias, float inv_scale, int zp, float *out, int32_t *pad);
 
+/* x86-64 int8 kernels with AVX-VNNI (vpdpbusd on uint8 codes, dot weight layout); bit-identical to
+ * the references; defined on x86-64 only, run only where cnm_detect_vnni() says so. */
+void cnm_pointwise_q8_avxvnni(const cnm_q8_args *a);
+void cnm_conv2d_direct_q8_avxvnni(const cnm_conv_shape *s, const float *in, const int8_t *wdot, const int32_t *wsum,
+                                  const float *mult, const float *bias, float inv_scale, int zp, float *out, int32_t *pad);
+
 /* CPU capabilities (run-time detection) and the kernel set chosen from them. */
 typedef enum cnm_isa { CNM_ISA_SCALAR = 0, CNM_ISA_AVX2 = 1, CNM_ISA_NEON = 2, CNM_ISA_NEON_DOT = 3 } cnm_isa;
 cnm_isa cnm_detect_isa(void);
+/* 1 when the int8 kernels may use AVX-VNNI: an AVX2 processor that has it, and CNM_ISA unset or "avxvnni" */
+int cnm_detect_vnni(void);
 const char *cnm_isa_name(cnm_isa isa);
 
 #endif

@@ -3,22 +3,9 @@
  * adds the two products into an int32 lane. Unlike `vpmaddubsw` (uint8 x int8 pair sums that
  * saturate at 32767: 2 x 255 x 127 = 64770), nothing can overflow, so the result is exact and
  * bit-identical to pointwise_q8_ref.c. Micro-kernel: 4 output channels x 16 pixels. */
-#include "kernels.h"
+#include "q8_avx2.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
-#include <string.h>
-
-#define AVX2 __attribute__((target("avx2,fma")))
-
-/* quantise 8 floats (already pre-processed) to int32 q in [-zp, 255 - zp] */
-AVX2 static inline __m256i quant8(__m256 v, __m256 inv, __m256 lo, __m256 hi) {
-    __m256 t = _mm256_mul_ps(v, inv);
-    t = _mm256_max_ps(t, lo);
-    t = _mm256_min_ps(t, hi);
-    return _mm256_cvtps_epi32(t);
-}
-
 AVX2 static void pack(const cnm_q8_args *q, int32_t *panel, int g, int p0, int n) {
     const cnm_pw_args *a = &q->pw;
     const int T = CNM_PW_TILE, pairs = (a->cin_g + 1) / 2;
@@ -44,26 +31,11 @@ AVX2 static void pack(const cnm_q8_args *q, int32_t *panel, int g, int p0, int n
                 v = _mm256_fmadd_ps(v, _mm256_set1_ps(a->pre_scale ? a->pre_scale[c] : 1.0f),
                                     _mm256_set1_ps(a->pre_shift ? a->pre_shift[c] : 0.0f));
                 if (a->pre_relu) v = _mm256_max_ps(v, z);
-                qv[h] = quant8(v, inv, lo, hi);
+                qv[h] = q8x_quant(v, inv, lo, hi);
             }
             _mm256_storeu_si256((__m256i *)(row + p),
                                 _mm256_or_si256(_mm256_and_si256(qv[0], mask16), _mm256_slli_epi32(qv[1], 16)));
         }
-    }
-}
-
-AVX2 static inline void epilogue(const cnm_q8_args *q, int o, __m256i acc, float *y, int n) {
-    const cnm_pw_args *a = &q->pw;
-    const int d = a->dst ? a->dst[o] : o;
-    __m256 v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), _mm256_set1_ps(q->mult[o]), _mm256_set1_ps(a->bias ? a->bias[o] : 0.0f));
-    v = _mm256_fmadd_ps(v, _mm256_set1_ps(a->post_scale ? a->post_scale[d] : 1.0f),
-                        _mm256_set1_ps(a->post_shift ? a->post_shift[d] : 0.0f));
-    if (a->post_relu) v = _mm256_max_ps(v, _mm256_setzero_ps());
-    if (n >= 8) _mm256_storeu_ps(y, v);
-    else if (n > 0) {
-        float tmp[8];
-        _mm256_storeu_ps(tmp, v);
-        memcpy(y, tmp, sizeof(float) * (size_t)n);
     }
 }
 
@@ -86,8 +58,8 @@ AVX2 static inline void epilogue(const cnm_q8_args *q, int o, __m256i acc, float
             for (int r = 0; r < MR; r++) {                                                          \
                 const int d = a->dst ? a->dst[o + r] : o + r;                                       \
                 float *y = a->out + (size_t)d * a->hw + p0 + s;                                     \
-                epilogue(q, o + r, acc[r][0], y, n - s);                                            \
-                epilogue(q, o + r, acc[r][1], y + 8, n - s - 8);                                    \
+                q8x_pw_store(q, o + r, acc[r][0], y, n - s);                                            \
+                q8x_pw_store(q, o + r, acc[r][1], y + 8, n - s - 8);                                    \
             }                                                                                       \
         }                                                                                           \
     }

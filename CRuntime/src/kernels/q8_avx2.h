@@ -1,0 +1,49 @@
+/* Helpers of the x86-64 int8 kernels (pointwise_q8_avx2.c, conv_q8_avx2.c and their AVX-VNNI
+ * versions): the quantisation and float epilogue of the int8 contract (kernels.h) in AVX2. */
+#ifndef CNM_Q8_AVX2_H
+#define CNM_Q8_AVX2_H
+#include "direct_layout.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <string.h>
+
+#define AVX2 __attribute__((target("avx2,fma")))
+#define AVXVNNI __attribute__((target("avx2,fma,avxvnni")))
+
+/* quantise 8 floats (already pre-processed) to int32 q in [-zp, 255 - zp] */
+AVX2 static inline __m256i q8x_quant(__m256 v, __m256 inv, __m256 lo, __m256 hi) {
+    __m256 t = _mm256_mul_ps(v, inv);
+    t = _mm256_max_ps(t, lo);
+    t = _mm256_min_ps(t, hi);
+    return _mm256_cvtps_epi32(t);
+}
+
+AVX2 static inline void q8x_store(float *y, __m256 v, int n) {
+    if (n >= 8) { _mm256_storeu_ps(y, v); return; }
+    if (n <= 0) return;
+    float tmp[8];
+    _mm256_storeu_ps(tmp, v);
+    memcpy(y, tmp, sizeof(float) * (size_t)n);
+}
+
+AVX2 static inline __m256 q8x_load(const float *x, int n) {
+    if (n >= 8) return _mm256_loadu_ps(x);
+    float tmp[8] = {0};
+    if (n > 0) memcpy(tmp, x, sizeof(float) * (size_t)n);
+    return _mm256_loadu_ps(tmp);
+}
+
+/* The pointwise epilogue for 8 pixels of output o: fma(acc, mult, bias), the post BN fma and ReLU,
+ * stored at its destination channel row y. */
+AVX2 static inline void q8x_pw_store(const cnm_q8_args *q, int o, __m256i acc, float *y, int n) {
+    const cnm_pw_args *a = &q->pw;
+    const int d = a->dst ? a->dst[o] : o;
+    __m256 v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), _mm256_set1_ps(q->mult[o]), _mm256_set1_ps(a->bias ? a->bias[o] : 0.0f));
+    v = _mm256_fmadd_ps(v, _mm256_set1_ps(a->post_scale ? a->post_scale[d] : 1.0f),
+                        _mm256_set1_ps(a->post_shift ? a->post_shift[d] : 0.0f));
+    if (a->post_relu) v = _mm256_max_ps(v, _mm256_setzero_ps());
+    q8x_store(y, v, n);
+}
+#endif
+#endif
