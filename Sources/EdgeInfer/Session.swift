@@ -17,7 +17,7 @@ public final class Session {
 
     public var threads: Int { Int(cnm_context_threads(handle)) }
 
-    /// The kernel set in use ("avx2+fma", "neon+dotprod", "neon", "scalar").
+    /// The kernel set in use ("avx2+fma", "avx2+fma+avx-vnni" for int8 models, "neon+dotprod", "neon", "scalar").
     public var isa: String { String(cString: cnm_context_isa(handle)) }
 
     /// Run one image (CHW floats, already normalised); returns the logits.
