@@ -329,15 +329,17 @@ static void test_maxpool(void) {
 static void test_pool(void) {
     const int sizes[] = {2, 3, 7, 8, 16, 17, 32, 33};
     for (int a = 0; a < 8; a++) for (int b = 0; b < 8; b++) {
-        const int H = sizes[a], W = sizes[b], C = 3 + a, k = (a + b) % 5 == 4 ? 3 : 2, st = k == 3 ? 1 : 2;
-        if (k > H || k > W) continue;
-        const int oh = (H - k) / st + 1, ow = (W - k) / st + 1;
+        /* windows 2x2/2 and 3x3/1, and (a + b odd: every other shape) the global pool */
+        const int global = (a + b) % 2, H = sizes[a], W = sizes[b], C = 3 + a;
+        const int kh = global ? H : (a + b) % 5 == 4 ? 3 : 2, kw = global ? W : kh, st = kh == 3 && !global ? 1 : 2;
+        if (kh > H || kw > W) continue;
+        const int oh = (H - kh) / st + 1, ow = (W - kw) / st + 1;
         float *in = rand_buf((size_t)C * H * W), *ref = malloc(sizeof(float) * C * oh * ow), *out = malloc(sizeof(float) * C * oh * ow);
-        cnm_avgpool_f32_ref(in, C, H, W, ref, oh, ow, k, k, st, st, 0, 0, b & 1);
-        if (isa == CNM_ISA_AVX2) cnm_avgpool_f32_avx2(in, C, H, W, out, oh, ow, k, k, st, st, 0, 0, b & 1);
-        else cnm_avgpool_f32_ref(in, C, H, W, out, oh, ow, k, k, st, st, 0, 0, b & 1);
+        cnm_avgpool_f32_ref(in, C, H, W, ref, oh, ow, kh, kw, st, st, 0, 0, b & 1);
+        if (isa == CNM_ISA_AVX2) cnm_avgpool_f32_avx2(in, C, H, W, out, oh, ow, kh, kw, st, st, 0, 0, b & 1);
+        else cnm_avgpool_f32_ref(in, C, H, W, out, oh, ow, kh, kw, st, st, 0, 0, b & 1);
         double d = rel_diff(out, ref, (size_t)C * oh * ow);
-        CHECK(d < 1e-6, "avgpool %s %dx%d k=%d s=%d: rel diff %.3g", cnm_isa_name(isa), H, W, k, st, d);
+        CHECK(d < 1e-6, "avgpool %s %dx%d k=%dx%d s=%d: rel diff %.3g", cnm_isa_name(isa), H, W, kh, kw, st, d);
         free(in); free(ref); free(out);
     }
 }

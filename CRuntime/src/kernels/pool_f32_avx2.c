@@ -1,5 +1,6 @@
 /* Average pooling, fp32, AVX2: the 2x2 stride-2 transition of DenseNets (sum two rows, then
- * add adjacent pairs) and the global average pool; other windows use the reference. */
+ * add adjacent pairs) and the global average pool (16 lanes of partial sums per channel); other
+ * windows use the reference. */
 #include "kernels.h"
 
 #if defined(__x86_64__)
@@ -32,6 +33,27 @@ AVX2 void cnm_avgpool_f32_avx2(const float *in, int c, int ih, int iw, float *ou
                     y[ox] = (relu && v < 0.0f) ? 0.0f : v;
                 }
             }
+        }
+        return;
+    }
+    if (oh == 1 && ow == 1 && kh == ih && kw == iw && ph == 0 && pw == 0) { /* global average pool */
+        const int n = ih * iw;
+        const float inv = 1.0f / (float)n;
+#pragma omp for schedule(static)
+        for (int ch = 0; ch < c; ch++) {
+            const float *x = in + (size_t)ch * n;
+            __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+            int i = 0;
+            for (; i + 16 <= n; i += 16) {
+                s0 = _mm256_add_ps(s0, _mm256_loadu_ps(x + i));
+                s1 = _mm256_add_ps(s1, _mm256_loadu_ps(x + i + 8));
+            }
+            float lanes[8], s = 0.0f;
+            _mm256_storeu_ps(lanes, _mm256_add_ps(s0, s1));
+            for (int k = 0; k < 8; k++) s += lanes[k];
+            for (; i < n; i++) s += x[i];
+            s *= inv;
+            out[ch] = (relu && s < 0.0f) ? 0.0f : s;
         }
         return;
     }
