@@ -127,8 +127,16 @@ static float half_to_float(uint16_t h) {
     return x;
 }
 
-/* Storage types F16 / I16 become F32 / I32 in memory, once, at load. */
+/* Storage types F16 / I16 / U8 become F32 / I32 / I32 in memory, once, at load. */
 static cnm_status widen_tensor(cnm_model *m, uint32_t i, cnm_tensor *t, uint64_t elems, cnm_error *err) {
+    if (t->dtype == CNM_DT_U8) {
+        t->widened = malloc(sizeof(int32_t) * (size_t)elems + 1);
+        if (!t->widened) return cnm_fail(err, CNM_ERR_NOMEM, "%s: tensor %u '%s': out of memory", m->name, i, t->name);
+        for (uint64_t k = 0; k < elems; k++) ((int32_t *)t->widened)[k] = ((const uint8_t *)t->data)[k];
+        t->dtype = CNM_DT_I32;
+        t->data = t->widened;
+        return CNM_OK;
+    }
     if (t->dtype != CNM_DT_F16 && t->dtype != CNM_DT_I16) return CNM_OK;
     t->widened = malloc(sizeof(uint32_t) * (size_t)elems);
     if (!t->widened) return cnm_fail(err, CNM_ERR_NOMEM, "%s: tensor %u '%s': out of memory", m->name, i, t->name);
@@ -330,7 +338,7 @@ static cnm_status parse_tables(cnm_model *m, const section sec[CNM_SEC_COUNT], c
                             "%s: tensor %u '%s': %llu bytes for %llu elements of %zu bytes", m->name, i,
                             t->name, (unsigned long long)t->nbytes, (unsigned long long)elems, es);
         /* tensors used in place are 64-byte aligned; storage types (widened at load) to their size */
-        const unsigned align = (t->dtype == CNM_DT_F16 || t->dtype == CNM_DT_I16) ? 2u : CNM_TENSOR_ALIGN;
+        const unsigned align = t->dtype == CNM_DT_U8 ? 1u : (t->dtype == CNM_DT_F16 || t->dtype == CNM_DT_I16) ? 2u : CNM_TENSOR_ALIGN;
         if (t->offset % align != 0)
             return cnm_fail(err, CNM_ERR_FORMAT, "%s: tensor %u '%s': data offset %llu is not %u-byte aligned",
                             m->name, i, t->name, (unsigned long long)t->offset, align);
@@ -507,12 +515,13 @@ static cnm_status validate_graph(cnm_model *m, cnm_error *err) {
         int np = 0; /* params in use */
         switch (op->type) {
         case CNM_OP_CONV2D: {
-            np = 5;
             if (op->t[0] < 0 || (uint32_t)op->t[0] >= m->n_tensors)
                 GFAIL("%s: op %u (conv2d): weight tensor index %d out of range", m->name, i, op->t[0]);
             const cnm_tensor *w = &m->tensors[op->t[0]];
             const int quant = w->dtype == CNM_DT_I8;
+            np = quant ? 7 : 5; /* int8: p5 input scale (f32 bits), p6 zero point */
             if (!quant && (op->t[2] != -1 || op->t[3] != -1)) GFAIL("%s: op %u (conv2d): t2, t3 must be -1", m->name, i);
+            if (quant && op->t[3] != -1) GFAIL("%s: op %u (conv2d): t3 must be -1", m->name, i);
             if (w->ndim != 4) GFAIL("%s: op %u (conv2d): weight '%s' is not 4-D", m->name, i, w->name);
             int32_t sh = p[0], sw = p[1], ph = p[2], pw = p[3], g = p[4];
             uint32_t kh = w->dims[2], kw = w->dims[3];
@@ -533,17 +542,12 @@ static cnm_status validate_graph(cnm_model *m, cnm_error *err) {
             if (!need_tensor(m, i, op->t[0], "weight", quant ? CNM_DT_I8 : CNM_DT_F32, 4, wd, 0, err, &st)) goto done;
             uint32_t bd[1] = {out->c};
             if (op->t[1] != -1 && !need_tensor(m, i, op->t[1], "bias", CNM_DT_F32, 1, bd, 1, err, &st)) goto done;
-            if (quant) { /* int8: per-output-channel weight scales, input (scale, zero point) */
+            if (quant) { /* int8: per-output-channel weight scales, input (scale, zero point) in p5, p6 */
                 const cnm_tensor *ws = need_tensor(m, i, op->t[2], "weight scale", CNM_DT_F32, 1, bd, 0, err, &st);
                 if (!ws) goto done;
-                uint32_t qd[1] = {2};
-                const cnm_tensor *iq = need_tensor(m, i, op->t[3], "input quantization", CNM_DT_F32, 1, qd, 0, err, &st);
-                if (!iq) goto done;
-                float sc, zp;
-                memcpy(&sc, iq->data, 4);
-                memcpy(&zp, (const uint8_t *)iq->data + 4, 4);
-                if (!(sc > 0.0f && sc < 1e30f) || !(zp >= 0.0f && zp <= 255.0f) || zp != (float)(int)zp)
-                    GFAIL("%s: op %u (conv2d): input scale %g must be > 0 and zero point %g an integer in 0..255", m->name, i, sc, zp);
+                const float sc = cnm_op_input_scale(op);
+                if (!(sc > 0.0f && sc < 1e30f) || p[6] < 0 || p[6] > 255)
+                    GFAIL("%s: op %u (conv2d): input scale %g must be > 0 and zero point %d in 0..255", m->name, i, sc, p[6]);
                 for (uint32_t c = 0; c < out->c; c++) {
                     float v;
                     memcpy(&v, (const uint8_t *)ws->data + 4 * (size_t)c, 4);
@@ -835,8 +839,8 @@ int cnm_model_op(const cnm_model *m, uint32_t i, cnm_op_info *info) {
     case CNM_OP_CONV2D:
         if (m->tensors[op->t[0]].dtype == CNM_DT_I8) {
             info->quantized = 1;
-            memcpy(&info->input_scale, m->tensors[op->t[3]].data, 4);
-            memcpy(&info->zero_point, (const uint8_t *)m->tensors[op->t[3]].data + 4, 4);
+            info->input_scale = cnm_op_input_scale(op);
+            info->zero_point = (float)op->p[6];
         }
         info->kernel_h = (int32_t)m->tensors[op->t[0]].dims[2];
         info->kernel_w = (int32_t)m->tensors[op->t[0]].dims[3];

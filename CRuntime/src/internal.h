@@ -4,6 +4,7 @@
 
 #include "cnm.h"
 #include <stdarg.h>
+#include <string.h>
 
 /* F16 and I16 are storage types only: the loader widens them to F32 / I32 (format.c), so every
  * later stage sees F32 / I32. */
@@ -48,6 +49,14 @@ typedef struct cnm_op {
     int32_t p[7];
     uint64_t macs;
 } cnm_op;
+
+/* int8 conv: the input scale is stored as the bits of an f32 in p5 (the zero point in p6) */
+static inline float cnm_op_input_scale(const cnm_op *op) {
+    float f;
+    uint32_t u = (uint32_t)op->p[5];
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
 
 /* Execution steps: the planner groups ops that run as one kernel (plan.c, cnm_fuse). */
 enum { CNM_STEP_OP = 0, CNM_STEP_POINTWISE = 1, CNM_STEP_DIRECT = 2 };

@@ -152,11 +152,9 @@ void cnm_free_steps(cnm_model *m) {
  * and, on aarch64, the sdot blocks with per-output weight sums. */
 static cnm_status prepare_q8(cnm_model *m, cnm_step *st, cnm_error *err) {
     const cnm_op *cv = &m->ops[st->conv];
-    const cnm_tensor *w = &m->tensors[cv->t[0]], *ws = &m->tensors[cv->t[2]], *iq = &m->tensors[cv->t[3]];
+    const cnm_tensor *w = &m->tensors[cv->t[0]], *ws = &m->tensors[cv->t[2]];
     const uint32_t cout = w->dims[0];
-    float in_scale, zp;
-    memcpy(&in_scale, iq->data, 4);
-    memcpy(&zp, (const uint8_t *)iq->data + 4, 4);
+    const float in_scale = cnm_op_input_scale(cv), zp = (float)cv->p[6];
     st->quant = 1;
     st->q8_inv_scale = 1.0f / in_scale;
     st->q8_zp = (int)zp;

@@ -34,7 +34,7 @@ struct Int8Tests {
         #expect(maxAbsDiff(y, ref.data) < 0.3, "max |int8 - fp32| \(maxAbsDiff(y, ref.data)) (logits up to 3.1)")
         let fp32 = try Converter.convert(checkpoint: Paths.fixture("condensenet86-cifar10-converted.pth"), options: ConvertOptions(preset: .cifar10)).bytes
         let ratio = Double(bytes.count) / Double(fp32.count)
-        #expect(ratio < 0.315, "int8 file is \(ratio) of the fp32 file (0.3075 when written)")
+        #expect(ratio <= 0.3, "int8 file is \(ratio) of the fp32 file (0.2996 when written)")
     }
 
     @Test func int8OutputsDoNotDependOnThreads() throws {
@@ -89,9 +89,10 @@ struct CompactStorageTests {
         #expect(try b.serialize().count < rounded.serialize().count - 60_000)
     }
 
-    @Test func indicesAreStoredAsInt16WhenTheyFit() throws {
+    @Test func indicesAreStoredInTheSmallestTypeThatFits() throws {
         var b = CNMBuilder()
-        let small = b.addIndex("small", [0, 5, 32767]), big = b.addIndex("big", [0, 40000])
+        let tiny = b.addIndex("tiny", [0, 255, 7]), small = b.addIndex("small", [0, 5, 32767]), big = b.addIndex("big", [0, 40000])
+        #expect(b.tensors[tiny].dtype == .u8 && b.tensors[tiny].bytes == [0, 255, 7])
         #expect(b.tensors[small].dtype == .i16 && b.tensors[small].bytes.count == 6)
         #expect(b.tensors[big].dtype == .i32 && b.tensors[big].bytes.count == 8)
     }

@@ -38,9 +38,12 @@ public struct CNMBuilder {
         return tensors.count - 1
     }
 
-    /// Channel indices: stored as i16 when every index fits (any model under 32,768 channels), else i32.
+    /// Channel indices: stored as u8 when every index is below 256, as i16 when every index fits
+    /// (any model under 32,768 channels), else as i32.
     public mutating func addIndex(_ name: String, _ values: [Int]) -> Int {
-        if values.allSatisfy({ Int(Int16.min)...Int(Int16.max) ~= $0 }) {
+        if values.allSatisfy({ 0...255 ~= $0 }) {
+            tensors.append(TensorRec(name: name, dtype: .u8, dims: [values.count], bytes: values.map { UInt8($0) }))
+        } else if values.allSatisfy({ Int(Int16.min)...Int(Int16.max) ~= $0 }) {
             var bytes = [UInt8](repeating: 0, count: 2 * values.count)
             bytes.withUnsafeMutableBytes { raw in
                 for (k, v) in values.enumerated() { raw.storeBytes(of: Int16(v).littleEndian, toByteOffset: 2 * k, as: Int16.self) }
@@ -111,11 +114,14 @@ public struct CNMBuilder {
         ops.enumerated().filter { $0.element.type == .conv2d }.map { ($0.offset, $0.element.input, $0.element.output, $0.element.t[0]) }
     }
 
-    /// Make conv op `op` an int8 conv: weight tensor t0 replaced, scales in t2, input (scale, zp) in t3.
-    public mutating func setQuantized(op: Int, weight: Int, weightScales: Int, inputQuantization: Int) {
+    /// Make conv op `op` an int8 conv: weight tensor t0 replaced, scales in t2, the input's scale
+    /// (the bits of an f32) in p5 and its zero point in p6.
+    public mutating func setQuantized(op: Int, weight: Int, weightScales: Int, inputScale: Float, zeroPoint: Int) {
         ops[op].t[0] = weight
         ops[op].t[2] = weightScales
-        ops[op].t[3] = inputQuantization
+        ops[op].t[3] = -1
+        ops[op].p[5] = Int(Int32(bitPattern: inputScale.bitPattern))
+        ops[op].p[6] = zeroPoint
     }
 
     /// A new activation buffer; returns the value covering all of it.
@@ -178,12 +184,12 @@ public struct CNMBuilder {
             cursor += count * entry
         }
         // Tensors used in place (mmap) first, each 64-byte aligned; then the ones widened at load
-        // (f16, i16), packed 2-byte aligned, so that no alignment padding is spent on them.
+        // (f16, i16, u8), packed at their size's alignment, so that no padding is spent on them.
         var tensorOffsets = [Int](repeating: 0, count: tensors.count)
-        let widened = { (t: TensorRec) in t.dtype == .f16 || t.dtype == .i16 }
+        let widened = { (t: TensorRec) in t.dtype == .f16 || t.dtype == .i16 || t.dtype == .u8 }
         for pass in [false, true] {
             for (k, t) in tensors.enumerated() where widened(t) == pass {
-                cursor = align(cursor, pass ? 2 : 64)
+                cursor = align(cursor, pass ? (t.dtype == .u8 ? 1 : 2) : 64)
                 tensorOffsets[k] = cursor
                 cursor += t.bytes.count
             }

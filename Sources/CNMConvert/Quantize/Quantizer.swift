@@ -109,7 +109,7 @@ public enum Quantizer {
             q.setQuantized(op: c.op, weight: q.addTensorI8(name + ".int8", codes, dims: dims),
                            weightScales: halfScales ? q.addTensorF16(name + ".scale", scales, dims: [dims[0]])
                                                     : q.addTensor(name + ".scale", scales, dims: [dims[0]]),
-                           inputQuantization: q.addTensor(name + ".input_quant", [scale, Float(zp)], dims: [2]))
+                           inputScale: scale, zeroPoint: zp)
         }
         // error report: int8 vs fp32, conv by conv and on the logits
         let qModel = try Model(bytes: q.serialize(), name: "int8 model", unfused: true)
