@@ -6,12 +6,6 @@
 #include "q8_neon.h"
 
 #if defined(__aarch64__)
-#define DOT4(V)                                                                 \
-    acc[0][V] = vdotq_laneq_s32(acc[0][V], x##V, w, 0);                        \
-    acc[1][V] = vdotq_laneq_s32(acc[1][V], x##V, w, 1);                        \
-    acc[2][V] = vdotq_laneq_s32(acc[2][V], x##V, w, 2);                        \
-    acc[3][V] = vdotq_laneq_s32(acc[3][V], x##V, w, 3);
-
 CNM_DOTPROD static void kernel(const cnm_conv_shape *s, const int32_t *pad, const int8_t *wb, const int32_t *wsum,
                                const float *mult, const float *bias, int zp, float *out, cnm_direct_item it) {
     const int cin_g = s->cin / s->groups, kq = (cin_g + 3) / 4, RS = padded_row(s), KK = s->kh * s->kw;

@@ -8,12 +8,6 @@
 #include "q8_neon.h"
 
 #if defined(__aarch64__)
-#define DOT4(V)                                                                 \
-    acc[0][V] = vdotq_laneq_s32(acc[0][V], x##V, w, 0);                        \
-    acc[1][V] = vdotq_laneq_s32(acc[1][V], x##V, w, 1);                        \
-    acc[2][V] = vdotq_laneq_s32(acc[2][V], x##V, w, 2);                        \
-    acc[3][V] = vdotq_laneq_s32(acc[3][V], x##V, w, 3);
-
 CNM_DOTPROD static void kernel(const cnm_q8_args *q, const int32_t *panel, const int8_t *wb, int o, int mr, int p0, int n) {
     const cnm_pw_args *a = &q->pw;
     const int T = CNM_PW_TILE, kq = (a->cin_g + 3) / 4;

@@ -18,6 +18,14 @@
 #define CNM_DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
 #endif
 
+/* In the sdot kernels: accumulators acc[r][V] (outputs r = 0..3, pixel vector V) += the 4-byte
+ * dot products of input vector xV with output r's 4 weights (lane r of w). */
+#define DOT4(V)                                                                 \
+    acc[0][V] = vdotq_laneq_s32(acc[0][V], x##V, w, 0);                        \
+    acc[1][V] = vdotq_laneq_s32(acc[1][V], x##V, w, 1);                        \
+    acc[2][V] = vdotq_laneq_s32(acc[2][V], x##V, w, 2);                        \
+    acc[3][V] = vdotq_laneq_s32(acc[3][V], x##V, w, 3);
+
 static inline float32x4_t q8n_load(const float *x, int n) {
     if (n >= 4) return vld1q_f32(x);
     float t[4] = {0};
