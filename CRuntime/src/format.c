@@ -352,7 +352,6 @@ static cnm_status parse_tables(cnm_model *m, const section sec[CNM_SEC_COUNT], c
                             m->name, i, t->name, (unsigned long long)t->offset,
                             (unsigned long long)t->nbytes, m->size);
         t->data = b + t->offset;
-        t->stored_dtype = t->dtype;
         if ((st = widen_tensor(m, i, t, elems, err)) != CNM_OK) return st;
         m->weight_bytes += t->nbytes;
         if (t->dtype != CNM_DT_I32) m->num_params += elems;

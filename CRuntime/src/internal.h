@@ -25,9 +25,8 @@ typedef struct cnm_tensor {
     uint32_t dtype, ndim;
     uint32_t dims[4];
     uint64_t offset, nbytes;  /* where the data lies in the file, and its size there */
-    uint32_t stored_dtype;    /* dtype in the file (F16/I16 are widened at load into `widened`) */
     const void *data;
-    void *widened;
+    void *widened;            /* owned copy of a storage-type tensor (F16, I16, U8), widened at load */
 } cnm_tensor;
 
 typedef struct cnm_buffer {

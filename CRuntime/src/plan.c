@@ -149,7 +149,7 @@ void cnm_free_steps(cnm_model *m) {
 
 /* int8 conv: the multipliers in_scale * w_scale[o] (one float product, the same for every ISA)
  * and, for the SIMD kernels, the weights in their layouts (pack_q8.c): int16 pairs (AVX2, NEON)
- * and, on aarch64, the sdot blocks with per-output weight sums. */
+ * and the 4x4 dot blocks with per-output weight sums (sdot on aarch64, vpdpbusd on x86-64). */
 static cnm_status prepare_q8(cnm_model *m, cnm_step *st, cnm_error *err) {
     const cnm_op *cv = &m->ops[st->conv];
     const cnm_tensor *w = &m->tensors[cv->t[0]], *ws = &m->tensors[cv->t[2]];

@@ -3,7 +3,7 @@ import Foundation
 
 /// Builds a `.cnm` file (docs/FORMAT.md, version 1): the mirror image of the C loader.
 public struct CNMBuilder {
-    /// f16 and i16 are storage types: the loader widens them to f32 / i32.
+    /// f16, i16 and u8 are storage types: the loader widens them to f32 / i32 / i32.
     public enum DType: UInt32 { case f32 = 1, i32 = 2, i8 = 3, u8 = 4, f16 = 5, i16 = 6 }
     public enum OpType: UInt32 { case conv2d = 1, channel = 2, avgpool = 3, linear = 4, maxpool = 5 }
 
