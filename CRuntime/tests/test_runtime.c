@@ -146,7 +146,7 @@ static void test_pointwise_q8(void) {
                          .zp = zp, .panel = panel};
         for (int i = 0; i < cout; i++) mult[i] = fabsf(mult[i]) * 0.01f;
         cnm_pointwise_q8_ref(&q);
-        /* every SIMD path this processor runs: AVX2, or NEON and (with dotprod) NEON+sdot */
+        /* every SIMD path this processor runs: AVX2 and (with AVX-VNNI) vpdpbusd, or NEON and (with dotprod) sdot */
         for (int path = 0; path < 2; path++) {
             memset(o2, 0, sizeof(float) * cout * hw);
             q.pw.out = o2;
