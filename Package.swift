@@ -15,7 +15,7 @@ let ompInclude = ompIncludeCandidates.first {
 
 // The default model is compiled into edge-infer (see Sources/CEmbeddedModel), so the
 // binary works from any directory and after being copied elsewhere.
-let defaultModelPath = Context.packageDirectory + "/models/default.cnm"
+let defaultModelPath = Context.packageDirectory + "/models/condensenet86-cifar10-int8.cnm"
 
 let package = Package(
     name: "edge-infer",

@@ -17,6 +17,6 @@ make -s -C CRuntime -j2 check-aarch64 | tee /tmp/edge-infer-aarch64.out
 step "Swift: converter against the official fixtures, runtime, CLI end to end"
 swift build --build-tests
 step "the C example under qemu agrees with the Swift CLI on x86"
-swift run -c debug --skip-build edge-infer models/samples/cat.ppm --model models/default.cnm > /tmp/edge-infer-x86.out
+swift run -c debug --skip-build edge-infer models/samples/cat.ppm --model models/condensenet86-cifar10-int8.cnm > /tmp/edge-infer-x86.out
 tail -5 /tmp/edge-infer-aarch64.out | diff - /tmp/edge-infer-x86.out && echo "same top-5"
 swift test --skip-build

@@ -1,4 +1,4 @@
-/* Embeds models/default.cnm into the binary with the assembler's .incbin, 64-byte
+/* Embeds models/condensenet86-cifar10-int8.cnm (the default model) into the binary with the assembler's .incbin, 64-byte
  * aligned so the runtime can use it in place, exactly like a mapped file.
  * The path comes from Package.swift (EDGE_DEFAULT_MODEL_PATH). */
 #include "embedded_model.h"

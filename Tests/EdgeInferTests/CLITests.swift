@@ -29,15 +29,25 @@ import Testing
         #expect(lines.count == 3)
         let probs = lines.compactMap { Double($0.split(separator: "%").first!.trimmingCharacters(in: .whitespaces)) }
         #expect(probs.count == 3 && probs == probs.sorted(by: >))
-        // The built-in model gives the same answer as loading models/default.cnm explicitly.
+        // The built-in model gives the same answer as loading the shipped default model file explicitly.
         let j1 = try runProduct("edge-infer", [Paths.repo + "/models/samples/dog.ppm", "--json"], cwd: tmp)
-        let j2 = try runProduct("edge-infer", [Paths.repo + "/models/samples/dog.ppm", "--json", "--model", Paths.repo + "/models/default.cnm"])
+        let j2 = try runProduct("edge-infer", [Paths.repo + "/models/samples/dog.ppm", "--json", "--model", Paths.repo + "/models/condensenet86-cifar10-int8.cnm"])
         func top(_ s: String) throws -> [String] {
             let o = try JSONSerialization.jsonObject(with: Data(s.utf8)) as! [String: Any]
             return (o["top"] as! [[String: Any]]).map { $0["label"] as! String }
         }
         #expect(try top(j1.stdout) == top(j2.stdout))
         #expect(try top(j1.stdout).count == 5)
+    }
+
+    /// The shipped (trained, int8) default model names every bundled sample, JPEG and PPM alike.
+    @Test func builtInModelClassifiesTheSamples() throws {
+        for name in ["airplane", "automobile", "cat", "dog", "ship", "truck"] {
+            for ext in ["jpg", "ppm"] {
+                let r = try runProduct("edge-infer", [Paths.repo + "/models/samples/\(name).\(ext)", "--top", "1"], cwd: tmp)
+                #expect(r.status == 0 && r.stdout.hasSuffix(" \(name)\n"), "\(name).\(ext): \(r.stdout)\(r.stderr)")
+            }
+        }
     }
 
     @Test func infoPrintsTheArchitecture() throws {
@@ -64,7 +74,7 @@ import Testing
     }
 
     @Test func corruptAndTruncatedModels() throws {
-        var b = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Paths.repo + "/models/default.cnm")))
+        var b = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Paths.repo + "/models/condensenet86-cifar10-int8.cnm")))
         let truncated = tmp + "/truncated.cnm", corrupt = tmp + "/corrupt.cnm"
         try Data(b.prefix(b.count / 3)).write(to: URL(fileURLWithPath: truncated))
         b[b.count / 2] ^= 0xFF

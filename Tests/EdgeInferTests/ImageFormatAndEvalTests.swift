@@ -76,7 +76,7 @@ struct ImageFormatTests {
         #expect((ja["per_class"] as? [String: Double])?.count == 6)
         // independent re-computation: classify each image with the classify command
         var right = 0
-        let m = try Model(path: Paths.repo + "/models/default.cnm")
+        let m = try Model(path: Paths.repo + "/models/condensenet86-cifar10-int8.cnm")
         for name in ["airplane", "automobile", "cat", "dog", "ship", "truck"] {
             for ext in ["jpg", "ppm"] {
                 let r = try runProduct("edge-infer", [folder + "/\(name)/\(name).\(ext)", "--top", "1", "--json"])
@@ -90,6 +90,35 @@ struct ImageFormatTests {
         let lim = try runProduct("edge-infer", ["eval", tgz, "--json", "--limit", "6"])
         let jl = try JSONSerialization.jsonObject(with: Data(lim.stdout.utf8)) as! [String: Any]
         #expect(jl["count"] as? Int == 6 && (jl["per_class"] as? [String: Double])?.count == 6)  // balanced prefix
+    }
+
+    /// --reference: the second model's top-1 and the agreement, against classifying every image
+    /// with each model on its own (the shipped int8 model against the shipped fp32 one).
+    @Test func referenceModelAgreementIsIndependentlyChecked() throws {
+        let (folder, _) = try makeDataset()
+        let int8 = Paths.repo + "/models/condensenet86-cifar10-int8.cnm", fp32 = Paths.repo + "/models/condensenet86-cifar10.cnm"
+        let r = try runProduct("edge-infer", ["eval", folder, "--model", int8, "--reference", fp32, "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let j = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        func top1(_ model: String, _ image: String) throws -> String {
+            let o = try runProduct("edge-infer", [image, "--model", model, "--top", "1", "--json"])
+            let d = try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as! [String: Any]
+            return (d["top"] as! [[String: Any]])[0]["label"] as! String
+        }
+        var agree = 0, refRight = 0
+        for name in ["airplane", "automobile", "cat", "dog", "ship", "truck"] {
+            for ext in ["jpg", "ppm"] {
+                let img = folder + "/\(name)/\(name).\(ext)"
+                let a = try top1(int8, img), b = try top1(fp32, img)
+                if a == b { agree += 1 }
+                if b == name { refRight += 1 }
+            }
+        }
+        #expect(abs((j["agreement"] as! Double) - Double(agree) / 12) < 1e-9)
+        #expect(abs((j["reference_top1"] as! Double) - Double(refRight) / 12) < 1e-9)
+        let bad = try runProduct("edge-infer", ["eval", folder, "--model", int8, "--reference",
+                                                Paths.fixture("../torchvision/densenet-small.pth")])
+        #expect(bad.status != 0 && bad.stderr.contains("densenet-small.pth"), "\(bad.stderr)")
     }
 
     @Test func badDatasets() throws {
