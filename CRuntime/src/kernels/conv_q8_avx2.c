@@ -34,9 +34,8 @@ AVX2 static void pack(const cnm_conv_shape *s, const float *in, float inv, int z
             int ix = 0;
             if (s->sw == 1) {
                 for (; ix + 8 <= s->iw; ix += 8) {
-                    __m256 a = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(_mm256_loadu_ps(x0 + ix), vinv), lo), hi);
-                    __m256i qa = _mm256_cvtps_epi32(a), qb = _mm256_setzero_si256();
-                    if (x1) qb = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(_mm256_loadu_ps(x1 + ix), vinv), lo), hi));
+                    const __m256i qa = q8x_quant(_mm256_loadu_ps(x0 + ix), vinv, lo, hi);
+                    const __m256i qb = x1 ? q8x_quant(_mm256_loadu_ps(x1 + ix), vinv, lo, hi) : _mm256_setzero_si256();
                     _mm256_storeu_si256((__m256i *)(row + s->pw + ix), _mm256_or_si256(_mm256_and_si256(qa, m16), _mm256_slli_epi32(qb, 16)));
                 }
             }

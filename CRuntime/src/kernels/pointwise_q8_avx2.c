@@ -10,7 +10,7 @@ AVX2 static void pack(const cnm_q8_args *q, int32_t *panel, int g, int p0, int n
     const cnm_pw_args *a = &q->pw;
     const int T = CNM_PW_TILE, pairs = (a->cin_g + 1) / 2;
     const __m256 inv = _mm256_set1_ps(q->inv_scale), lo = _mm256_set1_ps((float)-q->zp),
-                 hi = _mm256_set1_ps((float)(255 - q->zp)), z = _mm256_setzero_ps();
+                 hi = _mm256_set1_ps((float)(255 - q->zp));
     const __m256i mask16 = _mm256_set1_epi32(0xFFFF);
     for (int j = 0; j < pairs; j++) {
         __m256i qv[2];
@@ -19,19 +19,7 @@ AVX2 static void pack(const cnm_q8_args *q, int32_t *panel, int g, int p0, int n
             for (int h = 0; h < 2; h++) {
                 const int ch = 2 * j + h;
                 if (ch >= a->cin_g || p >= n) { qv[h] = _mm256_setzero_si256(); continue; }
-                const int c = g * a->cin_g + ch;
-                const float *x = a->in + (size_t)(a->src ? a->src[c] : c) * a->hw + p0 + p;
-                __m256 v;
-                if (n - p >= 8) v = _mm256_loadu_ps(x);
-                else {
-                    float tmp[8] = {0};
-                    memcpy(tmp, x, sizeof(float) * (size_t)(n - p));
-                    v = _mm256_loadu_ps(tmp);
-                }
-                v = _mm256_fmadd_ps(v, _mm256_set1_ps(a->pre_scale ? a->pre_scale[c] : 1.0f),
-                                    _mm256_set1_ps(a->pre_shift ? a->pre_shift[c] : 0.0f));
-                if (a->pre_relu) v = _mm256_max_ps(v, z);
-                qv[h] = q8x_quant(v, inv, lo, hi);
+                qv[h] = q8x_quant(q8x_pre(q, g * a->cin_g + ch, p0 + p, n - p), inv, lo, hi);
             }
             _mm256_storeu_si256((__m256i *)(row + p),
                                 _mm256_or_si256(_mm256_and_si256(qv[0], mask16), _mm256_slli_epi32(qv[1], 16)));

@@ -15,7 +15,7 @@ AVXVNNI static void pack(const cnm_q8_args *q, int32_t *panel, int g, int p0, in
     const cnm_pw_args *a = &q->pw;
     const int T = CNM_PW_TILE, words = (a->cin_g + 3) / 4, nr = (n + 15) / 16 * 16;
     const __m256 inv = _mm256_set1_ps(q->inv_scale), lo = _mm256_set1_ps((float)-q->zp),
-                 hi = _mm256_set1_ps((float)(255 - q->zp)), z = _mm256_setzero_ps();
+                 hi = _mm256_set1_ps((float)(255 - q->zp));
     const __m256i zp = _mm256_set1_epi32(q->zp);
     const __m256i transpose = _mm256_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15,
                                                0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
@@ -27,12 +27,7 @@ AVXVNNI static void pack(const cnm_q8_args *q, int32_t *panel, int g, int p0, in
             for (int h = 0; h < 4; h++) {
                 const int ch = 4 * j + h;
                 if (ch >= a->cin_g || p >= n) { u[h] = _mm256_setzero_si256(); continue; }
-                const int c = g * a->cin_g + ch;
-                __m256 v = q8x_load(a->in + (size_t)(a->src ? a->src[c] : c) * a->hw + p0 + p, n - p);
-                v = _mm256_fmadd_ps(v, _mm256_set1_ps(a->pre_scale ? a->pre_scale[c] : 1.0f),
-                                    _mm256_set1_ps(a->pre_shift ? a->pre_shift[c] : 0.0f));
-                if (a->pre_relu) v = _mm256_max_ps(v, z);
-                __m256 t = _mm256_mul_ps(v, inv);
+                __m256 t = _mm256_mul_ps(q8x_pre(q, g * a->cin_g + ch, p0 + p, n - p), inv);
                 if (need_lo) t = _mm256_max_ps(t, lo);
                 u[h] = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_min_ps(t, hi)), zp);
             }

@@ -34,6 +34,16 @@ AVX2 static inline __m256 q8x_load(const float *x, int n) {
     return _mm256_loadu_ps(tmp);
 }
 
+/* The pointwise pre-processing of input channel c (of the whole conv) for pixels [p, p + n), n <= 8
+ * (zeros past n): gather, fma with the BN scale/shift, ReLU: the float that is then quantised. */
+AVX2 static inline __m256 q8x_pre(const cnm_q8_args *q, int c, int p, int n) {
+    const cnm_pw_args *a = &q->pw;
+    __m256 v = q8x_load(a->in + (size_t)(a->src ? a->src[c] : c) * a->hw + p, n);
+    v = _mm256_fmadd_ps(v, _mm256_set1_ps(a->pre_scale ? a->pre_scale[c] : 1.0f),
+                        _mm256_set1_ps(a->pre_shift ? a->pre_shift[c] : 0.0f));
+    return a->pre_relu ? _mm256_max_ps(v, _mm256_setzero_ps()) : v;
+}
+
 /* The pointwise epilogue for 8 pixels of output o: fma(acc, mult, bias), the post BN fma and ReLU,
  * stored at its destination channel row y. */
 AVX2 static inline void q8x_pw_store(const cnm_q8_args *q, int o, __m256i acc, float *y, int n) {
