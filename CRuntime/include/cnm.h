@@ -58,7 +58,9 @@ enum {
     CNM_OP_CHANNEL = 2,
     CNM_OP_AVGPOOL = 3,
     CNM_OP_LINEAR = 4,
-    CNM_OP_MAXPOOL = 5
+    CNM_OP_MAXPOOL = 5,
+    CNM_OP_ADD = 6,
+    CNM_OP_LRN = 7
 };
 
 typedef struct cnm_model_info {
@@ -81,10 +83,13 @@ typedef struct cnm_model_info {
 typedef struct cnm_op_info {
     uint32_t type;
     uint32_t relu;
-    int32_t in0, out;
+    int32_t in0, in1, out;    /* in1: the second input of ADD, else -1 */
     uint32_t in_c, in_h, in_w;
     uint32_t out_c, out_h, out_w;
     int32_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, groups, shuffle;
+    int32_t ceil_mode;        /* max pool: output size rounded up (PyTorch ceil_mode) */
+    int32_t lrn_size;         /* LRN: window size and alpha, beta, bias (k) */
+    float lrn_alpha, lrn_beta, lrn_bias;
     int32_t has_index;
     int32_t fused_into;       /* the op this one runs inside (one kernel), or -1 */
     int32_t quantized;        /* int8 conv: input_scale and zero_point below */

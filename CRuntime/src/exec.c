@@ -135,6 +135,15 @@ static void run_ref_op(const cnm_model *m, float *arena, const cnm_op *op) {
         cnm_maxpool_f32_ref(in, (int)iv->c, (int)ib->h, (int)ib->w, out, (int)ob->h, (int)ob->w, op->p[0],
                             op->p[1], op->p[2], op->p[3], op->p[4], op->p[5], relu);
         break;
+    case CNM_OP_ADD:
+        cnm_add_f32_ref(in, cnm_value_ptr(m, arena, op->in1), out, (size_t)ov->c * ob->h * ob->w, relu);
+        break;
+    case CNM_OP_LRN: {
+        float alpha, beta, bias;
+        memcpy(&alpha, &op->p[1], 4); memcpy(&beta, &op->p[2], 4); memcpy(&bias, &op->p[3], 4);
+        cnm_lrn_f32_ref(in, out, (int)ov->c, (int)(ob->h * ob->w), op->p[0], alpha, beta, bias, relu);
+        break;
+    }
     case CNM_OP_LINEAR: {
         const cnm_tensor *w = &m->tensors[op->t[0]];
         cnm_linear_f32_ref(in, w->data, tensor_data(m, op->t[1]), tensor_data(m, op->t[2]), out,

@@ -60,6 +60,8 @@ const char *cnm_op_name(uint32_t type) {
     case CNM_OP_AVGPOOL: return "avgpool";
     case CNM_OP_MAXPOOL: return "maxpool";
     case CNM_OP_LINEAR: return "linear";
+    case CNM_OP_ADD: return "add";
+    case CNM_OP_LRN: return "lrn";
     }
     return "unknown";
 }
@@ -494,14 +496,26 @@ static cnm_status validate_graph(cnm_model *m, cnm_error *err) {
     for (uint32_t i = 0; i < m->n_ops; i++) {
         cnm_op *op = &m->ops[i];
         const char *on = cnm_op_name(op->type);
-        if (op->type < CNM_OP_CONV2D || op->type > CNM_OP_MAXPOOL)
+        if (op->type < CNM_OP_CONV2D || op->type > CNM_OP_LRN)
             GFAIL("%s: op %u: unknown operator type %u", m->name, i, op->type);
         if (op->flags & ~1u) GFAIL("%s: op %u (%s): unknown flags %08x", m->name, i, on, op->flags);
         if (op->in0 < 0 || (uint32_t)op->in0 >= m->n_values || op->out < 0 || (uint32_t)op->out >= m->n_values)
             GFAIL("%s: op %u (%s): input value %d or output value %d out of range (%u values)", m->name, i, on,
                   op->in0, op->out, m->n_values);
-        if (op->in1 != -1) GFAIL("%s: op %u (%s): second input must be -1 in version 1", m->name, i, on);
+        if (op->type == CNM_OP_ADD ? (op->in1 < 0 || (uint32_t)op->in1 >= m->n_values) : op->in1 != -1)
+            GFAIL("%s: op %u (%s): second input value %d %s", m->name, i, on, op->in1,
+                  op->type == CNM_OP_ADD ? "out of range" : "must be -1 (only add takes two inputs)");
         const cnm_value *in = &m->values[op->in0], *out = &m->values[op->out];
+        if (op->in1 >= 0) { /* add: the second input, read like the first */
+            const cnm_value *in1 = &m->values[op->in1];
+            for (uint32_t c = 0; c < in1->c; c++)
+                if (!written[first[in1->buffer] + in1->c_off + c])
+                    GFAIL("%s: op %u (%s): reads channel %u of buffer %u before any op writes it", m->name, i, on,
+                          in1->c_off + c, in1->buffer);
+            if (in1->buffer == out->buffer && in1->c_off < out->c_off + out->c && out->c_off < in1->c_off + in1->c)
+                GFAIL("%s: op %u (%s): output channels overlap input channels in buffer %u", m->name, i, on,
+                      in1->buffer);
+        }
         const cnm_buffer *ibf = &m->buffers[in->buffer], *obf = &m->buffers[out->buffer];
         for (uint32_t c = 0; c < in->c; c++)
             if (!written[first[in->buffer] + in->c_off + c])
@@ -593,7 +607,9 @@ static cnm_status validate_graph(cnm_model *m, cnm_error *err) {
         case CNM_OP_AVGPOOL:
         case CNM_OP_MAXPOOL: {
             const char *pn = op->type == CNM_OP_AVGPOOL ? "avgpool" : "maxpool";
-            np = 6;
+            np = op->type == CNM_OP_MAXPOOL ? 7 : 6; /* max pool: p6 ceil mode */
+            const int ceil_mode = op->type == CNM_OP_MAXPOOL ? p[6] : 0;
+            if (ceil_mode != 0 && ceil_mode != 1) GFAIL("%s: op %u (%s): ceil mode p6 is %d, must be 0 or 1", m->name, i, pn, p[6]);
             if (op->t[0] != -1 || op->t[1] != -1 || op->t[2] != -1 || op->t[3] != -1)
                 GFAIL("%s: op %u (%s): takes no tensors", m->name, i, pn);
             int32_t kh = p[0], kw = p[1], sh = p[2], sw = p[3], ph = p[4], pw = p[5];
@@ -602,9 +618,42 @@ static cnm_status validate_graph(cnm_model *m, cnm_error *err) {
                 GFAIL("%s: op %u (%s): bad window %dx%d, stride %dx%d or padding %dx%d for a %ux%u input",
                       m->name, i, pn, kh, kw, sh, sw, ph, pw, ibf->h, ibf->w);
             uint32_t oh = (ibf->h + 2 * ph - kh) / sh + 1, ow = (ibf->w + 2 * pw - kw) / sw + 1;
+            if (ceil_mode) { /* PyTorch: round up, but the last window must start inside the input or left padding */
+                oh = (ibf->h + 2 * ph - kh + sh - 1) / sh + 1;
+                ow = (ibf->w + 2 * pw - kw + sw - 1) / sw + 1;
+                if ((oh - 1) * (uint32_t)sh >= ibf->h + (uint32_t)ph) oh--;
+                if ((ow - 1) * (uint32_t)sw >= ibf->w + (uint32_t)pw) ow--;
+            }
             if (obf->h != oh || obf->w != ow || in->c != out->c)
                 GFAIL("%s: op %u (%s): output is %ux%ux%u, the pool gives %ux%ux%u", m->name, i, pn, out->c,
                       obf->h, obf->w, in->c, oh, ow);
+            break;
+        }
+        case CNM_OP_ADD: {
+            const cnm_value *in1 = &m->values[op->in1];
+            const cnm_buffer *i1bf = &m->buffers[in1->buffer];
+            if (op->t[0] != -1 || op->t[1] != -1 || op->t[2] != -1 || op->t[3] != -1)
+                GFAIL("%s: op %u (add): takes no tensors", m->name, i);
+            if (in1->c != in->c || i1bf->h != ibf->h || i1bf->w != ibf->w || out->c != in->c || obf->h != ibf->h ||
+                obf->w != ibf->w)
+                GFAIL("%s: op %u (add): inputs %ux%ux%u and %ux%ux%u and output %ux%ux%u must have one shape", m->name,
+                      i, in->c, ibf->h, ibf->w, in1->c, i1bf->h, i1bf->w, out->c, obf->h, obf->w);
+            break;
+        }
+        case CNM_OP_LRN: {
+            np = 4;
+            if (op->t[0] != -1 || op->t[1] != -1 || op->t[2] != -1 || op->t[3] != -1)
+                GFAIL("%s: op %u (lrn): takes no tensors", m->name, i);
+            float alpha, beta, bias;
+            memcpy(&alpha, &p[1], 4); memcpy(&beta, &p[2], 4); memcpy(&bias, &p[3], 4);
+            if (p[0] < 1 || p[0] > 4096 || !(alpha >= 0.0f && alpha < 1e30f) || !(beta >= 0.0f && beta <= 64.0f) ||
+                !(bias > 0.0f && bias < 1e30f))
+                GFAIL("%s: op %u (lrn): size %d must be 1..4096, alpha %g >= 0, beta %g in 0..64 and bias %g > 0",
+                      m->name, i, p[0], alpha, beta, bias);
+            if (in->c != out->c || obf->h != ibf->h || obf->w != ibf->w)
+                GFAIL("%s: op %u (lrn): output %ux%ux%u differs from the input %ux%ux%u", m->name, i, out->c, obf->h,
+                      obf->w, in->c, ibf->h, ibf->w);
+            op->macs = (uint64_t)in->c * ibf->h * ibf->w * (uint64_t)p[0];
             break;
         }
         case CNM_OP_LINEAR: {
@@ -646,6 +695,7 @@ static cnm_status validate_graph(cnm_model *m, cnm_error *err) {
         memset(written + first[out->buffer] + out->c_off, 1, out->c);
         cnm_buffer *ibm = &m->buffers[in->buffer], *obm = &m->buffers[out->buffer];
         if ((int32_t)i > ibm->last) ibm->last = (int32_t)i;
+        if (op->in1 >= 0) m->buffers[m->values[op->in1].buffer].last = (int32_t)i;
         if ((int32_t)i < obm->first) obm->first = (int32_t)i;
         if ((int32_t)i > obm->last) obm->last = (int32_t)i;
     }
@@ -823,7 +873,7 @@ int cnm_model_op(const cnm_model *m, uint32_t i, cnm_op_info *info) {
     memset(info, 0, sizeof *info);
     info->type = op->type;
     info->relu = op->flags & 1u;
-    info->in0 = op->in0; info->out = op->out;
+    info->in0 = op->in0; info->in1 = op->in1; info->out = op->out;
     info->in_c = in->c; info->in_h = ib->h; info->in_w = ib->w;
     info->out_c = out->c; info->out_h = ob->h; info->out_w = ob->w;
     info->macs = op->macs;
@@ -857,6 +907,13 @@ int cnm_model_op(const cnm_model *m, uint32_t i, cnm_op_info *info) {
         info->kernel_h = op->p[0]; info->kernel_w = op->p[1];
         info->stride_h = op->p[2]; info->stride_w = op->p[3];
         info->pad_h = op->p[4]; info->pad_w = op->p[5];
+        info->ceil_mode = op->type == CNM_OP_MAXPOOL ? op->p[6] : 0;
+        break;
+    case CNM_OP_LRN:
+        info->lrn_size = op->p[0];
+        memcpy(&info->lrn_alpha, &op->p[1], 4);
+        memcpy(&info->lrn_beta, &op->p[2], 4);
+        memcpy(&info->lrn_bias, &op->p[3], 4);
         break;
     case CNM_OP_LINEAR:
         info->has_index = op->t[2] != -1;

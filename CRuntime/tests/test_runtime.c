@@ -326,6 +326,33 @@ static void test_maxpool(void) {
     CHECK(isnan(y[0]) && y[1] == -1 && y[2] == -4 && y[3] == -5, "maxpool NaN: %g %g %g %g", y[0], y[1], y[2], y[3]);
 }
 
+/* add and LRN against values worked out by hand; max pool in ceil mode (GoogLeNet): a 4x4 ramp,
+ * 3x3 stride 2 without padding gives 2x2 windows starting at 0 and 2, the second clipped to 2 rows */
+static void test_generic_ops(void) {
+    const float a[4] = {1, -2, 3, -4}, b[4] = {0.5f, 1, -5, 4};
+    float y[4];
+    cnm_add_f32_ref(a, b, y, 4, 0);
+    CHECK(y[0] == 1.5f && y[1] == -1 && y[2] == -2 && y[3] == 0, "add: %g %g %g %g", y[0], y[1], y[2], y[3]);
+    cnm_add_f32_ref(a, b, y, 4, 1);
+    CHECK(y[0] == 1.5f && y[1] == 0 && y[2] == 0 && y[3] == 0, "add + relu: %g %g %g %g", y[0], y[1], y[2], y[3]);
+    /* LRN, 4 channels of one pixel, size 3 (window c-1..c+1), alpha 3 (alpha/size = 1), beta 0.5, bias 1:
+     * x = 1,2,2,0: sums of squares 5, 9, 8, 4 -> y = 1/sqrt(6), 2/sqrt(10), 2/3, 0 */
+    const float x[4] = {1, 2, 2, 0};
+    cnm_lrn_f32_ref(x, y, 4, 1, 3, 3.0f, 0.5f, 1.0f, 0);
+    const float want[4] = {1 / sqrtf(6), 2 / sqrtf(10), 2.0f / 3, 0};
+    int ok = 1;
+    for (int i = 0; i < 4; i++) ok &= fabsf(y[i] - want[i]) < 1e-6f;
+    CHECK(ok, "lrn: %g %g %g %g", y[0], y[1], y[2], y[3]);
+    /* size 4 (even): window c-1..c+2, as ONNX defines it: sums 9, 9, 8, 4 */
+    cnm_lrn_f32_ref(x, y, 4, 1, 4, 4.0f, 1.0f, 1.0f, 0);
+    CHECK(fabsf(y[0] - 0.1f) < 1e-6f && fabsf(y[1] - 0.2f) < 1e-6f && fabsf(y[2] - 2.0f / 9) < 1e-6f && y[3] == 0,
+          "lrn even size: %g %g %g %g", y[0], y[1], y[2], y[3]);
+    float ramp[16];
+    for (int i = 0; i < 16; i++) ramp[i] = (float)i;
+    cnm_maxpool_f32_ref(ramp, 1, 4, 4, y, 2, 2, 3, 3, 2, 2, 0, 0, 0);
+    CHECK(y[0] == 10 && y[1] == 11 && y[2] == 14 && y[3] == 15, "maxpool ceil mode: %g %g %g %g", y[0], y[1], y[2], y[3]);
+}
+
 static void test_pool(void) {
     const int sizes[] = {2, 3, 7, 8, 16, 17, 32, 33};
     for (int a = 0; a < 8; a++) for (int b = 0; b < 8; b++) {
@@ -525,6 +552,7 @@ int main(int argc, char **argv) {
         test_direct();
         test_pool();
         test_maxpool();
+        test_generic_ops();
         test_linear();
         test_pointwise_q8();
         test_direct_q8();

@@ -39,6 +39,14 @@ void cnm_channel_f32_ref(const float *in, float *out, int cout, int hw, const fl
 void cnm_avgpool_f32_ref(const float *in, int c, int ih, int iw, float *out, int oh, int ow,
                          int kh, int kw, int sh, int sw, int ph, int pw, int relu);
 
+/* out = act(a + b), n floats (the residual addition). */
+void cnm_add_f32_ref(const float *a, const float *b, float *out, size_t n, int relu);
+
+/* Local response normalisation across channels (AlexNet; ONNX LRN): for channel c the window is
+ * [c - (size-1)/2, c + size/2] clipped to the channels, out = in / (bias + alpha/size * sum sq)^beta. */
+void cnm_lrn_f32_ref(const float *in, float *out, int c, int hw, int size, float alpha, float beta, float bias,
+                     int relu);
+
 /* Max pool; padding never wins (PyTorch pads with -inf), every window holds an input (ph < kh). */
 void cnm_maxpool_f32_ref(const float *in, int c, int ih, int iw, float *out, int oh, int ow,
                          int kh, int kw, int sh, int sw, int ph, int pw, int relu);
