@@ -28,6 +28,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+        // ONNX import: the generated Sources/CNMConvert/ONNX/Generated/onnx.pb.swift (tools/onnx/generate-swift.sh)
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         .target(
@@ -56,7 +58,10 @@ let package = Package(
         .target(name: "EdgeInfer", dependencies: ["CRuntime", "CImageIO"]),
         .target(
             name: "CNMConvert",
-            dependencies: ["EdgeInfer", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
+            dependencies: [
+                "EdgeInfer", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
         ),
         .executableTarget(
             name: "edge-infer",

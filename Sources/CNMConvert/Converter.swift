@@ -8,14 +8,25 @@ public enum Converter {
         return (bytes, report)
     }
 
+    /// `.onnx` files, or anything that is not a zip archive (torch.save's format) but starts like a
+    /// protobuf ModelProto (field 1, ir_version, a varint: byte 0x08).
+    static func isONNX(_ path: String) -> Bool {
+        if path.lowercased().hasSuffix(".onnx") { return true }
+        guard let h = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? h.close() }
+        let head = h.readData(ofLength: 2)
+        return head.first == 0x08
+    }
+
     /// With `int8`, the converted model is calibrated and quantised (see `Quantizer`).
     public static func convert(checkpoint path: String, options: ConvertOptions, int8: QuantizeOptions?) throws
         -> (bytes: [UInt8], report: ConversionReport, quantization: QuantizeReport?)
     {
-        let ck = try TorchCheckpoint(path: path)
         var opt = options
         if opt.sourceName.isEmpty { opt.sourceName = URL(fileURLWithPath: path).lastPathComponent }
-        var (builder, report0) = try DenseFamilyConverter.convert(ck, options: opt)
+        var (builder, report0) = isONNX(path)
+            ? try ONNXImporter.convert(path: path, options: opt)
+            : try DenseFamilyConverter.convert(try TorchCheckpoint(path: path), options: opt)
         var qreport: QuantizeReport?
         if let int8 {
             (builder, qreport) = try Quantizer.quantize(builder, options: int8)

@@ -7,14 +7,18 @@ import Foundation
 struct CNMConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cnm-convert",
-        abstract: "Convert a PyTorch CondenseNet / DenseNet-BC checkpoint into a .cnm model.",
+        abstract: "Convert a PyTorch CondenseNet / DenseNet checkpoint, or an ONNX CNN, into a .cnm model.",
         discussion: """
             Reads the zip checkpoints that torch.save writes (no Python needed): training-time \
             CondenseNet checkpoints (learned group convolutions are condensed here), converted \
-            CondenseNet checkpoints, and DenseNet-BC checkpoints of the official code.
+            CondenseNet checkpoints, DenseNet-BC checkpoints of the official code and torchvision \
+            DenseNet state_dicts. ONNX graphs (.onnx) built from Conv, BatchNormalization, Relu, \
+            MaxPool, AveragePool, GlobalAveragePool, Add, Concat, LRN, Gemm, Flatten, Dropout \
+            (LeNet, AlexNet, VGG, GoogLeNet, ResNet, DenseNet): BatchNorm is folded into the conv \
+            before it where the graph allows.
             """)
 
-    @Argument(help: "The checkpoint (.pth).")
+    @Argument(help: "The checkpoint (.pth) or ONNX model (.onnx).")
     var checkpoint: String
 
     @Option(name: [.short, .customLong("output")], help: "The .cnm file to write.")
@@ -82,6 +86,7 @@ struct CNMConvertCommand: ParsableCommand {
         }
         var opt = ConvertOptions(preset: p.with(mean: try floats(mean, "mean"), std: try floats(std, "std"), inputSize: inputSize))
         opt.keepClassifier = keepClassifier
+        opt.inputSizeOverride = inputSize
         opt.group1x1 = group1x1
         opt.condenseFactor = condenseFactor
         do {
@@ -105,11 +110,15 @@ struct CNMConvertCommand: ParsableCommand {
             }
             if verbose {
                 print("converted \(checkpoint) (\(r.checkpointKind) \(r.arch)) -> \(output)")
+                if r.arch == "onnx" {
+                    print("  \(r.notes.filter { $0.contains("folded") }.count) BatchNorms folded into convolutions")
+                } else {
                 print("  stages \(r.stages.map(String.init).joined(separator: "-")), growth \(r.growth.map(String.init).joined(separator: "-")), bottleneck \(r.bottleneck), groups 1x1 \(r.group1x1) / 3x3 \(r.group3x3)" + (r.arch == "condensenet" ? ", condense factor \(r.condenseFactor)" : "") + (r.compression.map { String(format: ", compression %.3g", $0) } ?? ""))
                 print("  dense layers \(r.denseLayers), classifier \(r.classifier)")
+                }
                 print("  parameters \(r.parametersBefore) in the checkpoint -> \(r.parametersAfter) in the model")
                 print(String(format: "  %.1f M multiply-accumulates per image, file %d bytes (%.2f MiB)", Double(r.macs) / 1e6, r.fileBytes, Double(r.fileBytes) / 1048576))
-                for n in r.notes { print("  note: \(n)") }
+                for n in r.notes where !n.contains("folded into conv") { print("  note: \(n)") }
             }
             if let qr {
                 print("int8: \(qr.method.rawValue) calibration on \(qr.images) inputs; int8 vs fp32 on the calibration inputs:")

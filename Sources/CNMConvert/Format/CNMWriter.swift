@@ -5,10 +5,10 @@ import Foundation
 public struct CNMBuilder {
     /// f16, i16 and u8 are storage types: the loader widens them to f32 / i32 / i32.
     public enum DType: UInt32 { case f32 = 1, i32 = 2, i8 = 3, u8 = 4, f16 = 5, i16 = 6 }
-    public enum OpType: UInt32 { case conv2d = 1, channel = 2, avgpool = 3, linear = 4, maxpool = 5 }
+    public enum OpType: UInt32 { case conv2d = 1, channel = 2, avgpool = 3, linear = 4, maxpool = 5, add = 6, lrn = 7 }
 
     struct TensorRec { var name: String; var dtype: DType; var dims: [Int]; var bytes: [UInt8] }
-    struct OpRec { var type: OpType; var relu: Bool; var input: Int; var output: Int; var t: [Int]; var p: [Int] }
+    struct OpRec { var type: OpType; var relu: Bool; var input: Int; var input1: Int; var output: Int; var t: [Int]; var p: [Int] }
 
     var tensors: [TensorRec] = []
     var buffers: [(c: Int, h: Int, w: Int)] = []
@@ -139,17 +139,27 @@ public struct CNMBuilder {
         return values.count - 1
     }
 
+    public func isWholeBuffer(_ value: Int) -> Bool {
+        values[value].cOff == 0 && values[value].c == buffers[values[value].buffer].c
+    }
+
     public func shape(of value: Int) -> (c: Int, h: Int, w: Int) {
         let b = buffers[values[value].buffer]
         return (values[value].c, b.h, b.w)
     }
 
-    public mutating func addOp(_ type: OpType, input: Int, output: Int, relu: Bool = false,
+    /// `input1`: the second input of `.add`, else -1.
+    public mutating func addOp(_ type: OpType, input: Int, input1: Int = -1, output: Int, relu: Bool = false,
                                tensors t: [Int] = [], params p: [Int] = []) {
         let tt = (t + [-1, -1, -1, -1]).prefix(4)
         let pp = (p + [Int](repeating: 0, count: 7)).prefix(7)
-        ops.append(OpRec(type: type, relu: relu, input: input, output: output, t: Array(tt), p: Array(pp)))
+        ops.append(OpRec(type: type, relu: relu, input: input, input1: input1, output: output, t: Array(tt), p: Array(pp)))
     }
+
+    /// The bit pattern of an f32 as an op parameter (LRN's alpha, beta, bias).
+    public static func floatParam(_ v: Float) -> Int { Int(Int32(bitPattern: v.bitPattern)) }
+
+    public func valueCount() -> Int { values.count }
 
     public func serialize() -> [UInt8] {
         // tensors no op refers to any more (replaced by their int8 versions) are dropped
@@ -249,7 +259,7 @@ public struct CNMBuilder {
         for (k, o) in ops.enumerated() {
             let at = sections[6].offset + 64 * k
             put32(o.type.rawValue, at); put32(o.relu ? 1 : 0, at + 4)
-            puti(o.input, at + 8); puti(-1, at + 12); puti(o.output, at + 16)
+            puti(o.input, at + 8); puti(o.input1, at + 12); puti(o.output, at + 16)
             for j in 0..<4 { puti(o.t[j], at + 20 + 4 * j) }
             for j in 0..<7 { puti(o.p[j], at + 36 + 4 * j) }
         }

@@ -13,6 +13,8 @@ public struct ConvertOptions: Sendable {
     public var condenseFactor: Int?
     public var labels: [String]?
     public var sourceName = ""
+    /// --input-size: for ONNX graphs with symbolic height/width, or to override fixed ones
+    public var inputSizeOverride: Int?
 
     public init(preset: Preset) { self.preset = preset }
 }
