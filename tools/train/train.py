@@ -10,6 +10,10 @@ reads them like a user's file. Resumable: rerun the same command and it continue
 OUT/checkpoint.pth.
 
   python3 tools/train/train.py --out tools/train/run-c86 --epochs 40
+
+Phase 2 (a warm restart, SGDR-style, when one sitting's CPU time ended the first cycle early):
+  python3 tools/train/train.py --out tools/train/run-c86-p2 --init tools/train/run-c86/condensenet-cifar10-train.pth \
+      --epochs 7 --lr 0.05
 """
 import argparse
 import json
@@ -40,6 +44,8 @@ def parse():
     p.add_argument("--lr", type=float, default=0.1)
     p.add_argument("--lasso", type=float, default=1e-5)
     p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--init", help="phase 2: start from this finished checkpoint's weights (masks fixed, "
+                   "all condensing done) with a fresh optimiser and a new cosine cycle from --lr")
     p.add_argument("--stop-after", type=float, default=0, help="stop (resumably) after this many hours")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     return p.parse_args()
@@ -109,6 +115,10 @@ def main():
         opt.load_state_dict(ck["optimizer"])
         start, best, seconds = ck["epoch"], ck["best_prec1"], ck.get("seconds", 0.0)
         say(f"resumed at epoch {start} (best {best:.4f}, {seconds / 3600:.2f} h so far)")
+    elif args.init:
+        ck = torch.load(args.init, map_location=args.device, weights_only=False)
+        model.load_state_dict({k[len("module."):]: v for k, v in ck["state_dict"].items()})
+        say(f"phase 2 from {args.init} (its test top-1 {ck['best_prec1']:.4f}): {json.dumps(vars(args))}")
     else:
         say(f"new run: {json.dumps(vars(args))}, {sum(p.numel() for p in model.parameters())} parameters")
 
@@ -122,7 +132,8 @@ def main():
         loss_sum, seen = 0.0, 0
         for it in range(steps_per_epoch):
             step = epoch * steps_per_epoch + it
-            LearnedGroupConv.progress = step / total_steps
+            # phase 2 starts condensed: the stage never moves backwards, so progress 1 keeps it there
+            LearnedGroupConv.progress = 1.0 if args.init else step / total_steps
             lr = 0.5 * args.lr * (1 + math.cos(math.pi * step / total_steps))
             for g in opt.param_groups:
                 g["lr"] = lr
