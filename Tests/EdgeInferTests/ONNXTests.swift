@@ -13,7 +13,8 @@ struct ONNXTests {
     static func convert(_ name: String, int8: QuantizeOptions? = nil) throws -> (Model, ConversionReport, QuantizeReport?) {
         let x = try NpyArray(contentsOf: dir + name + "-inputs.npy")
         var opt = ConvertOptions(preset: Preset.imagenet.with(mean: nil, std: nil, inputSize: x.shape[2]))
-        opt.labels = (0..<10).map { "class \($0)" }
+        let classes = try NpyArray(contentsOf: dir + name + "-logits.npy").shape[1]
+        opt.labels = (0..<classes).map { "class \($0)" }
         let (bytes, report, q) = try Converter.convert(checkpoint: dir + name + ".onnx", options: opt, int8: int8)
         return (try Model(bytes: bytes, name: name), report, q)
     }
@@ -21,7 +22,7 @@ struct ONNXTests {
     static func ops(_ m: Model, _ type: String) -> [OperatorInfo] { m.operators.filter { $0.type == type } }
 
     @Test("ONNX graphs reproduce PyTorch's logits (fp32, 1 and 2 threads)",
-          arguments: ["lenet5", "alexnet", "vgg16", "googlenet", "resnet", "densenet"])
+          arguments: ["lenet5", "alexnet", "vgg16", "googlenet", "resnet", "densenet", "tiny"])
     func matchesPyTorch(_ name: String) throws {
         let (m, report, _) = try Self.convert(name)
         let x = try NpyArray(contentsOf: Self.dir + name + "-inputs.npy")
@@ -59,6 +60,12 @@ struct ONNXTests {
         // pre-activation BN stays a channel op; the growing concatenation is a view, not a copy
         let channels = Self.ops(dense, "channel")
         #expect(channels.count == 10 && channels.allSatisfy { $0.weightName.hasSuffix(".scale") })
+
+        // the graph input cannot be written in place: exactly one copy (an identity channel op)
+        let (tiny, _, _) = try Self.convert("tiny")
+        #expect(Self.ops(tiny, "channel").count == 1 && Self.ops(tiny, "channel")[0].weightName.isEmpty)
+        #expect(Self.ops(tiny, "add").count == 1 && Self.ops(tiny, "lrn").count == 1)
+        #expect(Self.ops(tiny, "maxpool").filter(\.ceilMode).map(\.outputShape) == [[4, 6, 6]])
     }
 
     /// Logit SQNR against PyTorch, calibrated on the two fixture inputs. Random weights carry no

@@ -11,6 +11,12 @@ images. Each round times every engine at every thread count (batch 1); the repor
 the median over all timed runs. Development tool: needs torch, onnx, onnxruntime.
 
   python3 tools/bench/race.py CHECKPOINT.pth --preset cifar10 [--threads 1,2] [--rounds 5] [--runs 100]
+
+With an .onnx file instead (the classic CNNs and torchvision DenseNets, e.g. from
+tools/fixtures/make_onnx.py --full), that graph is what ONNX Runtime runs and what cnm-convert
+converts; both are quantised on the same calibration images:
+
+  python3 tools/bench/race.py /tmp/edge-infer-full/resnet50.onnx --preset imagenet
 """
 import argparse
 import json
@@ -174,9 +180,11 @@ def main():
     bindir = os.path.join(ROOT, ".build/release")
     work = tempfile.mkdtemp(prefix="race-")
 
-    sd = load_state(args.checkpoint)
-    conv = condense(sd) if any(k.endswith("._mask") for k in sd) else sd
-    model = TestTimeCondenseNet(conv, 1 if size == 32 else 2).eval()
+    from_onnx = args.checkpoint.endswith(".onnx")
+    if not from_onnx:
+        sd = load_state(args.checkpoint)
+        conv = condense(sd) if any(k.endswith("._mask") for k in sd) else sd
+        model = TestTimeCondenseNet(conv, 1 if size == 32 else 2).eval()
     calib = calibration_images(args.preset, args.calibration, size)
     x = calib[:1]
 
@@ -194,24 +202,35 @@ def main():
     else:
         print("edge-infer int8: not available (" + (r.stderr.strip().splitlines() or ["?"])[-1] + ")")
 
-    # same model, same answer: our PyTorch definition vs edge-infer
-    with torch.no_grad():
-        ref = model(torch.from_numpy(calib[:8])).numpy()
+    # same model, same answer: our PyTorch definition (or ONNX Runtime on the .onnx) vs edge-infer
+    if from_onnx:
+        import onnxruntime as ort
+        s = ort.InferenceSession(args.checkpoint, providers=["CPUExecutionProvider"])
+        name = s.get_inputs()[0].name
+        ref = np.concatenate([s.run(None, {name: calib[i:i + 1]})[0] for i in range(8)])
+    else:
+        with torch.no_grad():
+            ref = model(torch.from_numpy(calib[:8])).numpy()
     np.save(os.path.join(work, "x8.npy"), calib[:8])
     subprocess.run([os.path.join(bindir, "edge-infer"), "run", "--model", cnm, "--input", os.path.join(work, "x8.npy"),
                     "--output", os.path.join(work, "y8.npy")], check=True)
     diff = np.abs(np.load(os.path.join(work, "y8.npy")) - ref).max()
-    print(f"PyTorch test-time definition vs edge-infer fp32: max |logit diff| {diff:.2e}")
+    print(f"{'ONNX Runtime' if from_onnx else 'PyTorch test-time definition'} vs edge-infer fp32: max |logit diff| {diff:.2e}")
 
-    onnx_path = os.path.join(work, "model.onnx")
-    torch.onnx.export(model, torch.from_numpy(x), onnx_path, opset_version=17, input_names=["x"], output_names=["logits"],
-                      dynamo=False)
+    if from_onnx:
+        onnx_path = args.checkpoint
+    else:
+        onnx_path = os.path.join(work, "model.onnx")
+        torch.onnx.export(model, torch.from_numpy(x), onnx_path, opset_version=17, input_names=["x"],
+                          output_names=["logits"], dynamo=False)
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     class Reader(CalibrationDataReader):
         def __init__(self):
-            self.it = iter([{"x": calib[i:i + 1]} for i in range(len(calib))])
+            import onnx
+            name = onnx.load(onnx_path, load_external_data=False).graph.input[0].name
+            self.it = iter([{name: calib[i:i + 1]} for i in range(len(calib))])
 
         def get_next(self):
             return next(self.it, None)

@@ -156,6 +156,7 @@ public struct ONNXImporter {
         if let n = dims[0], n != 1 { report.notes.append("the graph's batch size \(n) is run as 1") }
         let size = opt.inputSizeOverride
         let h = size ?? dims[2] ?? opt.preset.inputSize, w = size ?? dims[3] ?? opt.preset.inputSize
+        guard (1...16384).contains(h), (1...16384).contains(w) else { throw fail("input '\(input.name)' is \(h)x\(w); at most 16384x16384 is supported") }
         if dims[2] == nil || dims[3] == nil { report.notes.append("input height/width are symbolic: \(h)x\(w) from the preset or --input-size") }
         shapes[inputName] = (c, h, w)
 
@@ -167,7 +168,8 @@ public struct ONNXImporter {
         func soleConsumer(_ t: String, _ type: String, after k: Int) -> Int? {
             guard consumers[t] == 1, g.output.allSatisfy({ $0.name != t }) else { return nil }
             for j in (k + 1)..<g.node.count where g.node[j].input.contains(t) {
-                return g.node[j].opType == type && g.node[j].domain.isEmpty ? j : nil
+                let n = g.node[j]
+                return n.opType == type && n.domain.isEmpty && !n.output.isEmpty && !done.contains(j) ? j : nil
             }
             return nil
         }
@@ -210,8 +212,8 @@ public struct ONNXImporter {
             }
             func pads2(_ what: String) throws -> (Int, Int) {
                 let p = a.ints("pads") ?? [0, 0, 0, 0]
-                guard p.count == 4, p[0] == p[2], p[1] == p[3], p.allSatisfy({ $0 >= 0 }) else {
-                    throw fail("\(label): pads \(p) are not symmetric (top = bottom, left = right), which \(what) needs")
+                guard p.count == 4, p[0] == p[2], p[1] == p[3], p.allSatisfy({ (0...64).contains($0) }) else {
+                    throw fail("\(label): pads \(p) are not symmetric (top = bottom, left = right) in 0...64, which \(what) needs")
                 }
                 return (p[0], p[1])
             }
@@ -228,6 +230,10 @@ public struct ONNXImporter {
                 consts[out0] = try const(t.t, "constant")
             case "Identity", "Dropout":
                 if n.output.count > 1, consumers[n.output[1], default: 0] > 0 { throw fail("\(label): its mask output is used") }
+                if let c = n.input.first.flatMap({ consts[$0] }) {  // exporters alias shared weights this way
+                    consts[out0] = c
+                    continue
+                }
                 _ = try shape(0)
                 alias[out0] = resolve(n.input[0])
             case "Flatten", "Reshape", "Squeeze":
@@ -236,7 +242,7 @@ public struct ONNXImporter {
                 if n.opType == "Flatten" {
                     guard a.int("axis", 1) == 1 else { throw fail("\(label): flatten axis \(a.int("axis", 1)); only axis 1 is supported") }
                 } else if n.opType == "Reshape" {
-                    let target = try constInput(1).values.map { Int($0) }
+                    let target = try constInput(1).values.map { Int(exactly: $0.rounded(.towardZero)) ?? Int.min }
                     let ok = target.count == 2 && (target[0] == 1 || target[0] == -1 || target[0] == 0) && (target[1] == -1 || target[1] == feats)
                     guard ok else { throw fail("\(label): reshape to \(target); only flattening to (1, \(feats)) is supported") }
                 } else {
@@ -249,7 +255,7 @@ public struct ONNXImporter {
                 try dilationsOne()
                 let s = try shape(0)
                 let wc = try constInput(1)
-                guard wc.dims.count == 4 else { throw fail("\(label): weight has dims \(wc.dims); a 2-D convolution is expected") }
+                guard wc.dims.count == 4, wc.dims.allSatisfy({ $0 >= 1 }) else { throw fail("\(label): weight has dims \(wc.dims); a 2-D convolution is expected") }
                 let groups = a.int("group", 1)
                 guard groups >= 1, s.c % groups == 0, wc.dims[0] % groups == 0, wc.dims[1] * groups == s.c else {
                     throw fail("\(label): weight \(wc.dims) with \(groups) groups does not fit a \(s.c)-channel input")
@@ -292,7 +298,7 @@ public struct ONNXImporter {
                 }
                 let wc = try constInput(1)
                 let feats = s.c * s.h * s.w
-                guard wc.dims.count == 2 else { throw fail("\(label): weight dims \(wc.dims) are not 2-D") }
+                guard wc.dims.count == 2, wc.dims.allSatisfy({ $0 >= 1 }) else { throw fail("\(label): weight dims \(wc.dims) are not 2-D") }
                 let transB = a.int("transB", 0) == 1
                 let (nOut, kIn) = transB ? (wc.dims[0], wc.dims[1]) : (wc.dims[1], wc.dims[0])
                 guard kIn == feats else { throw fail("\(label): weight takes \(kIn) features, the input has \(feats) (\(s.c)x\(s.h)x\(s.w))") }
@@ -324,9 +330,9 @@ public struct ONNXImporter {
                 let s = try shape(0)
                 let isMax = n.opType == "MaxPool"
                 if n.output.count > 1, consumers[n.output[1], default: 0] > 0 { throw fail("\(label): its indices output is used") }
-                guard let kk = a.ints("kernel_shape"), kk.count == 2, kk.allSatisfy({ $0 >= 1 }) else { throw fail("\(label): needs a 2-D kernel_shape") }
+                guard let kk = a.ints("kernel_shape"), kk.count == 2, kk.allSatisfy({ (1...4096).contains($0) }) else { throw fail("\(label): needs a 2-D kernel_shape of 1...4096") }
                 let st = a.ints("strides") ?? [1, 1]
-                guard st.count == 2, st.allSatisfy({ $0 >= 1 }) else { throw fail("\(label): strides \(st) not supported") }
+                guard st.count == 2, st.allSatisfy({ (1...4096).contains($0) }) else { throw fail("\(label): strides \(st) not supported") }
                 let pad = try pads2("a pool")
                 guard pad.0 < kk[0], pad.1 < kk[1], s.h + 2 * pad.0 >= kk[0], s.w + 2 * pad.1 >= kk[1] else {
                     throw fail("\(label): window \(kk) with pads \(pad) does not fit a \(s.h)x\(s.w) input")
@@ -357,7 +363,7 @@ public struct ONNXImporter {
             case "LRN":
                 let s = try shape(0)
                 let size = a.int("size", 0)
-                guard size >= 1 else { throw fail("\(label): LRN needs a size >= 1") }
+                guard (1...4096).contains(size) else { throw fail("\(label): LRN size \(size) is outside 1...4096") }
                 record(IROp(kind: .lrn(size: size, alpha: a.float("alpha", 1e-4), beta: a.float("beta", 0.75), bias: a.float("bias", 1)),
                             inputs: [n.input[0]], output: out0, name: n.name), s, at: k)
             case "Concat":
