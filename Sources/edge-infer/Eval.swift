@@ -10,7 +10,9 @@ struct Eval: ParsableCommand {
             (<...>/<class>/<image>; PPM, PGM, JPEG, PNG). Classes map to the model's labels by \
             name, or else by sorted order. Images are taken round-robin over the classes, so \
             --limit gives a balanced subset. Reports top-1, top-5, per-class accuracy and images \
-            per second (decoding and preprocessing included).
+            per second (decoding and preprocessing included). With --reference, a data set whose \
+            classes are not the model's (e.g. CIFAR-10 images through an ImageNet model) still gives \
+            the top-1 agreement of the two models, and no accuracy.
             """)
 
     @OptionGroup var modelOption: ModelOption
@@ -44,6 +46,8 @@ struct Eval: ParsableCommand {
                 for c in data.classes { classIndex[c] = labels.firstIndex(of: c)! }
             } else if data.classes.count == labels.count {
                 for (i, c) in data.classes.enumerated() { classIndex[c] = i }
+            } else if reference != nil {
+                // agreement only: the images are real, their classes are not the model's
             } else {
                 throw EdgeInferError(.argument, "\(dataset): \(data.classes.count) class folders do not match the model's \(labels.count) labels by name or count")
             }
@@ -69,7 +73,7 @@ struct Eval: ParsableCommand {
                 let img = try Image.decode(try s.bytes(), name: s.name)
                 let input = try img.modelInput(for: model)
                 try session.run(input, into: &output)
-                let best = topK(output, 5), truth = classIndex[s.className]!
+                let best = topK(output, 5), truth = classIndex[s.className] ?? -1
                 if let refSession {
                     try refSession.run(input, into: &refOutput)
                     let r = topK(refOutput, 1).first
@@ -90,6 +94,17 @@ struct Eval: ParsableCommand {
             let secs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let count = samples.count
             let ips = Double(count) / max(secs, 1e-9)
+            if classIndex.isEmpty {
+                let a = Double(agree) / Double(count)
+                if json {
+                    print("{\"model\": \(jsonString(model.name)), \"dataset\": \(jsonString(dataset)), \"count\": \(count), \"labelled\": false, "
+                          + String(format: "\"agreement\": %.6f, \"images_per_second\": %.1f, \"threads\": %d}", a, ips, session.threads))
+                } else {
+                    print("model:     \(model.name)\ndataset:   \(dataset): \(count) images; its classes are not the model's: no accuracy")
+                    print(String(format: "agreement: top-1 of %@ equals that of %@ on %.2f%% (%d/%d)", model.name, refModel?.name ?? "", 100 * a, agree, count))
+                }
+                return
+            }
             if json {
                 let pc = data.classes.filter { perClass[$0] != nil }.map { c in
                     "\(jsonString(c)): \(String(format: "%.6f", Double(perClass[c]!.right) / Double(perClass[c]!.total)))"

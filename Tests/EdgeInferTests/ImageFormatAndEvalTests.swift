@@ -121,6 +121,36 @@ struct ImageFormatTests {
         #expect(bad.status != 0 && bad.stderr.contains("densenet-small.pth"), "\(bad.stderr)")
     }
 
+    /// Real images whose classes are not the model's (6 folders, a 5-class model): with
+    /// --reference, eval still gives the agreement of the two models (checked image by image), and
+    /// no accuracy; without it, the mismatch is an error.
+    @Test func agreementOnlyWhenClassesDiffer() throws {
+        let (folder, _) = try makeDataset()
+        let dir = Paths.tempDir()
+        let onnx = Paths.fixture("../onnx/tiny.onnx"), npy = Paths.fixture("../onnx/tiny-inputs.npy")
+        let fp32 = dir + "/tiny.cnm", int8 = dir + "/tiny-int8.cnm"
+        #expect(try runProduct("cnm-convert", [onnx, "-o", fp32, "--preset", "imagenet"]).status == 0)
+        #expect(try runProduct("cnm-convert", [onnx, "-o", int8, "--preset", "imagenet", "--int8", "--calibration", npy]).status == 0)
+        let r = try runProduct("edge-infer", ["eval", folder, "--model", int8, "--reference", fp32, "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let j = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        #expect(j["labelled"] as? Bool == false && j["top1"] == nil && j["count"] as? Int == 12)
+        func top1(_ model: String, _ image: String) throws -> String {
+            let o = try runProduct("edge-infer", [image, "--model", model, "--top", "1", "--json"])
+            let d = try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as! [String: Any]
+            return (d["top"] as! [[String: Any]])[0]["label"] as! String
+        }
+        var agree = 0
+        for name in ["airplane", "automobile", "cat", "dog", "ship", "truck"] {
+            for ext in ["jpg", "ppm"] where try top1(int8, folder + "/\(name)/\(name).\(ext)") == top1(fp32, folder + "/\(name)/\(name).\(ext)") {
+                agree += 1
+            }
+        }
+        #expect(abs((j["agreement"] as! Double) - Double(agree) / 12) < 1e-9)
+        let bad = try runProduct("edge-infer", ["eval", folder, "--model", int8])
+        #expect(bad.status != 0 && bad.stderr.contains("do not match"), "\(bad.stderr)")
+    }
+
     @Test func badDatasets() throws {
         let dir = Paths.tempDir()
         let r = try runProduct("edge-infer", ["eval", dir + "/missing"])
