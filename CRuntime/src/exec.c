@@ -42,8 +42,11 @@ cnm_status cnm_context_create(const cnm_model *m, int threads, cnm_context **out
 #endif
     c->isa = (int)cnm_detect_isa();
     c->vnni = 0; /* only reported (and used) where the model has int8 convolutions */
-    for (uint32_t i = 0; i < m->n_steps; i++)
+    c->avx512 = 0; /* likewise, only where the model has fp32 pointwise steps */
+    for (uint32_t i = 0; i < m->n_steps; i++) {
         if (m->steps[i].quant) c->vnni = cnm_detect_vnni();
+        else if (m->steps[i].kind == CNM_STEP_POINTWISE) c->avx512 = cnm_detect_avx512();
+    }
     c->arena = alloc_zeroed(m->arena_bytes / sizeof(float));
     c->pw_scratch = alloc_zeroed(m->pw_scratch_floats * (size_t)c->threads);
     c->direct_scratch = alloc_zeroed(m->direct_scratch_floats);
@@ -70,7 +73,10 @@ int cnm_context_threads(const cnm_context *c) { return c ? c->threads : 0; }
 
 const char *cnm_context_isa(const cnm_context *c) {
     if (!c) return "";
-    return c->vnni ? "avx2+fma+avx-vnni" : cnm_isa_name((cnm_isa)c->isa);
+    if (c->vnni && c->avx512) return "avx2+fma+avx-vnni+avx512f";
+    if (c->vnni) return "avx2+fma+avx-vnni";
+    if (c->avx512) return "avx2+fma+avx512f";
+    return cnm_isa_name((cnm_isa)c->isa);
 }
 
 void cnm_context_set_profile(cnm_context *c, int enabled) {
@@ -199,7 +205,8 @@ static void run_step(const cnm_context *c, const cnm_step *st) {
             else cnm_pointwise_q8_ref(&q);
             break;
         }
-        if (c->isa == CNM_ISA_AVX2) cnm_pointwise_f32_avx2(&a);
+        if (c->isa == CNM_ISA_AVX2 && c->avx512) cnm_pointwise_f32_avx512(&a);
+        else if (c->isa == CNM_ISA_AVX2) cnm_pointwise_f32_avx2(&a);
         else if (c->isa == CNM_ISA_NEON || c->isa == CNM_ISA_NEON_DOT) cnm_pointwise_f32_neon(&a);
         else cnm_pointwise_f32_ref(&a);
         break;

@@ -66,13 +66,14 @@ static double rel_diff(const float *a, const float *b, size_t n) {
 
 static cnm_isa isa;
 static unsigned q8_paths_tested; /* bits: which int8 SIMD paths the kernel tests ran */
+static int fp32_avx512_tested;   /* the AVX-512 fp32 pointwise kernel ran (the CPU has AVX-512F) */
 
 /* pointwise (fused) vs composition of reference channel + conv + channel kernels */
 static void test_pointwise(void) {
-    const int cins[] = {1, 3, 8, 13, 37}, couts[] = {1, 2, 3, 4, 5, 9}, groups[] = {1, 2, 3, 4, 8};
+    const int cins[] = {1, 3, 8, 13, 37}, couts[] = {1, 2, 3, 4, 5, 9, 7, 16}, groups[] = {1, 2, 3, 4, 8};
     const int hws[] = {1, 7, 49, 64, 65, 200};
     int cases = 0;
-    for (int a = 0; a < 5; a++) for (int b = 0; b < 6; b++) for (int g = 0; g < 5; g++) for (int h = 0; h < 6; h++) {
+    for (int a = 0; a < 5; a++) for (int b = 0; b < 8; b++) for (int g = 0; g < 5; g++) for (int h = 0; h < 6; h++) {
         if ((a + b + g + h) % 3) continue; /* a spread subset */
         const int G = groups[g], cin_g = cins[a], cout_g = couts[b], hw = hws[h];
         const int cin = G * cin_g, cout = G * cout_g, src_c = cin + 5;
@@ -108,6 +109,14 @@ static void test_pointwise(void) {
         double d2 = rel_diff(out_simd, ref, (size_t)cout * hw);
         CHECK(d2 < 1e-5, "pointwise %s vs composition: G=%d cin_g=%d cout_g=%d hw=%d mode=%d: rel diff %.3g",
               cnm_isa_name(isa), G, cin_g, cout_g, hw, mode, d2);
+        if (cnm_detect_avx512()) {
+            memset(out_simd, 0, sizeof(float) * (size_t)cout * hw);
+            cnm_pointwise_f32_avx512(&pa);
+            double d3 = rel_diff(out_simd, ref, (size_t)cout * hw);
+            CHECK(d3 < 1e-5, "pointwise avx512 vs composition: G=%d cin_g=%d cout_g=%d hw=%d mode=%d: rel diff %.3g",
+                  G, cin_g, cout_g, hw, mode, d3);
+            fp32_avx512_tested = 1;
+        }
         free(in); free(w); free(bias); free(ps); free(pb); free(qs); free(qb); free(idx); free(sh); free(inv);
         free(t1); free(t2); free(ref); free(scratch); free(out_ref); free(out_simd);
         cases++;
@@ -562,6 +571,8 @@ int main(int argc, char **argv) {
         for (int i = 0; i < 8; i++)
             if (q8_paths_tested & (1u << i)) printf(" [%s]", names[i]);
         printf("%s\n", q8_paths_tested ? "" : " none (scalar only)");
+        printf("fp32 AVX-512 pointwise kernel checked against the composition of reference ops: %s\n",
+               fp32_avx512_tested ? "yes" : "no (the CPU has no AVX-512F)");
     }
     if (argc >= 4) test_model(argv[1], argv[2], argv[3]);
     if (argc >= 5) test_model_q8(argv[4], argv[2], argv[3]);

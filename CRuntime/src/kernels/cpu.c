@@ -44,7 +44,7 @@ cnm_isa cnm_detect_isa(void) {
     const char *force = getenv("CNM_ISA");
     if (force && *force) {
         cnm_isa want = CNM_ISA_SCALAR;
-        if (!strcmp(force, "avx2") || !strcmp(force, "avxvnni")) want = CNM_ISA_AVX2;
+        if (!strcmp(force, "avx2") || !strcmp(force, "avxvnni") || !strcmp(force, "avx512")) want = CNM_ISA_AVX2;
         else if (!strcmp(force, "neon")) want = CNM_ISA_NEON;
         else if (!strcmp(force, "neondot")) want = CNM_ISA_NEON_DOT;
         /* only ever lower: never pick a path the processor lacks */
@@ -55,11 +55,22 @@ cnm_isa cnm_detect_isa(void) {
     return hw;
 }
 
+int cnm_detect_avx512(void) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    if (cnm_detect_isa() != CNM_ISA_AVX2) return 0;
+    const char *force = getenv("CNM_ISA");
+    if (force && *force && strcmp(force, "avx512")) return 0; /* CNM_ISA=avx2 keeps the AVX2 kernels */
+    return __builtin_cpu_supports("avx512f") ? 1 : 0;       /* (also checks that the OS saves zmm state) */
+#else
+    return 0;
+#endif
+}
+
 int cnm_detect_vnni(void) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     if (cnm_detect_isa() != CNM_ISA_AVX2) return 0;
     const char *force = getenv("CNM_ISA");
-    if (force && *force && strcmp(force, "avxvnni")) return 0; /* CNM_ISA=avx2 keeps the vpmaddwd kernels */
+    if (force && *force && strcmp(force, "avxvnni") && strcmp(force, "avx512")) return 0; /* CNM_ISA=avx2 keeps the vpmaddwd kernels */
     unsigned a, b, c, d;
     if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return 0;
     return (int)((a >> 4) & 1u); /* CPUID.(7,1):EAX bit 4 = AVX-VNNI */

@@ -112,6 +112,8 @@ static inline size_t cnm_thread_slot(void) {
 void cnm_pointwise_f32_ref(const cnm_pw_args *a);
 void cnm_pointwise_f32_avx2(const cnm_pw_args *a);
 void cnm_pointwise_f32_neon(const cnm_pw_args *a);
+/* x86-64 with AVX-512F (cnm_detect_avx512): 8 channels x 32 pixels per micro-kernel */
+void cnm_pointwise_f32_avx512(const cnm_pw_args *a);
 
 /* ---- direct KxK convolution, stride 1 or 2 (vertical stride any) ----
  * The input is first copied with a zero border into `padded` (shared by all threads:
@@ -206,6 +208,8 @@ typedef enum cnm_isa { CNM_ISA_SCALAR = 0, CNM_ISA_AVX2 = 1, CNM_ISA_NEON = 2, C
 cnm_isa cnm_detect_isa(void);
 /* 1 when the int8 kernels may use AVX-VNNI: an AVX2 processor that has it, and CNM_ISA unset or "avxvnni" */
 int cnm_detect_vnni(void);
+/* 1 when the fp32 pointwise kernel may use AVX-512F (x86-64; CNM_ISA=avx2 or avxvnni says no). */
+int cnm_detect_avx512(void);
 const char *cnm_isa_name(cnm_isa isa);
 
 #endif
