@@ -45,7 +45,7 @@ cnm_status cnm_context_create(const cnm_model *m, int threads, cnm_context **out
     c->avx512 = 0; /* likewise, only where the model has fp32 pointwise steps */
     for (uint32_t i = 0; i < m->n_steps; i++) {
         if (m->steps[i].quant) c->vnni = cnm_detect_vnni();
-        else if (m->steps[i].kind == CNM_STEP_POINTWISE) c->avx512 = cnm_detect_avx512();
+        else if (m->steps[i].kind == CNM_STEP_POINTWISE || m->steps[i].kind == CNM_STEP_DIRECT) c->avx512 = cnm_detect_avx512();
     }
     c->arena = alloc_zeroed(m->arena_bytes / sizeof(float));
     c->pw_scratch = alloc_zeroed(m->pw_scratch_floats * (size_t)c->threads);
@@ -239,6 +239,10 @@ static void run_step(const cnm_context *c, const cnm_step *st) {
 #endif
                 cnm_conv2d_q8_ref(&s, cnm_value_ptr(m, arena, op->in0), m->tensors[op->t[0]].data, st->q8_mult,
                                   tensor_data(m, op->t[1]), st->q8_inv_scale, st->q8_zp, cnm_value_ptr(m, arena, op->out));
+        } else if (c->isa == CNM_ISA_AVX2 && c->avx512) {
+            cnm_conv_shape s = conv_shape(m, op);
+            cnm_conv2d_direct_f32_avx512(&s, cnm_value_ptr(m, arena, op->in0), m->tensors[op->t[0]].data,
+                                         tensor_data(m, op->t[1]), cnm_value_ptr(m, arena, op->out), c->direct_scratch);
         } else if (c->isa != CNM_ISA_SCALAR) {
             cnm_conv_shape s = conv_shape(m, op);
             (c->isa == CNM_ISA_AVX2 ? cnm_conv2d_direct_f32_avx2 : cnm_conv2d_direct_f32_neon)(

@@ -114,6 +114,9 @@ void cnm_pointwise_f32_avx2(const cnm_pw_args *a);
 void cnm_pointwise_f32_neon(const cnm_pw_args *a);
 /* x86-64 with AVX-512F (cnm_detect_avx512): 8 channels x 32 pixels per micro-kernel */
 void cnm_pointwise_f32_avx512(const cnm_pw_args *a);
+/* direct KxK conv, AVX-512F (conv_f32_avx512.c): same padded copy, its own work items */
+void cnm_conv2d_direct_f32_avx512(const cnm_conv_shape *s, const float *in, const float *weight,
+                                  const float *bias, float *out, float *pad);
 
 /* ---- direct KxK convolution, stride 1 or 2 (vertical stride any) ----
  * The input is first copied with a zero border into `padded` (shared by all threads:
