@@ -44,7 +44,7 @@ cnm_status cnm_context_create(const cnm_model *m, int threads, cnm_context **out
     c->vnni = 0; /* only reported (and used) where the model has int8 convolutions */
     c->avx512 = 0; /* likewise, only where the model has fp32 pointwise steps */
     for (uint32_t i = 0; i < m->n_steps; i++) {
-        if (m->steps[i].quant) c->vnni = cnm_detect_vnni();
+        if (m->steps[i].quant) c->vnni = cnm_detect_vnni(), c->vnni512 = cnm_detect_avx512vnni();
         else if (m->steps[i].kind == CNM_STEP_POINTWISE || m->steps[i].kind == CNM_STEP_DIRECT) c->avx512 = cnm_detect_avx512();
     }
     c->arena = alloc_zeroed(m->arena_bytes / sizeof(float));
@@ -73,6 +73,8 @@ int cnm_context_threads(const cnm_context *c) { return c ? c->threads : 0; }
 
 const char *cnm_context_isa(const cnm_context *c) {
     if (!c) return "";
+    if (c->vnni512 && c->avx512) return "avx2+fma+avx512f+avx512-vnni";
+    if (c->vnni512) return "avx2+fma+avx512-vnni";
     if (c->vnni && c->avx512) return "avx2+fma+avx-vnni+avx512f";
     if (c->vnni) return "avx2+fma+avx-vnni";
     if (c->avx512) return "avx2+fma+avx512f";
@@ -194,7 +196,8 @@ static void run_step(const cnm_context *c, const cnm_step *st) {
                              .wsum = st->q8_wsum, .mult = st->q8_mult, .inv_scale = st->q8_inv_scale, .zp = st->q8_zp,
                              .panel = (int16_t *)c->pw_scratch, .panel_stride = m->pw_scratch_floats * 2};
 #if defined(__x86_64__)
-            if (c->isa == CNM_ISA_AVX2 && c->vnni) cnm_pointwise_q8_avxvnni(&q);
+            if (c->isa == CNM_ISA_AVX2 && c->vnni512) cnm_pointwise_q8_avx512vnni(&q);
+            else if (c->isa == CNM_ISA_AVX2 && c->vnni) cnm_pointwise_q8_avxvnni(&q);
             else
 #endif
             if (c->isa == CNM_ISA_AVX2) cnm_pointwise_q8_avx2(&q);

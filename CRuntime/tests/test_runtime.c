@@ -156,7 +156,7 @@ static void test_pointwise_q8(void) {
         for (int i = 0; i < cout; i++) mult[i] = fabsf(mult[i]) * 0.01f;
         cnm_pointwise_q8_ref(&q);
         /* every SIMD path this processor runs: AVX2 and (with AVX-VNNI) vpdpbusd, or NEON and (with dotprod) sdot */
-        for (int path = 0; path < 2; path++) {
+        for (int path = 0; path < 3; path++) {
             memset(o2, 0, sizeof(float) * cout * hw);
             q.pw.out = o2;
             const char *name = "scalar";
@@ -169,12 +169,13 @@ static void test_pointwise_q8(void) {
             else if (path == 0) cnm_pointwise_q8_ref(&q);
 #if defined(__x86_64__)
             else if (path == 1 && cnm_detect_vnni()) cnm_pointwise_q8_avxvnni(&q), name = "avx-vnni";
+            else if (path == 2 && cnm_detect_avx512vnni()) cnm_pointwise_q8_avx512vnni(&q), name = "avx512-vnni";
 #endif
             else continue;
 #endif
             CHECK(memcmp(o1, o2, sizeof(float) * cout * hw) == 0,
                   "pointwise int8 %s not bit-exact: G=%d cin_g=%d cout_g=%d hw=%d zp=%d", name, G, cin_g, cout_g, hw, zp);
-            if (strcmp(name, "scalar")) q8_paths_tested |= 1u << (path + (isa == CNM_ISA_AVX2 ? 2 : 0));
+            if (strcmp(name, "scalar")) q8_paths_tested |= path == 2 ? 1u << 8 : 1u << (path + (isa == CNM_ISA_AVX2 ? 2 : 0));
         }
         q.pw.out = o1;
         if (!use_pre && !use_post) {
@@ -573,9 +574,9 @@ int main(int argc, char **argv) {
         test_pointwise_q8();
         test_direct_q8();
         static const char *const names[] = {"pointwise neon", "pointwise neon+dotprod", "pointwise avx2", "pointwise avx-vnni",
-                                             "direct neon", "direct neon+dotprod", "direct avx2", "direct avx-vnni"};
+                                             "direct neon", "direct neon+dotprod", "direct avx2", "direct avx-vnni", "pointwise avx512-vnni"};
         printf("int8 SIMD kernels checked bit-exact against the scalar reference:");
-        for (int i = 0; i < 8; i++)
+        for (int i = 0; i < 9; i++)
             if (q8_paths_tested & (1u << i)) printf(" [%s]", names[i]);
         printf("%s\n", q8_paths_tested ? "" : " none (scalar only)");
         printf("fp32 AVX-512 kernels checked against the reference: %s%s\n",

@@ -66,6 +66,14 @@ int cnm_detect_avx512(void) {
 #endif
 }
 
+int cnm_detect_avx512vnni(void) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    return cnm_detect_avx512() && __builtin_cpu_supports("avx512vnni");
+#else
+    return 0;
+#endif
+}
+
 int cnm_detect_vnni(void) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     if (cnm_detect_isa() != CNM_ISA_AVX2) return 0;

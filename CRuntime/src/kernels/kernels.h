@@ -203,6 +203,8 @@ void cnm_conv2d_direct_q8_neondot(const cnm_conv_shape *s, const float *in, cons
 /* x86-64 int8 kernels with AVX-VNNI (vpdpbusd on uint8 codes, dot weight layout); bit-identical to
  * the references; defined on x86-64 only, run only where cnm_detect_vnni() says so. */
 void cnm_pointwise_q8_avxvnni(const cnm_q8_args *a);
+/* the same on zmm with AVX-512 VNNI (cnm_detect_avx512vnni) */
+void cnm_pointwise_q8_avx512vnni(const cnm_q8_args *a);
 void cnm_conv2d_direct_q8_avxvnni(const cnm_conv_shape *s, const float *in, const int8_t *wdot, const int32_t *wsum,
                                   const float *mult, const float *bias, float inv_scale, int zp, float *out, int32_t *pad);
 
@@ -213,6 +215,8 @@ cnm_isa cnm_detect_isa(void);
 int cnm_detect_vnni(void);
 /* 1 when the fp32 pointwise kernel may use AVX-512F (x86-64; CNM_ISA=avx2 or avxvnni says no). */
 int cnm_detect_avx512(void);
+/* 1 when the int8 pointwise kernel may use AVX-512 VNNI (CNM_ISA=avx2 / avxvnni say no). */
+int cnm_detect_avx512vnni(void);
 const char *cnm_isa_name(cnm_isa isa);
 
 #endif
