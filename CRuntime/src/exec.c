@@ -219,7 +219,11 @@ static void run_step(const cnm_context *c, const cnm_step *st) {
         if (st->quant) {
             cnm_conv_shape s = conv_shape(m, op);
 #if defined(__x86_64__)
-            if (c->isa == CNM_ISA_AVX2 && c->vnni)
+            if (c->isa == CNM_ISA_AVX2 && c->vnni512)
+                cnm_conv2d_direct_q8_avx512vnni(&s, cnm_value_ptr(m, arena, op->in0), st->q8_wdot, st->q8_wsum, st->q8_mult,
+                                                tensor_data(m, op->t[1]), st->q8_inv_scale, st->q8_zp,
+                                                cnm_value_ptr(m, arena, op->out), (int32_t *)c->direct_scratch);
+            else if (c->isa == CNM_ISA_AVX2 && c->vnni)
                 cnm_conv2d_direct_q8_avxvnni(&s, cnm_value_ptr(m, arena, op->in0), st->q8_wdot, st->q8_wsum, st->q8_mult,
                                              tensor_data(m, op->t[1]), st->q8_inv_scale, st->q8_zp,
                                              cnm_value_ptr(m, arena, op->out), (int32_t *)c->direct_scratch);

@@ -108,7 +108,7 @@ struct cnm_context {
     int threads;
     int isa;                   /* cnm_isa chosen at creation */
     int vnni;                  /* int8 kernels may use AVX-VNNI */
-    int vnni512;               /* int8 pointwise kernels may use AVX-512 VNNI */
+    int vnni512;               /* int8 pointwise and direct kernels may use AVX-512 VNNI */
     int avx512;                /* fp32 pointwise and direct kernels may use AVX-512F */
     float *arena;
     float *pw_scratch;         /* threads x model->pw_scratch_floats */

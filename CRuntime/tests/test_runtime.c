@@ -193,12 +193,12 @@ static void test_pointwise_q8(void) {
 
 /* int8 direct conv (KxK, stride 1 and 2): SIMD bit-exact with the reference */
 static void test_direct_q8(void) {
-    const int ks[] = {1, 3, 5}, hs[] = {1, 3, 7, 8, 17, 33}, groups[] = {1, 2, 4}, cs[] = {1, 3, 8};
-    for (int k = 0; k < 3; k++) for (int h = 0; h < 6; h++) for (int g = 0; g < 3; g++) for (int c = 0; c < 3; c++)
+    const int ks[] = {1, 3, 5}, hs[] = {1, 3, 7, 8, 17, 33}, groups[] = {1, 2, 4}, cs[] = {1, 3, 8, 5};
+    for (int k = 0; k < 3; k++) for (int h = 0; h < 6; h++) for (int g = 0; g < 3; g++) for (int c = 0; c < 4; c++)
     for (int st = 1; st <= 2; st++) {
         if ((k + h + g + c + st) % 2) continue;
         const int K = ks[k], H = hs[h], W = hs[(h + 2) % 6], G = groups[g], cin_g = cs[c], zp = (h % 3 == 0) ? 100 : 0;
-        const int cin = G * cin_g, cout = G * cs[(c + 1) % 3], pad = (K / 2 + h) % (K / 2 + 2);
+        const int cin = G * cin_g, cout = G * cs[(c + 1) % 4], pad = (K / 2 + h) % (K / 2 + 2);
         if (K > H + 2 * pad || K > W + 2 * pad) continue;
         cnm_conv_shape s = {.cin = cin, .ih = H, .iw = W, .cout = cout, .oh = (H + 2 * pad - K) / st + 1,
                             .ow = (W + 2 * pad - K) / st + 1, .kh = K, .kw = K, .sh = st, .sw = st, .ph = pad, .pw = pad,
@@ -218,7 +218,7 @@ static void test_direct_q8(void) {
         int32_t *padbuf = malloc(sizeof(int32_t) * cnm_direct_q8_padded_elems(&s));
         const float *b = (h & 2) ? bias : NULL;
         cnm_conv2d_q8_ref(&s, in, wq, mult, b, 1.0f / 0.02f, zp, ref);
-        for (int path = 0; path < 2; path++) {
+        for (int path = 0; path < 3; path++) {
             memset(out, 0, sizeof(float) * n);
             const char *name = "scalar";
 #if defined(__aarch64__)
@@ -231,6 +231,8 @@ static void test_direct_q8(void) {
             else if (path == 0) cnm_conv2d_q8_ref(&s, in, wq, mult, b, 1.0f / 0.02f, zp, out);
             else if (path == 1 && cnm_detect_vnni())
                 cnm_conv2d_direct_q8_avxvnni(&s, in, wdot, wsum, mult, b, 1.0f / 0.02f, zp, out, padbuf), name = "avx-vnni";
+            else if (path == 2 && cnm_detect_avx512vnni())
+                cnm_conv2d_direct_q8_avx512vnni(&s, in, wdot, wsum, mult, b, 1.0f / 0.02f, zp, out, padbuf), name = "avx512-vnni";
             else continue;
 #else
             if (path == 0) cnm_conv2d_q8_ref(&s, in, wq, mult, b, 1.0f / 0.02f, zp, out);
@@ -238,7 +240,7 @@ static void test_direct_q8(void) {
 #endif
             CHECK(memcmp(out, ref, sizeof(float) * n) == 0, "direct int8 %s not bit-exact: K=%d stride %d %dx%d pad %d G=%d cin_g=%d zp=%d",
                   name, K, st, H, W, pad, G, cin_g, zp);
-            if (strcmp(name, "scalar")) q8_paths_tested |= 1u << (4 + path + (isa == CNM_ISA_AVX2 ? 2 : 0));
+            if (strcmp(name, "scalar")) q8_paths_tested |= path == 2 ? 1u << 9 : 1u << (4 + path + (isa == CNM_ISA_AVX2 ? 2 : 0));
         }
         free(in); free(bias); free(mult); free(wq); free(pairs); free(wdot); free(wsum); free(ref); free(out); free(padbuf);
     }
@@ -574,9 +576,9 @@ int main(int argc, char **argv) {
         test_pointwise_q8();
         test_direct_q8();
         static const char *const names[] = {"pointwise neon", "pointwise neon+dotprod", "pointwise avx2", "pointwise avx-vnni",
-                                             "direct neon", "direct neon+dotprod", "direct avx2", "direct avx-vnni", "pointwise avx512-vnni"};
+                                             "direct neon", "direct neon+dotprod", "direct avx2", "direct avx-vnni", "pointwise avx512-vnni", "direct avx512-vnni"};
         printf("int8 SIMD kernels checked bit-exact against the scalar reference:");
-        for (int i = 0; i < 9; i++)
+        for (int i = 0; i < 10; i++)
             if (q8_paths_tested & (1u << i)) printf(" [%s]", names[i]);
         printf("%s\n", q8_paths_tested ? "" : " none (scalar only)");
         printf("fp32 AVX-512 kernels checked against the reference: %s%s\n",

@@ -6,45 +6,6 @@
 #include "q8_avx2.h"
 
 #if defined(__x86_64__)
-AVXVNNI static void pack(const cnm_conv_shape *s, const float *in, float inv, int zp, int32_t *pad) {
-    const int cin_g = s->cin / s->groups, words = (cin_g + 3) / 4, RS = padded_row(s);
-    const size_t PS = (size_t)(s->ih + 2 * s->ph) * RS;
-    const __m256 vinv = _mm256_set1_ps(inv), lo = _mm256_set1_ps((float)-zp), hi = _mm256_set1_ps((float)(255 - zp));
-    const __m256i zpv = _mm256_set1_epi32(zp), m8 = _mm256_set1_epi32(0xFF);
-    const int32_t border = (int32_t)(((uint32_t)zp & 0xFFu) * 0x01010101u);
-    const int planes = s->groups * words;
-#pragma omp for schedule(static)
-    for (int pl = 0; pl < planes; pl++) {
-        const int g = pl / words, j = pl % words;
-        int32_t *p = pad + (size_t)pl * PS;
-        for (size_t i = 0; i < PS; i++) p[i] = border;
-        for (int iy = 0; iy < s->ih; iy++) {
-            int32_t *row = p + (size_t)(iy + s->ph) * RS;
-            for (int ix = 0; ix < s->iw; ix += 8) {
-                __m256i word = _mm256_setzero_si256();
-                for (int h = 0; h < 4; h++) {
-                    const int ch = 4 * j + h;
-                    /* channels past cin_g: code 0 (their weights are 0) */
-                    if (ch >= cin_g) break;
-                    const __m256 v = q8x_load(in + ((size_t)(g * cin_g + ch) * s->ih + iy) * s->iw + ix, s->iw - ix);
-                    const __m256i code = _mm256_and_si256(_mm256_add_epi32(q8x_quant(v, vinv, lo, hi), zpv), m8);
-                    word = _mm256_or_si256(word, _mm256_sllv_epi32(code, _mm256_set1_epi32(8 * h)));
-                }
-                if (s->sw == 1 && ix + 8 <= s->iw) {
-                    _mm256_storeu_si256((__m256i *)(row + s->pw + ix), word);
-                    continue;
-                }
-                int32_t w8[8];
-                _mm256_storeu_si256((__m256i *)w8, word);
-                for (int k = 0; k < 8 && ix + k < s->iw; k++) {
-                    const int X = ix + k + s->pw;
-                    row[s->sw == 2 ? (X & 1) * padded_half(s) + X / 2 : X] = w8[k];
-                }
-            }
-        }
-    }
-}
-
 AVXVNNI static void kernel(const cnm_conv_shape *s, const int32_t *pad, const int8_t *wb, const int32_t *wsum,
                            const float *mult, const float *bias, int zp, float *out, cnm_direct_item it) {
     const int cin_g = s->cin / s->groups, kq = (cin_g + 3) / 4, RS = padded_row(s), KK = s->kh * s->kw;
@@ -92,7 +53,7 @@ AVXVNNI static void kernel(const cnm_conv_shape *s, const int32_t *pad, const in
 
 void cnm_conv2d_direct_q8_avxvnni(const cnm_conv_shape *s, const float *in, const int8_t *wdot, const int32_t *wsum,
                                   const float *mult, const float *bias, float inv_scale, int zp, float *out, int32_t *pad) {
-    pack(s, in, inv_scale, zp, pad);
+    q8x_direct_pack_words(s, in, inv_scale, zp, pad);
     const int cin_g = s->cin / s->groups, cout_g = s->cout / s->groups, nb = (cout_g + 3) / 4;
     const size_t block = (size_t)((cin_g + 3) / 4) * s->kh * s->kw * 16;
     const int items = cnm_direct_items(s);

@@ -205,6 +205,8 @@ void cnm_conv2d_direct_q8_neondot(const cnm_conv_shape *s, const float *in, cons
 void cnm_pointwise_q8_avxvnni(const cnm_q8_args *a);
 /* the same on zmm with AVX-512 VNNI (cnm_detect_avx512vnni) */
 void cnm_pointwise_q8_avx512vnni(const cnm_q8_args *a);
+void cnm_conv2d_direct_q8_avx512vnni(const cnm_conv_shape *s, const float *in, const int8_t *wdot, const int32_t *wsum,
+                                     const float *mult, const float *bias, float inv_scale, int zp, float *out, int32_t *pad);
 void cnm_conv2d_direct_q8_avxvnni(const cnm_conv_shape *s, const float *in, const int8_t *wdot, const int32_t *wsum,
                                   const float *mult, const float *bias, float inv_scale, int zp, float *out, int32_t *pad);
 
