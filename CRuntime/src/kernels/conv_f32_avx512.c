@@ -1,5 +1,5 @@
 /* Direct KxK convolution, stride 1 or 2, fp32, AVX-512F (same zero-bordered input copy as
- * conv_f32_avx2.c, direct_layout.h). A work item is (group, block of up to 4 output channels,
+ * conv_f32_avx2.c, direct_layout.h; the slots of direct_avx512.h). A work item is (group, block of up to 4 output channels,
  * a few output rows); it keeps MR x S zmm accumulators (8 or more), where each of the S "slots"
  * is 16 outputs:
  *   mode A, maps at most 8 wide: two output rows in one zmm (8 + 8 lanes), slots on row pairs;
@@ -7,30 +7,12 @@
  *   mode C, wider: S x 16 consecutive outputs of one row, repeated along the row.
  * S is 4 when a group has at most 2 output channels (CondenseNet's first blocks), else 2, so
  * that at least 8 independent FMA chains are in flight. Per tap: S loads, MR broadcasts. */
-#include "direct_layout.h"
+#include "direct_avx512.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
-
 #define AVX512 __attribute__((target("avx512f,fma")))
 
 static inline int slots_for(const cnm_conv_shape *s) { return s->cout / s->groups <= 2 ? 4 : 2; }
-static inline int mode_for(const cnm_conv_shape *s) { return s->ow <= 8 ? 0 : s->ow <= 16 ? 1 : 2; }
-/* output rows one item covers */
-static inline int item_rows(const cnm_conv_shape *s) {
-    const int S = slots_for(s), mode = mode_for(s);
-    return mode == 0 ? 2 * S : mode == 1 ? S : 1;
-}
-
-AVX512 static inline __m512 load_two(const float *a, const float *b) {
-    const __m512d lo = _mm512_castpd256_pd512(_mm256_castps_pd(_mm256_loadu_ps(a)));
-    return _mm512_castpd_ps(_mm512_insertf64x4(lo, _mm256_castps_pd(_mm256_loadu_ps(b)), 1));
-}
-
-AVX512 static inline void store_n(float *y, __m512 v, int n) {
-    if (n >= 16) _mm512_storeu_ps(y, v);
-    else if (n > 0) _mm512_mask_storeu_ps(y, (__mmask16)((1u << n) - 1u), v);
-}
 
 /* MR output channels x S slots; MODE 0/1/2 = A/B/C above. */
 #define DIRECT512(MR, S, MODE)                                                                     \
@@ -40,17 +22,9 @@ AVX512 static inline void store_n(float *y, __m512 v, int n) {
         const int cin_g = s->cin / s->groups, RS = padded_row(s), KK = s->kh * s->kw;               \
         const size_t PS = (size_t)(s->ih + 2 * s->ph) * RS;                                         \
         const __m512 z = _mm512_setzero_ps();                                                       \
-        /* input offset of each slot's first (and, mode A, second) half, relative to row oy */      \
         size_t off[S], off2[S];                                                                     \
         for (int q = 0; q < (MODE == 2 ? s->ow : 1); q += (MODE == 2 ? 16 * S : 1)) {               \
-            for (int k = 0; k < S; k++) {                                                           \
-                int r0 = MODE == 0 ? 2 * k : MODE == 1 ? k : 0, r1 = r0 + 1;                        \
-                /* rows past the map are computed from a real row and never stored */              \
-                if (oy + r0 >= s->oh) r0 = s->oh - 1 - oy;                                          \
-                if (oy + r1 >= s->oh) r1 = s->oh - 1 - oy;                                          \
-                off[k] = (size_t)r0 * s->sh * RS + (MODE == 2 ? (size_t)(q + 16 * k) : 0);          \
-                off2[k] = (size_t)r1 * s->sh * RS;                                                  \
-            }                                                                                       \
+            slot_offsets(s, MODE, S, oy, q, off, off2);                                             \
             __m512 acc[MR][S];                                                                      \
             for (int r = 0; r < MR; r++)                                                            \
                 for (int k = 0; k < S; k++) acc[r][k] = _mm512_set1_ps(bias ? bias[o + r] : 0.0f);  \
@@ -62,7 +36,8 @@ AVX512 static inline void store_n(float *y, __m512 v, int n) {
                         const float *xt = xin + (size_t)ky * RS + tap_col(s, kx);                   \
                         __m512 xv[S];                                                               \
                         for (int k = 0; k < S; k++)                                                 \
-                            xv[k] = MODE == 0 ? load_two(xt + off[k], xt + off2[k]) : _mm512_loadu_ps(xt + off[k]); \
+                            xv[k] = MODE == 0 ? _mm512_castsi512_ps(slot_load_two(xt + off[k], xt + off2[k])) \
+                                              : _mm512_loadu_ps(xt + off[k]);                       \
                         for (int r = 0; r < MR; r++) {                                              \
                             const __m512 wv = _mm512_set1_ps(wk[(size_t)r * cin_g * KK + ky * s->kw + kx]); \
                             for (int k = 0; k < S; k++) acc[r][k] = _mm512_fmadd_ps(wv, xv[k], acc[r][k]); \
@@ -75,17 +50,7 @@ AVX512 static inline void store_n(float *y, __m512 v, int n) {
                 for (int k = 0; k < S; k++) {                                                       \
                     __m512 v = acc[r][k];                                                           \
                     if (s->relu) v = _mm512_max_ps(v, z);                                           \
-                    if (MODE == 0) {                                                                \
-                        const int row = oy + 2 * k;                                                 \
-                        if (row < s->oh) store_n(y + (size_t)row * s->ow, v, s->ow);                \
-                        if (row + 1 < s->oh)                                                        \
-                            store_n(y + (size_t)(row + 1) * s->ow, _mm512_castps256_ps512(          \
-                                _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))), s->ow); \
-                    } else if (MODE == 1) {                                                         \
-                        if (oy + k < s->oh) store_n(y + (size_t)(oy + k) * s->ow, v, s->ow);        \
-                    } else {                                                                        \
-                        store_n(y + (size_t)oy * s->ow + q + 16 * k, v, s->ow - q - 16 * k);        \
-                    }                                                                               \
+                    slot_store(s, MODE, y, v, oy, q, k);                                            \
                 }                                                                                   \
             }                                                                                       \
         }                                                                                           \
@@ -109,8 +74,8 @@ AVX512 void cnm_conv2d_direct_f32_avx512(const cnm_conv_shape *s, const float *i
         {{direct_1_4_0, direct_1_4_1, direct_1_4_2}, {direct_2_4_0, direct_2_4_1, direct_2_4_2}, {NULL, NULL, NULL}, {NULL, NULL, NULL}},
     };
     cnm_direct_pack(s, in, pad);
-    const int cout_g = s->cout / s->groups, blocks = (cout_g + 3) / 4, R = item_rows(s);
-    const int rows = (s->oh + R - 1) / R, items = s->groups * blocks * rows, wide = slots_for(s) == 4, mode = mode_for(s);
+    const int cout_g = s->cout / s->groups, blocks = (cout_g + 3) / 4, R = slot_item_rows(s, slots_for(s));
+    const int rows = (s->oh + R - 1) / R, items = s->groups * blocks * rows, wide = slots_for(s) == 4, mode = slot_mode(s);
 #pragma omp for schedule(static)
     for (int it = 0; it < items; it++) {
         const int g = it / (rows * blocks), rem = it % (rows * blocks), b = rem % blocks, oy = (rem / blocks) * R;
