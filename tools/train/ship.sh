@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 # The finished training run -> the shipped models, measured on the 10,000 CIFAR-10 test images.
 #
-#   tools/train/ship.sh [CHECKPOINT] [CIFAR10_DIR]
+#   tools/train/ship.sh [CHECKPOINT] [CIFAR10_DIR]     (the evaluations go beside the checkpoint)
 #
 # 1. fp32: cnm-convert CHECKPOINT -> models/condensenet86-cifar10.cnm
 # 2. int8: calibrated on 500 training images (balanced over the classes) with each method
 #    (minmax, percentile, entropy); the one with the best logit SQNR on its own calibration
 #    images (not the test set) becomes models/condensenet86-cifar10-int8.cnm = the default model.
 # 3. edge-infer eval of all four on the test set (int8 with --reference fp32: top-1 agreement);
-#    JSON lines in tools/train/run-c86/eval-10k.jsonl.
+#    JSON lines in eval-10k.jsonl in the checkpoint's folder.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CK=${1:-tools/train/run-c86/condensenet-cifar10-train.pth}
 DATA=${2:-../shared/data/cifar10}
-OUT=tools/train/run-c86
+OUT=$(dirname "$CK")
 swift build -c release --product cnm-convert >/dev/null
 swift build -c release --product edge-infer >/dev/null
 B=.build/release

@@ -1,8 +1,8 @@
 /* Fused pointwise convolution, int8, x86-64 with AVX-512 VNNI (AMD Zen 4/5, Intel Ice Lake and
  * later): the AVX-VNNI kernel (pointwise_q8_avxvnni.c: the same panel of uint8 code words, the
  * same dot-layout weights, zp * sum(w) subtracted back) on zmm registers. Micro-kernel: 4 outputs
- * x the whole 64-pixel tile, 16 accumulators, 64 MACs per instruction. Bit-identical to
- * pointwise_q8_ref.c. */
+ * x the whole 64-pixel tile, 16 accumulators, 64 MACs per instruction; the panel is packed 16
+ * pixels per zmm (pack16). Bit-identical to pointwise_q8_ref.c. */
 #include "q8_avx2.h"
 
 #if defined(__x86_64__)
@@ -17,6 +17,39 @@ AVX512VNNI static inline void store16(const cnm_q8_args *q, int o, __m512i acc, 
     if (a->post_relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
     if (n >= 16) _mm512_storeu_ps(y, v);
     else _mm512_mask_storeu_ps(y, (__mmask16)((1u << n) - 1u), v);
+}
+
+/* The panel of q8x_pack_words (q8_avx2.h) 16 pixels at a time: per channel a masked load, the
+ * BN fma, ReLU, the quantiser (the same operations in the same order, so the same codes), then
+ * the 4 channels' codes shifted into the bytes of each pixel's word. */
+AVX512VNNI static void pack16(const cnm_q8_args *q, int32_t *panel, int g, int p0, int n) {
+    const cnm_pw_args *a = &q->pw;
+    const int T = CNM_PW_TILE, words = (a->cin_g + 3) / 4, nr = (n + 15) / 16 * 16;
+    const __m512 inv = _mm512_set1_ps(q->inv_scale), lo = _mm512_set1_ps((float)-q->zp),
+                 hi = _mm512_set1_ps((float)(255 - q->zp)), zero = _mm512_setzero_ps();
+    const __m512i zp = _mm512_set1_epi32(q->zp);
+    const int need_lo = !(a->pre_relu && q->zp == 0); /* as in q8x_pack_words */
+    for (int j = 0; j < words; j++)
+        for (int p = 0; p < nr; p += 16) {
+            const int left = n - p;
+            const __mmask16 m = left >= 16 ? (__mmask16)0xFFFFu : (__mmask16)((1u << left) - 1u);
+            __m512i word = _mm512_setzero_si512();
+            for (int h = 0; h < 4; h++) {
+                const int ch = 4 * j + h;
+                if (ch >= a->cin_g) break;
+                const int c = g * a->cin_g + ch;
+                const float *x = a->in + (size_t)(a->src ? a->src[c] : c) * a->hw + p0 + p;
+                __m512 v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x), _mm512_set1_ps(a->pre_scale ? a->pre_scale[c] : 1.0f),
+                                           _mm512_set1_ps(a->pre_shift ? a->pre_shift[c] : 0.0f));
+                if (a->pre_relu) v = _mm512_max_ps(v, zero);
+                __m512 t = _mm512_mul_ps(v, inv);
+                if (need_lo) t = _mm512_max_ps(t, lo);
+                /* lanes past n hold code 0: their sums are never stored */
+                const __m512i u = _mm512_maskz_add_epi32(m, _mm512_cvtps_epi32(_mm512_min_ps(t, hi)), zp);
+                word = _mm512_or_si512(word, _mm512_sllv_epi32(u, _mm512_set1_epi32(8 * h)));
+            }
+            _mm512_storeu_si512((void *)(panel + (size_t)j * T + p), word);
+        }
 }
 
 AVX512VNNI static void kernel(const cnm_q8_args *q, const int32_t *panel, const int8_t *wb, int o, int mr, int p0, int n) {
@@ -52,7 +85,7 @@ void cnm_pointwise_q8_avx512vnni(const cnm_q8_args *q) {
 #pragma omp for schedule(static)
     for (int it = 0; it < items; it++) {
         const cnm_pw_item w = cnm_pw_item_at(a, it);
-        q8x_pack_words(q, panel, w.g, w.p0, w.n);
+        pack16(q, panel, w.g, w.p0, w.n);
         for (int b = 0; b < nb; b++) {
             const int mr = cout_g - 4 * b < 4 ? cout_g - 4 * b : 4;
             kernel(q, panel, q->wdot + (size_t)(w.g * nb + b) * block, w.g * cout_g + 4 * b, mr, w.p0, w.n);
