@@ -125,8 +125,9 @@ const char *cnm_op_name(uint32_t type);
 cnm_status cnm_context_create(const cnm_model *model, int threads, cnm_context **out, cnm_error *err);
 void cnm_context_free(cnm_context *ctx);
 int cnm_context_threads(const cnm_context *ctx);
-/* The kernel set in use: "avx2+fma", "neon+dotprod", "neon" or "scalar" (CNM_ISA=scalar forces
- * the portable kernels). */
+/* The kernel set in use: "avx2+fma" with "+avx512f" (fp32 convs), "+avx-vnni" or "+avx512-vnni"
+ * (int8 convs) where the CPU has them, "neon+dotprod", "neon" or "scalar" (CNM_ISA=scalar forces
+ * the portable kernels; avx2 turns the AVX-512 and VNNI kernels off). */
 const char *cnm_context_isa(const cnm_context *ctx);
 
 /* Run one image: `input` holds input_c*input_h*input_w normalised floats (CHW),

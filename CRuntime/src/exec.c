@@ -42,7 +42,7 @@ cnm_status cnm_context_create(const cnm_model *m, int threads, cnm_context **out
 #endif
     c->isa = (int)cnm_detect_isa();
     c->vnni = 0; /* only reported (and used) where the model has int8 convolutions */
-    c->avx512 = 0; /* likewise, only where the model has fp32 pointwise steps */
+    c->avx512 = 0; /* likewise AVX-512 (VNNI), only where the model has fp32 (int8) conv steps */
     for (uint32_t i = 0; i < m->n_steps; i++) {
         if (m->steps[i].quant) c->vnni = cnm_detect_vnni(), c->vnni512 = cnm_detect_avx512vnni();
         else if (m->steps[i].kind == CNM_STEP_POINTWISE || m->steps[i].kind == CNM_STEP_DIRECT) c->avx512 = cnm_detect_avx512();
