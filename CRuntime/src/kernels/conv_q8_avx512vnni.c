@@ -60,7 +60,7 @@ void cnm_conv2d_direct_q8_avx512vnni(const cnm_conv_shape *s, const float *in, c
     q8x_direct_pack_words(s, in, inv_scale, zp, pad);
     const int cin_g = s->cin / s->groups, cout_g = s->cout / s->groups, nb = (cout_g + 3) / 4, R = slot_item_rows(s, S);
     const size_t block = (size_t)((cin_g + 3) / 4) * s->kh * s->kw * 16;
-    const int rows = (s->oh + R - 1) / R, items = s->groups * nb * rows, mode = slot_mode(s);
+    const int rows = (s->oh + R - 1) / R, items = s->groups * nb * rows, mode = slot_mode(s, S);
 #pragma omp for schedule(static)
     for (int it = 0; it < items; it++) {
         const int g = it / (rows * nb), rem = it % (rows * nb), b = rem % nb, oy = (rem / nb) * R;

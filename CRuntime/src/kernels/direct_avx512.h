@@ -2,7 +2,8 @@
  * a slot is 16 outputs in one zmm register,
  *   mode 0 (maps at most 8 wide): output rows oy + 2k and oy + 2k + 1, 8 lanes each;
  *   mode 1 (9..16 wide):          output row oy + k;
- *   mode 2 (wider):               outputs q + 16k .. q + 16k + 15 of row oy.
+ *   mode 2 (wider):               outputs q + 16k .. q + 16k + 15 of row oy;
+ *   mode 3 (17..32 wide, S = 4):  row oy + k / 2, outputs 16 (k % 2) .. 16 (k % 2) + 15.
  * A work item computes S slots; rows past the map are computed from a real row and not stored. */
 #ifndef CNM_DIRECT_AVX512_H
 #define CNM_DIRECT_AVX512_H
@@ -13,11 +14,13 @@
 
 #define AVX512_SLOTS __attribute__((target("avx512f")))
 
-static inline int slot_mode(const cnm_conv_shape *s) { return s->ow <= 8 ? 0 : s->ow <= 16 ? 1 : 2; }
+static inline int slot_mode(const cnm_conv_shape *s, int S) {
+    return s->ow <= 8 ? 0 : s->ow <= 16 ? 1 : (S == 4 && s->ow <= 32) ? 3 : 2;
+}
 /* output rows one work item covers with S slots */
 static inline int slot_item_rows(const cnm_conv_shape *s, int S) {
-    const int m = slot_mode(s);
-    return m == 0 ? 2 * S : m == 1 ? S : 1;
+    const int m = slot_mode(s, S);
+    return m == 0 ? 2 * S : m == 1 ? S : m == 3 ? S / 2 : 1;
 }
 
 /* Offsets (in elements of the padded input, from row oy's start) of slot k's first row and, in
@@ -25,10 +28,10 @@ static inline int slot_item_rows(const cnm_conv_shape *s, int S) {
 static inline void slot_offsets(const cnm_conv_shape *s, int mode, int S, int oy, int q, size_t *off, size_t *off2) {
     const int RS = padded_row(s);
     for (int k = 0; k < S; k++) {
-        int r0 = mode == 0 ? 2 * k : mode == 1 ? k : 0, r1 = r0 + 1;
+        int r0 = mode == 0 ? 2 * k : mode == 1 ? k : mode == 3 ? k / 2 : 0, r1 = r0 + 1;
         if (oy + r0 >= s->oh) r0 = s->oh - 1 - oy;
         if (oy + r1 >= s->oh) r1 = s->oh - 1 - oy;
-        off[k] = (size_t)r0 * s->sh * RS + (mode == 2 ? (size_t)(q + 16 * k) : 0);
+        off[k] = (size_t)r0 * s->sh * RS + (mode == 2 ? (size_t)(q + 16 * k) : mode == 3 ? (size_t)(16 * (k % 2)) : 0);
         off2[k] = (size_t)r1 * s->sh * RS;
     }
 }
@@ -54,6 +57,8 @@ AVX512_SLOTS static inline void slot_store(const cnm_conv_shape *s, int mode, fl
                          _mm512_castps256_ps512(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))), s->ow);
     } else if (mode == 1) {
         if (oy + k < s->oh) slot_store_n(y + (size_t)(oy + k) * s->ow, v, s->ow);
+    } else if (mode == 3) {
+        if (oy + k / 2 < s->oh) slot_store_n(y + (size_t)(oy + k / 2) * s->ow + 16 * (k % 2), v, s->ow - 16 * (k % 2));
     } else {
         slot_store_n(y + (size_t)oy * s->ow + q + 16 * k, v, s->ow - q - 16 * k);
     }
