@@ -506,24 +506,17 @@ static cnm_status validate_graph(cnm_model *m, cnm_error *err) {
             GFAIL("%s: op %u (%s): second input value %d %s", m->name, i, on, op->in1,
                   op->type == CNM_OP_ADD ? "out of range" : "must be -1 (only add takes two inputs)");
         const cnm_value *in = &m->values[op->in0], *out = &m->values[op->out];
-        if (op->in1 >= 0) { /* add: the second input, read like the first */
-            const cnm_value *in1 = &m->values[op->in1];
-            for (uint32_t c = 0; c < in1->c; c++)
-                if (!written[first[in1->buffer] + in1->c_off + c])
+        /* every input (in0, and in1 of add): written before, not overlapping the output */
+        for (int k = 0; k < (op->in1 >= 0 ? 2 : 1); k++) {
+            const cnm_value *v = &m->values[k ? op->in1 : op->in0];
+            for (uint32_t c = 0; c < v->c; c++)
+                if (!written[first[v->buffer] + v->c_off + c])
                     GFAIL("%s: op %u (%s): reads channel %u of buffer %u before any op writes it", m->name, i, on,
-                          in1->c_off + c, in1->buffer);
-            if (in1->buffer == out->buffer && in1->c_off < out->c_off + out->c && out->c_off < in1->c_off + in1->c)
-                GFAIL("%s: op %u (%s): output channels overlap input channels in buffer %u", m->name, i, on,
-                      in1->buffer);
+                          v->c_off + c, v->buffer);
+            if (v->buffer == out->buffer && v->c_off < out->c_off + out->c && out->c_off < v->c_off + v->c)
+                GFAIL("%s: op %u (%s): output channels overlap input channels in buffer %u", m->name, i, on, v->buffer);
         }
         const cnm_buffer *ibf = &m->buffers[in->buffer], *obf = &m->buffers[out->buffer];
-        for (uint32_t c = 0; c < in->c; c++)
-            if (!written[first[in->buffer] + in->c_off + c])
-                GFAIL("%s: op %u (%s): reads channel %u of buffer %u before any op writes it", m->name, i, on,
-                      in->c_off + c, in->buffer);
-        if (in->buffer == out->buffer && in->c_off < out->c_off + out->c && out->c_off < in->c_off + in->c)
-            GFAIL("%s: op %u (%s): output channels overlap input channels in buffer %u", m->name, i, on,
-                  in->buffer);
         const int32_t *p = op->p;
         int np = 0; /* params in use */
         switch (op->type) {
