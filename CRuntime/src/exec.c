@@ -41,12 +41,16 @@ cnm_status cnm_context_create(const cnm_model *m, int threads, cnm_context **out
     (void)threads;
 #endif
     c->isa = (int)cnm_detect_isa();
-    c->vnni = 0; /* only reported (and used) where the model has int8 convolutions */
-    c->avx512 = 0; /* likewise AVX-512 (VNNI), only where the model has fp32 (int8) conv steps */
+    /* the VNNI kernels only where the model has int8 convolutions, AVX-512F only where it has fp32
+     * conv steps: so that what is reported is what runs */
+    int int8_convs = 0, fp32_convs = 0;
     for (uint32_t i = 0; i < m->n_steps; i++) {
-        if (m->steps[i].quant) c->vnni = cnm_detect_vnni(), c->vnni512 = cnm_detect_avx512vnni();
-        else if (m->steps[i].kind == CNM_STEP_POINTWISE || m->steps[i].kind == CNM_STEP_DIRECT) c->avx512 = cnm_detect_avx512();
+        if (m->steps[i].quant) int8_convs = 1;
+        else if (m->steps[i].kind == CNM_STEP_POINTWISE || m->steps[i].kind == CNM_STEP_DIRECT) fp32_convs = 1;
     }
+    c->vnni = int8_convs && cnm_detect_vnni();
+    c->vnni512 = int8_convs && cnm_detect_avx512vnni();
+    c->avx512 = fp32_convs && cnm_detect_avx512();
     c->arena = alloc_zeroed(m->arena_bytes / sizeof(float));
     c->pw_scratch = alloc_zeroed(m->pw_scratch_floats * (size_t)c->threads);
     c->direct_scratch = alloc_zeroed(m->direct_scratch_floats);
@@ -146,12 +150,10 @@ static void run_ref_op(const cnm_model *m, float *arena, const cnm_op *op) {
     case CNM_OP_ADD:
         cnm_add_f32_ref(in, cnm_value_ptr(m, arena, op->in1), out, (size_t)ov->c * ob->h * ob->w, relu);
         break;
-    case CNM_OP_LRN: {
-        float alpha, beta, bias;
-        memcpy(&alpha, &op->p[1], 4); memcpy(&beta, &op->p[2], 4); memcpy(&bias, &op->p[3], 4);
-        cnm_lrn_f32_ref(in, out, (int)ov->c, (int)(ob->h * ob->w), op->p[0], alpha, beta, bias, relu);
+    case CNM_OP_LRN:
+        cnm_lrn_f32_ref(in, out, (int)ov->c, (int)(ob->h * ob->w), op->p[0], cnm_op_param_f32(op, 1),
+                        cnm_op_param_f32(op, 2), cnm_op_param_f32(op, 3), relu);
         break;
-    }
     case CNM_OP_LINEAR: {
         const cnm_tensor *w = &m->tensors[op->t[0]];
         cnm_linear_f32_ref(in, w->data, tensor_data(m, op->t[1]), tensor_data(m, op->t[2]), out,

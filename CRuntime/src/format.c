@@ -637,8 +637,7 @@ static cnm_status validate_graph(cnm_model *m, cnm_error *err) {
             np = 4;
             if (op->t[0] != -1 || op->t[1] != -1 || op->t[2] != -1 || op->t[3] != -1)
                 GFAIL("%s: op %u (lrn): takes no tensors", m->name, i);
-            float alpha, beta, bias;
-            memcpy(&alpha, &p[1], 4); memcpy(&beta, &p[2], 4); memcpy(&bias, &p[3], 4);
+            const float alpha = cnm_op_param_f32(op, 1), beta = cnm_op_param_f32(op, 2), bias = cnm_op_param_f32(op, 3);
             if (p[0] < 1 || p[0] > 4096 || !(alpha >= 0.0f && alpha < 1e30f) || !(beta >= 0.0f && beta <= 64.0f) ||
                 !(bias > 0.0f && bias < 1e30f))
                 GFAIL("%s: op %u (lrn): size %d must be 1..4096, alpha %g >= 0, beta %g in 0..64 and bias %g > 0",
@@ -904,9 +903,9 @@ int cnm_model_op(const cnm_model *m, uint32_t i, cnm_op_info *info) {
         break;
     case CNM_OP_LRN:
         info->lrn_size = op->p[0];
-        memcpy(&info->lrn_alpha, &op->p[1], 4);
-        memcpy(&info->lrn_beta, &op->p[2], 4);
-        memcpy(&info->lrn_bias, &op->p[3], 4);
+        info->lrn_alpha = cnm_op_param_f32(op, 1);
+        info->lrn_beta = cnm_op_param_f32(op, 2);
+        info->lrn_bias = cnm_op_param_f32(op, 3);
         break;
     case CNM_OP_LINEAR:
         info->has_index = op->t[2] != -1;

@@ -49,13 +49,16 @@ typedef struct cnm_op {
     uint64_t macs;
 } cnm_op;
 
-/* int8 conv: the input scale is stored as the bits of an f32 in p5 (the zero point in p6) */
-static inline float cnm_op_input_scale(const cnm_op *op) {
+/* A float parameter, stored as the bits of an f32 in p[k] (LRN's alpha, beta, bias in p1..p3) */
+static inline float cnm_op_param_f32(const cnm_op *op, int k) {
     float f;
-    uint32_t u = (uint32_t)op->p[5];
+    uint32_t u = (uint32_t)op->p[k];
     memcpy(&f, &u, sizeof f);
     return f;
 }
+
+/* int8 conv: the input scale is stored as the bits of an f32 in p5 (the zero point in p6) */
+static inline float cnm_op_input_scale(const cnm_op *op) { return cnm_op_param_f32(op, 5); }
 
 /* Execution steps: the planner groups ops that run as one kernel (plan.c, cnm_fuse). */
 enum { CNM_STEP_OP = 0, CNM_STEP_POINTWISE = 1, CNM_STEP_DIRECT = 2 };
