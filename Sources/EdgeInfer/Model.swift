@@ -127,8 +127,6 @@ public struct OperatorInfo: Sendable, Equatable {
     public let shuffle: Int
     /// max pool: output size rounded up (PyTorch's ceil_mode)
     public let ceilMode: Bool
-    /// add: the second input value, else nil
-    public let secondInputValue: Int?
     public let hasIndex: Bool
     public let macs: Int
     public let weightName: String
@@ -150,7 +148,6 @@ public struct OperatorInfo: Sendable, Equatable {
         groups = Int(o.groups)
         shuffle = Int(o.shuffle)
         ceilMode = o.ceil_mode != 0
-        secondInputValue = o.in1 >= 0 ? Int(o.in1) : nil
         hasIndex = o.has_index != 0
         macs = Int(o.macs)
         weightName = o.weight_name.map { String(cString: $0) } ?? ""

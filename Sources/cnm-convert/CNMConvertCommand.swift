@@ -111,14 +111,14 @@ struct CNMConvertCommand: ParsableCommand {
             if verbose {
                 print("converted \(checkpoint) (\(r.checkpointKind) \(r.arch)) -> \(output)")
                 if r.arch == "onnx" {
-                    print("  \(r.notes.filter { $0.contains("folded") }.count) BatchNorms folded into convolutions")
+                    print("  \(r.batchNormsFolded) BatchNorms folded into convolutions")
                 } else {
                 print("  stages \(r.stages.map(String.init).joined(separator: "-")), growth \(r.growth.map(String.init).joined(separator: "-")), bottleneck \(r.bottleneck), groups 1x1 \(r.group1x1) / 3x3 \(r.group3x3)" + (r.arch == "condensenet" ? ", condense factor \(r.condenseFactor)" : "") + (r.compression.map { String(format: ", compression %.3g", $0) } ?? ""))
                 print("  dense layers \(r.denseLayers), classifier \(r.classifier)")
                 }
                 print("  parameters \(r.parametersBefore) in the checkpoint -> \(r.parametersAfter) in the model")
                 print(String(format: "  %.1f M multiply-accumulates per image, file %d bytes (%.2f MiB)", Double(r.macs) / 1e6, r.fileBytes, Double(r.fileBytes) / 1048576))
-                for n in r.notes where !n.contains("folded into conv") { print("  note: \(n)") }
+                for n in r.notes { print("  note: \(n)") }
             }
             if let qr {
                 print("int8: \(qr.method.rawValue) calibration on \(qr.images) inputs; int8 vs fp32 on the calibration inputs:")

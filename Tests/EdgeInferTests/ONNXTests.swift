@@ -49,7 +49,7 @@ struct ONNXTests {
         #expect(Self.ops(res, "add").count == 6)
         #expect(Self.ops(res, "add").allSatisfy { $0.relu })                   // Add-ReLU fused
         #expect(Self.ops(res, "channel").isEmpty)                               // every BN folded into its conv
-        #expect(resReport.notes.filter { $0.contains("folded") }.count == 17)
+        #expect(resReport.batchNormsFolded == 17)
 
         let (goog, _, _) = try Self.convert("googlenet")
         #expect(Self.ops(goog, "channel").isEmpty)                              // no copies: branches write in place

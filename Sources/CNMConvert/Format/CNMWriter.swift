@@ -120,7 +120,7 @@ public struct CNMBuilder {
         ops[op].t[0] = weight
         ops[op].t[2] = weightScales
         ops[op].t[3] = -1
-        ops[op].p[5] = Int(Int32(bitPattern: inputScale.bitPattern))
+        ops[op].p[5] = Self.floatParam(inputScale)
         ops[op].p[6] = zeroPoint
     }
 
@@ -156,10 +156,8 @@ public struct CNMBuilder {
         ops.append(OpRec(type: type, relu: relu, input: input, input1: input1, output: output, t: Array(tt), p: Array(pp)))
     }
 
-    /// The bit pattern of an f32 as an op parameter (LRN's alpha, beta, bias).
+    /// The bit pattern of an f32 as an op parameter (an int8 conv's input scale; LRN's alpha, beta, bias).
     public static func floatParam(_ v: Float) -> Int { Int(Int32(bitPattern: v.bitPattern)) }
-
-    public func valueCount() -> Int { values.count }
 
     public func serialize() -> [UInt8] {
         // tensors no op refers to any more (replaced by their int8 versions) are dropped

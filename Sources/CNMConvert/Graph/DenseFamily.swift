@@ -36,6 +36,8 @@ public struct ConversionReport: Sendable {
     public var parametersAfter = 0           // of the .cnm
     public var macs = 0
     public var fileBytes = 0
+    /// ONNX: BatchNormalization nodes folded into the convolution before them
+    public var batchNormsFolded = 0
     public var notes: [String] = []
 }
 
@@ -46,6 +48,15 @@ struct FoldedBN {
     var count: Int { scale.count }
 
     func gathered(_ index: [Int]) -> FoldedBN { FoldedBN(scale: index.map { scale[$0] }, shift: index.map { shift[$0] }) }
+
+    /// The fold itself, in double precision (checkpoints and ONNX graphs alike):
+    /// scale = gamma / sqrt(var + eps), shift = beta - mean * scale.
+    static func affine(gamma: [Double], beta: [Double], mean: [Double], variance: [Double], eps: Double)
+        -> (scale: [Double], shift: [Double])
+    {
+        let scale = gamma.indices.map { gamma[$0] / (variance[$0] + eps).squareRoot() }
+        return (scale, scale.indices.map { beta[$0] - mean[$0] * scale[$0] })
+    }
 }
 
 /// Reads CondenseNet (training-time or converted) and DenseNet-BC checkpoints of the
@@ -94,13 +105,9 @@ public struct DenseFamilyConverter {
         let m = try tensor(prefix + ".running_mean", shape: [channels]).values
         let v = try tensor(prefix + ".running_var", shape: [channels]).values
         if has(prefix + ".num_batches_tracked") { used.insert(prefix + ".num_batches_tracked") }
-        var scale = [Float](repeating: 0, count: channels), shift = scale
-        for c in 0..<channels {
-            let s = Double(g[c]) / (Double(v[c]) + 1e-5).squareRoot()
-            scale[c] = Float(s)
-            shift[c] = Float(Double(be[c]) - Double(m[c]) * s)
-        }
-        return FoldedBN(scale: scale, shift: shift)
+        let f = FoldedBN.affine(gamma: g.map(Double.init), beta: be.map(Double.init), mean: m.map(Double.init),
+                                variance: v.map(Double.init), eps: 1e-5)
+        return FoldedBN(scale: f.scale.map { Float($0) }, shift: f.shift.map { Float($0) })
     }
 
     /// Numbers n for which some key starts with `prefix + n + "."`, sorted; must be 1...N.

@@ -286,7 +286,7 @@ public struct ONNXImporter {
                     done.insert(j)
                     output = g.node[j].output[0]
                     last = j
-                    report.notes.append("BatchNorm '\(g.node[j].name)' folded into conv '\(n.name)'")
+                    report.batchNormsFolded += 1
                 }
                 let oh = (s.h + 2 * pad.0 - kh) / st[0] + 1, ow = (s.w + 2 * pad.1 - kw) / st[1] + 1
                 record(IROp(kind: .conv(weight: weight, dims: wc.dims, bias: bias, stride: (st[0], st[1]), pad: pad, groups: groups),
@@ -394,13 +394,7 @@ public struct ONNXImporter {
         guard n.input.count == 5, let g = consts[n.input[1]], let b = consts[n.input[2]], let m = consts[n.input[3]], let v = consts[n.input[4]],
             [g, b, m, v].allSatisfy({ $0.values.count == channels })
         else { throw fail("node '\(n.name)' (BatchNormalization): needs constant scale, bias, mean and variance of \(channels) values") }
-        var scale = [Double](repeating: 0, count: channels), shift = scale
-        for c in 0..<channels {
-            let s = g.values[c] / (v.values[c] + Double(eps)).squareRoot()
-            scale[c] = s
-            shift[c] = b.values[c] - m.values[c] * s
-        }
-        return (scale, shift)
+        return FoldedBN.affine(gamma: g.values, beta: b.values, mean: m.values, variance: v.values, eps: Double(eps))
     }
 
     // MARK: - pass 2 + 3: place concatenations, emit
