@@ -123,6 +123,13 @@ static void test_pointwise(void) {
     }
 }
 
+/* Values every quantiser must map exactly as the reference does (NaN to the code of the lower
+ * clamp, infinities and huge values to the ends, -0), at positions that move with `salt` */
+static void add_specials(float *x, size_t n, int salt) {
+    const float sp[] = {NAN, INFINITY, -INFINITY, 3e38f, -3e38f, 1e10f, -1e10f, -0.0f};
+    for (size_t k = 0; k < sizeof sp / sizeof sp[0] && n > 8; k++) x[((size_t)salt * 7 + k * 5) % n] = sp[k];
+}
+
 /* int8 pointwise: the SIMD kernel bit-exact with the scalar one, and both with the generic
  * int8 conv reference (no pre/post ops) */
 static void test_pointwise_q8(void) {
@@ -136,6 +143,7 @@ static void test_pointwise_q8(void) {
         float *in = rand_buf((size_t)cin * hw), *bias = rand_buf(cout), *mult = rand_buf(cout);
         float *ps = rand_buf(cin), *pb = rand_buf(cin), *qs = rand_buf(cout), *qb = rand_buf(cout);
         for (int i = 0; i < cin * hw; i++) in[i] *= 3.0f; /* some values clip at both ends */
+        add_specials(in, (size_t)cin * hw, cases);
         int8_t *wq = malloc((size_t)cout * cin_g);
         for (int i = 0; i < cout * cin_g; i++) wq[i] = (int8_t)((int)(frand() * 127.0f));
         if (cases % 5 == 0) wq[0] = 127, wq[cout * cin_g - 1] = -127; /* the extremes */
@@ -205,6 +213,7 @@ static void test_direct_q8(void) {
                             .groups = G, .relu = (h & 1)};
         const int kk = K * K, cout_g = cout / G;
         float *in = rand_buf((size_t)cin * H * W), *bias = rand_buf(cout), *mult = rand_buf(cout);
+        add_specials(in, (size_t)cin * H * W, k + h + c);
         for (int i = 0; i < cout; i++) mult[i] = fabsf(mult[i]) * 0.01f;
         int8_t *wq = malloc((size_t)cout * cin_g * kk);
         for (int i = 0; i < cout * cin_g * kk; i++) wq[i] = (int8_t)((int)(frand() * 127.0f));

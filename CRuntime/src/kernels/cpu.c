@@ -68,7 +68,7 @@ int cnm_detect_avx512(void) {
 
 int cnm_detect_avx512vnni(void) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    return cnm_detect_avx512() && __builtin_cpu_supports("avx512vnni");
+    return cnm_detect_avx512() && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni");
 #else
     return 0;
 #endif

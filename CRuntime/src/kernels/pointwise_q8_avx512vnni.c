@@ -19,37 +19,51 @@ AVX512VNNI static inline void store16(const cnm_q8_args *q, int o, __m512i acc, 
     else _mm512_mask_storeu_ps(y, (__mmask16)((1u << n) - 1u), v);
 }
 
-/* The panel of q8x_pack_words (q8_avx2.h) 16 pixels at a time: per channel a masked load, the
- * BN fma, ReLU, the quantiser (the same operations in the same order, so the same codes), then
- * the 4 channels' codes shifted into the bytes of each pixel's word. */
+/* The panel of q8x_pack_words (q8_avx2.h) 16 pixels at a time, in fewer operations than the
+ * reference's order of clamps, with the same codes:
+ *  - the clamp to [-zp, 255 - zp] then + zp becomes + zp then the saturation of the packs to
+ *    0..255 (rounding is monotonic and the bounds are integers); the upper clamp stays in float,
+ *    so a huge value cannot wrap, and min(hi, t) keeps NaN, which converts to INT_MIN: code 0,
+ *    as the reference's max(t, lo) gives;
+ *  - the ReLU before the quantiser becomes a byte max with the code of 0 after it (max(v, 0) *
+ *    inv rounds to the code zp exactly when v * inv rounds to a code <= zp; NaN gives zp both ways).
+ * Lanes past n hold codes whose sums are never stored (loaded as 0 under the masks). */
 AVX512VNNI static void pack16(const cnm_q8_args *q, int32_t *panel, int g, int p0, int n) {
     const cnm_pw_args *a = &q->pw;
-    const int T = CNM_PW_TILE, words = (a->cin_g + 3) / 4, nr = (n + 15) / 16 * 16;
-    const __m512 inv = _mm512_set1_ps(q->inv_scale), lo = _mm512_set1_ps((float)-q->zp),
-                 hi = _mm512_set1_ps((float)(255 - q->zp)), zero = _mm512_setzero_ps();
-    const __m512i zp = _mm512_set1_epi32(q->zp);
-    const int need_lo = !(a->pre_relu && q->zp == 0); /* as in q8x_pack_words */
-    for (int j = 0; j < words; j++)
-        for (int p = 0; p < nr; p += 16) {
-            const int left = n - p;
-            const __mmask16 m = left >= 16 ? (__mmask16)0xFFFFu : (__mmask16)((1u << left) - 1u);
-            __m512i word = _mm512_setzero_si512();
-            for (int h = 0; h < 4; h++) {
-                const int ch = 4 * j + h;
-                if (ch >= a->cin_g) break;
-                const int c = g * a->cin_g + ch;
-                const float *x = a->in + (size_t)(a->src ? a->src[c] : c) * a->hw + p0 + p;
-                __m512 v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x), _mm512_set1_ps(a->pre_scale ? a->pre_scale[c] : 1.0f),
-                                           _mm512_set1_ps(a->pre_shift ? a->pre_shift[c] : 0.0f));
-                if (a->pre_relu) v = _mm512_max_ps(v, zero);
-                __m512 t = _mm512_mul_ps(v, inv);
-                if (need_lo) t = _mm512_max_ps(t, lo);
-                /* lanes past n hold code 0: their sums are never stored */
-                const __m512i u = _mm512_maskz_add_epi32(m, _mm512_cvtps_epi32(_mm512_min_ps(t, hi)), zp);
-                word = _mm512_or_si512(word, _mm512_sllv_epi32(u, _mm512_set1_epi32(8 * h)));
+    const int T = CNM_PW_TILE, words = (a->cin_g + 3) / 4;
+    const __m512 inv = _mm512_set1_ps(q->inv_scale), hi = _mm512_set1_ps((float)(255 - q->zp));
+    const __m512i zp = _mm512_set1_epi32(q->zp), zp8 = _mm512_set1_epi8((char)q->zp);
+    const __m512i transpose = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
+    const int relu = a->pre_relu && q->zp != 0; /* with zp 0 the saturation at 0 is the ReLU */
+    __mmask16 m[CNM_PW_TILE / 16];
+    for (int k = 0; k < T / 16; k++) {
+        const int left = n - 16 * k;
+        m[k] = left >= 16 ? (__mmask16)0xFFFFu : left > 0 ? (__mmask16)((1u << left) - 1u) : 0;
+    }
+    for (int j = 0; j < words; j++) {
+        __m512i u[4][CNM_PW_TILE / 16];
+        for (int h = 0; h < 4; h++) {
+            const int ch = 4 * j + h;
+            if (ch >= a->cin_g) { /* code 0: their weights are 0 */
+                for (int k = 0; k < T / 16; k++) u[h][k] = _mm512_setzero_si512();
+                continue;
             }
-            _mm512_storeu_si512((void *)(panel + (size_t)j * T + p), word);
+            const int c = g * a->cin_g + ch;
+            const float *x = a->in + (size_t)(a->src ? a->src[c] : c) * a->hw + p0;
+            const __m512 sc = _mm512_set1_ps(a->pre_scale ? a->pre_scale[c] : 1.0f), sh = _mm512_set1_ps(a->pre_shift ? a->pre_shift[c] : 0.0f);
+            for (int k = 0; k < T / 16; k++) {
+                const __m512 v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m[k], x + 16 * k), sc, sh);
+                u[h][k] = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(hi, _mm512_mul_ps(v, inv))), zp);
+            }
         }
+        for (int k = 0; k < T / 16; k++) {
+            /* per 128-bit lane: 4 pixels x channels 0..3, channel-major; the shuffle makes it pixel-major */
+            __m512i b = _mm512_shuffle_epi8(
+                _mm512_packus_epi16(_mm512_packs_epi32(u[0][k], u[1][k]), _mm512_packs_epi32(u[2][k], u[3][k])), transpose);
+            if (relu) b = _mm512_max_epu8(b, zp8);
+            _mm512_storeu_si512((void *)(panel + (size_t)j * T + 16 * k), b);
+        }
+    }
 }
 
 AVX512VNNI static void kernel(const cnm_q8_args *q, const int32_t *panel, const int8_t *wb, int o, int mr, int p0, int n) {

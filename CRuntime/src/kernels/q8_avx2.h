@@ -10,7 +10,7 @@
 
 #define AVX2 __attribute__((target("avx2,fma")))
 #define AVXVNNI __attribute__((target("avx2,fma,avxvnni")))
-#define AVX512VNNI __attribute__((target("avx512f,avx512vnni,fma")))
+#define AVX512VNNI __attribute__((target("avx512f,avx512bw,avx512vnni,fma")))
 
 /* quantise 8 floats (already pre-processed) to int32 q in [-zp, 255 - zp] */
 AVX2 static inline __m256i q8x_quant(__m256 v, __m256 inv, __m256 lo, __m256 hi) {
