@@ -55,20 +55,20 @@ DIRECT_Q8(0)
 DIRECT_Q8(1)
 DIRECT_Q8(2)
 
-/* q8x_direct_pack_words (q8_avx2.h) for stride 1, 16 pixels per zmm: the codes computed as in
+/* Plane pl (group pl / words, channel word pl % words) of q8x_direct_pack_words (q8_avx2.h) for
+ * stride 1, 16 pixels per zmm: the codes computed as in
  * pack16 of pointwise_q8_avx512vnni.c (+ zp, then the packs' saturation), and only the border
  * (the padding rows and columns and the row slack) filled with the code of 0 instead of the whole
  * plane before the interior. */
-AVX512VNNI static void direct_pack16(const cnm_conv_shape *s, const float *in, float inv, int zp, int32_t *pad) {
+AVX512VNNI static void direct_pack16(const cnm_conv_shape *s, const float *in, float inv, int zp, int32_t *pad, int pl) {
     const int cin_g = s->cin / s->groups, words = (cin_g + 3) / 4, RS = padded_row(s);
     const size_t PS = (size_t)(s->ih + 2 * s->ph) * RS;
     const __m512 vinv = _mm512_set1_ps(inv), hi = _mm512_set1_ps((float)(255 - zp));
     const __m512i zpv = _mm512_set1_epi32(zp);
     const __m512i transpose = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
     const int32_t border = (int32_t)(((uint32_t)zp & 0xFFu) * 0x01010101u);
-    const int planes = s->groups * words, right = s->pw + s->iw;
-#pragma omp for schedule(static)
-    for (int pl = 0; pl < planes; pl++) {
+    const int right = s->pw + s->iw;
+    {
         const int g = pl / words, j = pl % words;
         int32_t *p = pad + (size_t)pl * PS;
         for (size_t i = 0; i < (size_t)s->ph * RS; i++) p[i] = border;
@@ -98,15 +98,12 @@ AVX512VNNI static void direct_pack16(const cnm_conv_shape *s, const float *in, f
     }
 }
 
-void cnm_conv2d_direct_q8_avx512vnni(const cnm_conv_shape *s, const float *in, const int8_t *wdot, const int32_t *wsum,
-                                     const float *mult, const float *bias, float inv_scale, int zp, float *out, int32_t *pad) {
-    if (s->sw == 1) direct_pack16(s, in, inv_scale, zp, pad);
-    else q8x_direct_pack_words(s, in, inv_scale, zp, pad);
+static void run_items(const cnm_conv_shape *s, const int32_t *pad, const int8_t *wdot, const int32_t *wsum, const float *mult,
+                      const float *bias, int zp, float *out, int it0, int it1) {
     const int cin_g = s->cin / s->groups, cout_g = s->cout / s->groups, nb = (cout_g + 3) / 4, R = slot_item_rows(s, S);
     const size_t block = (size_t)((cin_g + 3) / 4) * s->kh * s->kw * 16;
-    const int rows = (s->oh + R - 1) / R, items = s->groups * nb * rows, mode = slot_mode(s, S);
-#pragma omp for schedule(static)
-    for (int it = 0; it < items; it++) {
+    const int rows = (s->oh + R - 1) / R, mode = slot_mode(s, S);
+    for (int it = it0; it < it1; it++) {
         const int g = it / (rows * nb), rem = it % (rows * nb), b = rem % nb, oy = (rem / nb) * R;
         const int o = g * cout_g + 4 * b, mr = cout_g - 4 * b < 4 ? cout_g - 4 * b : 4;
         const int8_t *wb = wdot + (size_t)(g * nb + b) * block;
@@ -114,5 +111,34 @@ void cnm_conv2d_direct_q8_avx512vnni(const cnm_conv_shape *s, const float *in, c
         else if (mode == 1) kernel_1(s, pad, wb, wsum, mult, bias, zp, out, g, o, mr, oy);
         else kernel_2(s, pad, wb, wsum, mult, bias, zp, out, g, o, mr, oy);
     }
+}
+
+/* When the threads divide the groups evenly, each thread packs the planes of its own groups and
+ * computes their outputs: one barrier (at the end) instead of two. Otherwise the pack is shared
+ * out plane by plane, then the items. */
+void cnm_conv2d_direct_q8_avx512vnni(const cnm_conv_shape *s, const float *in, const int8_t *wdot, const int32_t *wsum,
+                                     const float *mult, const float *bias, float inv_scale, int zp, float *out, int32_t *pad) {
+    const int cin_g = s->cin / s->groups, cout_g = s->cout / s->groups, nb = (cout_g + 3) / 4, R = slot_item_rows(s, S);
+    const int words = (cin_g + 3) / 4, rows = (s->oh + R - 1) / R, per_group = nb * rows, items = s->groups * per_group;
+#ifdef _OPENMP
+    const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+#else
+    const int nt = 1, t = 0;
+#endif
+    if (s->sw == 1 && nt > 1 && s->groups % nt == 0) {
+        const int g0 = t * (s->groups / nt), g1 = g0 + s->groups / nt;
+        for (int pl = g0 * words; pl < g1 * words; pl++) direct_pack16(s, in, inv_scale, zp, pad, pl);
+        run_items(s, pad, wdot, wsum, mult, bias, zp, out, g0 * per_group, g1 * per_group);
+#pragma omp barrier
+        return;
+    }
+    if (s->sw == 1) {
+#pragma omp for schedule(static)
+        for (int pl = 0; pl < s->groups * words; pl++) direct_pack16(s, in, inv_scale, zp, pad, pl);
+    } else {
+        q8x_direct_pack_words(s, in, inv_scale, zp, pad);
+    }
+#pragma omp for schedule(static)
+    for (int it = 0; it < items; it++) run_items(s, pad, wdot, wsum, mult, bias, zp, out, it, it + 1);
 }
 #endif
