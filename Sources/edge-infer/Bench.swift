@@ -6,7 +6,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure latency (batch 1) per thread count.",
         discussion: """
-            Reports min / median / p90 / p99 / mean over --runs inferences after --warmup, the \
+            Reports min / median / p90 / p99 / mean over --runs inferences after the warm-up, the \
             model's multiply-accumulates and GFLOP/s at the median, load time, the activation arena \
             and kernel scratch, the kernel set chosen for this CPU and the OpenMP wait policy. \
             Between inferences OpenMP threads sleep after 1 ms (KMP_BLOCKTIME=1) unless \
@@ -21,8 +21,13 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed inferences per thread count.")
     var runs = 300
 
-    @Option(help: "Untimed inferences first.")
+    @Option(help: "Untimed inferences first (at least this many, and for at least --warmup-ms).")
     var warmup = 20
+
+    @Option(help: ArgumentHelp(
+        "Untimed warm-up time per thread count, in milliseconds.",
+        discussion: "The first tens of milliseconds after threads start (or after the CPUs idled) run slower while the processor wakes up; a time-based warm-up keeps them out of the percentiles."))
+    var warmupMs = 250.0
 
     @Flag(help: "Add a per-operator time table (sorted by time).")
     var profile = false
@@ -31,7 +36,9 @@ struct Bench: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard runs >= 1, warmup >= 0 else { throw ValidationError("--runs must be >= 1 and --warmup >= 0") }
+        guard runs >= 1, warmup >= 0, warmupMs >= 0, warmupMs <= 600_000 else {
+            throw ValidationError("--runs must be >= 1, --warmup >= 0 and --warmup-ms in 0...600000")
+        }
         guard threadCounts.count >= 1, threadCounts.allSatisfy({ $0 >= 1 && $0 <= 1024 }) else {
             throw ValidationError("--threads '\(threads)' must be a comma-separated list of numbers in 1...1024")
         }
@@ -66,7 +73,12 @@ struct Bench: ParsableCommand {
             for t in threadCounts {
                 let s = try Session(model: model, threads: t)
                 isa = s.isa
-                for _ in 0..<warmup { try s.run(input, into: &output) }
+                let w0 = DispatchTime.now().uptimeNanoseconds
+                var warm = 0
+                while warm < warmup || Double(DispatchTime.now().uptimeNanoseconds - w0) / 1e6 < warmupMs {
+                    try s.run(input, into: &output)
+                    warm += 1
+                }
                 var times = [Double](repeating: 0, count: runs)
                 for r in 0..<runs {
                     let a = DispatchTime.now().uptimeNanoseconds
@@ -87,7 +99,7 @@ struct Bench: ParsableCommand {
             let policy = openMPPolicy()
             if json {
                 let objs = results.map { r -> String in
-                    var o = "{\"threads\": \(r.threads), \"runs\": \(runs), \"warmup\": \(warmup)"
+                    var o = "{\"threads\": \(r.threads), \"runs\": \(runs), \"warmup\": \(warmup), \"warmup_ms\": \(warmupMs)"
                     for (k, v) in [("min_ms", r.times[0]), ("p50_ms", r.q(0.5)), ("p90_ms", r.q(0.9)), ("p99_ms", r.q(0.99)), ("mean_ms", r.mean)] {
                         o += ", \"\(k)\": \(String(format: "%.4f", v * 1e3))"
                     }
@@ -105,7 +117,7 @@ struct Bench: ParsableCommand {
             print("memory:   activation arena \(info.arenaBytes) bytes (lower bound \(info.arenaLowerBound)), kernel scratch \(info.scratchBytes) bytes + \(info.scratchBytesPerThread) per extra thread")
             print("cpu:      \(cpuName()), kernels \(isa)")
             print("openmp:   \(policy)")
-            print("latency:  batch 1, \(runs) runs after \(warmup) warm-up")
+            print("latency:  batch 1, \(runs) runs after at least \(warmup) warm-up runs and \(String(format: "%.0f", warmupMs)) ms")
             print("threads      min      p50      p90      p99     mean   GFLOP/s")
             for r in results {
                 let ms = [r.times[0], r.q(0.5), r.q(0.9), r.q(0.99), r.mean].map { String(format: "%8.3f", $0 * 1e3) }
