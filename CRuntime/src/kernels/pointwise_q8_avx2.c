@@ -15,11 +15,13 @@ AVX2 static void pack(const cnm_q8_args *q, int32_t *panel, int g, int p0, int n
     for (int j = 0; j < pairs; j++) {
         __m256i qv[2];
         int32_t *row = panel + (size_t)j * T;
+        const int nch = a->cin_g - 2 * j < 2 ? 1 : 2;
+        q8x_chan chs[2];
+        for (int h = 0; h < nch; h++) chs[h] = q8x_chan_at(q, g * a->cin_g + 2 * j + h, p0);
         for (int p = 0; p < T; p += 8) {
             for (int h = 0; h < 2; h++) {
-                const int ch = 2 * j + h;
-                if (ch >= a->cin_g || p >= n) { qv[h] = _mm256_setzero_si256(); continue; }
-                qv[h] = q8x_quant(q8x_pre(q, g * a->cin_g + ch, p0 + p, n - p), inv, lo, hi);
+                if (h >= nch || p >= n) { qv[h] = _mm256_setzero_si256(); continue; }
+                qv[h] = q8x_quant(q8x_pre(&chs[h], a->pre_relu, p, n - p), inv, lo, hi);
             }
             _mm256_storeu_si256((__m256i *)(row + p),
                                 _mm256_or_si256(_mm256_and_si256(qv[0], mask16), _mm256_slli_epi32(qv[1], 16)));

@@ -35,14 +35,21 @@ AVX2 static inline __m256 q8x_load(const float *x, int n) {
     return _mm256_loadu_ps(tmp);
 }
 
-/* The pointwise pre-processing of input channel c (of the whole conv) for pixels [p, p + n), n <= 8
- * (zeros past n): gather, fma with the BN scale/shift, ReLU: the float that is then quantised. */
-AVX2 static inline __m256 q8x_pre(const cnm_q8_args *q, int c, int p, int n) {
+/* Input channel c of a pointwise conv, looked up once per panel rather than per 8 pixels: its
+ * row (after the gather) from pixel p0, and its BatchNorm scale and shift. */
+typedef struct q8x_chan { const float *x; float scale, shift; } q8x_chan;
+static inline q8x_chan q8x_chan_at(const cnm_q8_args *q, int c, int p0) {
     const cnm_pw_args *a = &q->pw;
-    __m256 v = q8x_load(a->in + (size_t)(a->src ? a->src[c] : c) * a->hw + p, n);
-    v = _mm256_fmadd_ps(v, _mm256_set1_ps(a->pre_scale ? a->pre_scale[c] : 1.0f),
-                        _mm256_set1_ps(a->pre_shift ? a->pre_shift[c] : 0.0f));
-    return a->pre_relu ? _mm256_max_ps(v, _mm256_setzero_ps()) : v;
+    q8x_chan ch = {a->in + (size_t)(a->src ? a->src[c] : c) * a->hw + p0, a->pre_scale ? a->pre_scale[c] : 1.0f,
+                   a->pre_shift ? a->pre_shift[c] : 0.0f};
+    return ch;
+}
+
+/* The pointwise pre-processing of that channel for pixels [p, p + n) of the panel, n <= 8 (zeros
+ * past n): fma with the BN scale/shift, ReLU: the float that is then quantised. */
+AVX2 static inline __m256 q8x_pre(const q8x_chan *ch, int relu, int p, int n) {
+    __m256 v = _mm256_fmadd_ps(q8x_load(ch->x + p, n), _mm256_set1_ps(ch->scale), _mm256_set1_ps(ch->shift));
+    return relu ? _mm256_max_ps(v, _mm256_setzero_ps()) : v;
 }
 
 /* The pointwise epilogue for 8 pixels of output o: fma(acc, mult, bias), the post BN fma and ReLU,
@@ -70,19 +77,22 @@ AVX2 static inline void q8x_pack_words(const cnm_q8_args *q, int32_t *panel, int
                                                0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
     /* after a ReLU with zero point 0, t = v * inv >= 0: the lower clamp cannot change it */
     const int need_lo = !(a->pre_relu && q->zp == 0);
-    for (int j = 0; j < words; j++)
+    for (int j = 0; j < words; j++) {
+        const int nch = a->cin_g - 4 * j < 4 ? a->cin_g - 4 * j : 4;
+        q8x_chan chs[4];
+        for (int h = 0; h < nch; h++) chs[h] = q8x_chan_at(q, g * a->cin_g + 4 * j + h, p0);
         for (int p = 0; p < nr; p += 8) {
             __m256i u[4];
             for (int h = 0; h < 4; h++) {
-                const int ch = 4 * j + h;
-                if (ch >= a->cin_g || p >= n) { u[h] = _mm256_setzero_si256(); continue; }
-                __m256 t = _mm256_mul_ps(q8x_pre(q, g * a->cin_g + ch, p0 + p, n - p), inv);
+                if (h >= nch || p >= n) { u[h] = _mm256_setzero_si256(); continue; }
+                __m256 t = _mm256_mul_ps(q8x_pre(&chs[h], a->pre_relu, p, n - p), inv);
                 if (need_lo) t = _mm256_max_ps(t, lo);
                 u[h] = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_min_ps(t, hi)), zp);
             }
             const __m256i b16 = _mm256_packus_epi16(_mm256_packs_epi32(u[0], u[1]), _mm256_packs_epi32(u[2], u[3]));
             _mm256_storeu_si256((__m256i *)(panel + (size_t)j * T + p), _mm256_shuffle_epi8(b16, transpose));
         }
+    }
 }
 /* The zero-bordered input of the VNNI direct kernels (AVX-VNNI and AVX-512 VNNI): words of 4
  * consecutive input channels' uint8 codes u = q + zp, the border holding the code of q = 0. */
