@@ -48,14 +48,18 @@ def parse():
                    "all condensing done) with a fresh optimiser and a new cosine cycle from --lr")
     p.add_argument("--stop-after", type=float, default=0, help="stop (resumably) after this many hours")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--fast", action="store_true",
+                   help="channels-last tensors and bfloat16 autocast for the forward pass (fp32 master weights, "
+                   "loss and optimiser; evaluation stays fp32): 2.7x faster per iteration on the 2-core Zen 5 VM")
     return p.parse_args()
 
 
-def to_tensor(x_uint8, device):
+def to_tensor(x_uint8, device, channels_last=False):
     x = torch.from_numpy(x_uint8).to(device).permute(0, 3, 1, 2).float().div_(255)
     mean = torch.tensor(data.MEAN, device=device).view(1, 3, 1, 1)
     std = torch.tensor(data.STD, device=device).view(1, 3, 1, 1)
-    return (x - mean) / std
+    x = (x - mean) / std
+    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
 
 
 def augment(x, rng):
@@ -72,18 +76,19 @@ def augment(x, rng):
 
 
 @torch.no_grad()
-def evaluate(model, x, y, device, batch=500):
+def evaluate(model, x, y, device, batch=500, channels_last=False):
     model.eval()
     correct = 0
     for i in range(0, len(x), batch):
-        logits = model(to_tensor(x[i:i + batch], device))
+        logits = model(to_tensor(x[i:i + batch], device, channels_last))
         correct += (logits.argmax(1).cpu().numpy() == y[i:i + batch]).sum()
     model.train()
     return correct / len(x)
 
 
 def official_checkpoint(model, epoch, best, optimizer, args):
-    sd = {"module." + k: v for k, v in model.state_dict().items()}
+    # contiguous (NCHW) tensors whatever the training layout: the file is what the official code writes
+    sd = {"module." + k: v.contiguous() for k, v in model.state_dict().items()}
     return {"epoch": epoch, "arch": "condensenet", "state_dict": sd, "best_prec1": best,
             "optimizer": optimizer.state_dict(), "recipe": vars(args)}
 
@@ -106,6 +111,8 @@ def main():
     growth = [int(s) for s in args.growth.split(",")]
     model = CondenseNet(stages, growth, group_1x1=args.groups, group_3x3=args.groups,
                         condense_factor=args.condense_factor).to(args.device)
+    if args.fast:
+        model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True, weight_decay=1e-4)
     start, best, seconds = 0, 0.0, 0.0
     resume = os.path.join(args.out, "checkpoint.pth")
@@ -138,10 +145,11 @@ def main():
             for g in opt.param_groups:
                 g["lr"] = lr
             idx = perm[it * args.batch:(it + 1) * args.batch]
-            x = to_tensor(augment(xtr[idx], rng), args.device)
+            x = to_tensor(augment(xtr[idx], rng), args.device, args.fast)
             y = torch.from_numpy(ytr[idx]).to(args.device)
-            out = model(x)
-            loss = F.cross_entropy(out, y)
+            with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=args.fast):
+                out = model(x)
+            loss = F.cross_entropy(out.float(), y)
             if args.lasso > 0:
                 loss = loss + args.lasso * sum(m.lasso_loss() for m in model.learned_convs())
             opt.zero_grad(set_to_none=True)
@@ -153,7 +161,7 @@ def main():
                 print(f"  epoch {epoch + 1} iter {it}/{steps_per_epoch} loss {loss_sum / seen:.4f} lr {lr:.4f} "
                       f"{(time.time() - t0) / (it + 1):.3f} s/iter", flush=True)
         seconds += time.time() - t0
-        acc = evaluate(model, xte, yte, args.device)
+        acc = evaluate(model, xte, yte, args.device, channels_last=args.fast)
         best = max(best, acc)
         stage = int(model.learned_convs()[0]._stage.item())
         say(f"epoch {epoch + 1}/{args.epochs}: loss {loss_sum / seen:.4f}, test top-1 {acc:.4f}, "
@@ -168,7 +176,7 @@ def main():
     final = official_checkpoint(model, args.epochs, best, opt, args)
     final["optimizer"] = {"state": {}, "param_groups": opt.state_dict()["param_groups"]}
     torch.save(final, os.path.join(args.out, "condensenet-cifar10-train.pth"))
-    say(f"done: test top-1 {evaluate(model, xte, yte, args.device):.4f} after {seconds / 3600:.2f} h of training")
+    say(f"done: test top-1 {evaluate(model, xte, yte, args.device, channels_last=args.fast):.4f} after {seconds / 3600:.2f} h of training")
 
 
 if __name__ == "__main__":
