@@ -76,21 +76,27 @@ static inline void q8n_pw_store(const cnm_q8_args *q, int o, int32x4_t acc, floa
 static inline void q8n_pack_pointwise(const cnm_q8_args *q, int32_t *panel, int g, int p0, int n, int per) {
     const cnm_pw_args *a = &q->pw;
     const int words = (a->cin_g + per - 1) / per, nr = (n + 15) / 16 * 16;
-    for (int j = 0; j < words; j++)
+    for (int j = 0; j < words; j++) {
+        /* each channel's row (after the gather) and BatchNorm constants, looked up once per panel */
+        const int nch = a->cin_g - per * j < per ? a->cin_g - per * j : per;
+        const float *xs[4];
+        float32x4_t sc[4], sh[4];
+        for (int h = 0; h < nch; h++) {
+            const int c = g * a->cin_g + per * j + h;
+            xs[h] = a->in + (size_t)(a->src ? a->src[c] : c) * a->hw + p0;
+            sc[h] = vdupq_n_f32(a->pre_scale ? a->pre_scale[c] : 1.0f);
+            sh[h] = vdupq_n_f32(a->pre_shift ? a->pre_shift[c] : 0.0f);
+        }
         for (int p = 0; p < nr; p += 4) {
             int32x4_t word = vdupq_n_s32(0);
-            for (int h = 0; h < per && p < n; h++) {
-                const int ch = per * j + h;
-                if (ch >= a->cin_g) break;
-                const int c = g * a->cin_g + ch;
-                const float *x = a->in + (size_t)(a->src ? a->src[c] : c) * a->hw + p0 + p;
-                float32x4_t v = vfmaq_f32(vdupq_n_f32(a->pre_shift ? a->pre_shift[c] : 0.0f), q8n_load(x, n - p),
-                                          vdupq_n_f32(a->pre_scale ? a->pre_scale[c] : 1.0f));
+            for (int h = 0; h < nch && p < n; h++) {
+                float32x4_t v = vfmaq_f32(sh[h], q8n_load(xs[h] + p, n - p), sc[h]);
                 if (a->pre_relu) v = q8n_relu(v);
                 word = q8n_word(word, q8n_quant(v, q->inv_scale, q->zp), h, per, q->zp);
             }
             vst1q_s32(panel + (size_t)j * CNM_PW_TILE + p, word);
         }
+    }
 }
 
 /* Worksharing: quantise `in` into the zero-bordered copy `pad` (planes of words of `per` channels,
@@ -104,18 +110,28 @@ static inline void q8n_pack_direct(const cnm_conv_shape *s, const float *in, flo
     for (int pl = 0; pl < planes; pl++) {
         const int g = pl / words, j = pl % words;
         int32_t *p = pad + (size_t)pl * PS;
-        for (size_t i = 0; i < PS; i++) p[i] = zero;
+        /* stride 1: only the border needs the zero word (the interior is written below) */
+        const int right = s->sw == 1 ? s->pw + s->iw : 0;
+        for (size_t i = 0; i < (s->sw == 1 ? (size_t)s->ph * RS : PS); i++) p[i] = zero;
+        for (size_t i = (size_t)(s->ph + s->ih) * RS; s->sw == 1 && i < PS; i++) p[i] = zero;
+        const float *xs[4];
+        for (int h = 0; h < per; h++) /* channels past cin_g keep the zero word's byte (their weights are 0) */
+            xs[h] = per * j + h < cin_g ? in + (size_t)(g * cin_g + per * j + h) * s->ih * s->iw : NULL;
         for (int iy = 0; iy < s->ih; iy++) {
             int32_t *row = p + (size_t)(iy + s->ph) * RS;
+            if (s->sw == 1) {
+                for (int x = 0; x < s->pw; x++) row[x] = zero;
+                for (int x = right; x < RS; x++) row[x] = zero;
+            }
             for (int ix = 0; ix < s->iw; ix += 4) {
                 int32x4_t word = vdupq_n_s32(0);
                 for (int h = 0; h < per; h++) {
-                    const int ch = per * j + h;
-                    /* channels past cin_g keep the zero word's byte (their weights are 0) */
-                    const int32x4_t qv = ch < cin_g
-                        ? q8n_quant(q8n_load(in + ((size_t)(g * cin_g + ch) * s->ih + iy) * s->iw + ix, s->iw - ix), inv, zp)
-                        : vdupq_n_s32(0);
+                    const int32x4_t qv = xs[h] ? q8n_quant(q8n_load(xs[h] + (size_t)iy * s->iw + ix, s->iw - ix), inv, zp) : vdupq_n_s32(0);
                     word = q8n_word(word, qv, h, per, zp);
+                }
+                if (s->sw == 1 && ix + 4 <= s->iw) {
+                    vst1q_s32(row + s->pw + ix, word);
+                    continue;
                 }
                 int32_t w4[4];
                 vst1q_s32(w4, word);
