@@ -68,32 +68,30 @@ AVX512VNNI static void direct_pack16(const cnm_conv_shape *s, const float *in, f
     const __m512i transpose = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
     const int32_t border = (int32_t)(((uint32_t)zp & 0xFFu) * 0x01010101u);
     const int right = s->pw + s->iw;
-    {
-        const int g = pl / words, j = pl % words;
-        int32_t *p = pad + (size_t)pl * PS;
-        for (size_t i = 0; i < (size_t)s->ph * RS; i++) p[i] = border;
-        for (size_t i = (size_t)(s->ph + s->ih) * RS; i < PS; i++) p[i] = border;
-        const int nch = cin_g - 4 * j < 4 ? cin_g - 4 * j : 4; /* channels past cin_g: code 0 (their weights are 0) */
-        const float *xb[4];
-        for (int h = 0; h < 4; h++) xb[h] = in + (size_t)(g * cin_g + 4 * j + (h < nch ? h : 0)) * s->ih * s->iw;
-        for (int iy = 0; iy < s->ih; iy++) {
-            int32_t *row = p + (size_t)(iy + s->ph) * RS;
-            for (int x = 0; x < s->pw; x++) row[x] = border;
-            for (int x = right; x < RS; x++) row[x] = border;
-            for (int ix = 0; ix < s->iw; ix += 16) {
-                const int left = s->iw - ix;
-                const __mmask16 m = left >= 16 ? (__mmask16)0xFFFFu : (__mmask16)((1u << left) - 1u);
-                const size_t at = (size_t)iy * s->iw + ix;
-                __m512i u[4];
-                for (int h = 0; h < 4; h++) {
-                    const __m512 v = _mm512_maskz_loadu_ps(m, xb[h] + at);
-                    u[h] = h < nch ? _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(hi, _mm512_mul_ps(v, vinv))), zpv)
-                                   : _mm512_setzero_si512();
-                }
-                const __m512i w = _mm512_shuffle_epi8(
-                    _mm512_packus_epi16(_mm512_packs_epi32(u[0], u[1]), _mm512_packs_epi32(u[2], u[3])), transpose);
-                _mm512_mask_storeu_epi32((void *)(row + s->pw + ix), m, w);
+    const int g = pl / words, j = pl % words;
+    int32_t *p = pad + (size_t)pl * PS;
+    for (size_t i = 0; i < (size_t)s->ph * RS; i++) p[i] = border;
+    for (size_t i = (size_t)(s->ph + s->ih) * RS; i < PS; i++) p[i] = border;
+    const int nch = cin_g - 4 * j < 4 ? cin_g - 4 * j : 4; /* channels past cin_g: code 0 (their weights are 0) */
+    const float *xb[4];
+    for (int h = 0; h < 4; h++) xb[h] = in + (size_t)(g * cin_g + 4 * j + (h < nch ? h : 0)) * s->ih * s->iw;
+    for (int iy = 0; iy < s->ih; iy++) {
+        int32_t *row = p + (size_t)(iy + s->ph) * RS;
+        for (int x = 0; x < s->pw; x++) row[x] = border;
+        for (int x = right; x < RS; x++) row[x] = border;
+        for (int ix = 0; ix < s->iw; ix += 16) {
+            const int left = s->iw - ix;
+            const __mmask16 m = left >= 16 ? (__mmask16)0xFFFFu : (__mmask16)((1u << left) - 1u);
+            const size_t at = (size_t)iy * s->iw + ix;
+            __m512i u[4];
+            for (int h = 0; h < 4; h++) {
+                const __m512 v = _mm512_maskz_loadu_ps(m, xb[h] + at);
+                u[h] = h < nch ? _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(hi, _mm512_mul_ps(v, vinv))), zpv)
+                               : _mm512_setzero_si512();
             }
+            const __m512i w = _mm512_shuffle_epi8(
+                _mm512_packus_epi16(_mm512_packs_epi32(u[0], u[1]), _mm512_packs_epi32(u[2], u[3])), transpose);
+            _mm512_mask_storeu_epi32((void *)(row + s->pw + ix), m, w);
         }
     }
 }
