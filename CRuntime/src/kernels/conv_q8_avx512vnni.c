@@ -56,42 +56,29 @@ DIRECT_Q8(1)
 DIRECT_Q8(2)
 
 /* Plane pl (group pl / words, channel word pl % words) of q8x_direct_pack_words (q8_avx2.h) for
- * stride 1, 16 pixels per zmm: the codes computed as in
- * pack16 of pointwise_q8_avx512vnni.c (+ zp, then the packs' saturation), and only the border
- * (the padding rows and columns and the row slack) filled with the code of 0 instead of the whole
- * plane before the interior. */
+ * stride 1, 16 pixels per zmm: the codes through q8z_code and q8z_words (q8_avx2.h), and only
+ * the border filled with the code of 0 (direct_fill_border_words) instead of the whole plane
+ * before the interior. */
 AVX512VNNI static void direct_pack16(const cnm_conv_shape *s, const float *in, float inv, int zp, int32_t *pad, int pl) {
     const int cin_g = s->cin / s->groups, words = (cin_g + 3) / 4, RS = padded_row(s);
-    const size_t PS = (size_t)(s->ih + 2 * s->ph) * RS;
     const __m512 vinv = _mm512_set1_ps(inv), hi = _mm512_set1_ps((float)(255 - zp));
     const __m512i zpv = _mm512_set1_epi32(zp);
-    const __m512i transpose = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
-    const int32_t border = (int32_t)(((uint32_t)zp & 0xFFu) * 0x01010101u);
-    const int right = s->pw + s->iw;
     const int g = pl / words, j = pl % words;
-    int32_t *p = pad + (size_t)pl * PS;
-    for (size_t i = 0; i < (size_t)s->ph * RS; i++) p[i] = border;
-    for (size_t i = (size_t)(s->ph + s->ih) * RS; i < PS; i++) p[i] = border;
+    int32_t *p = pad + (size_t)pl * (size_t)(s->ih + 2 * s->ph) * RS;
+    direct_fill_border_words(s, p, (int32_t)(((uint32_t)zp & 0xFFu) * 0x01010101u));
     const int nch = cin_g - 4 * j < 4 ? cin_g - 4 * j : 4; /* channels past cin_g: code 0 (their weights are 0) */
     const float *xb[4];
     for (int h = 0; h < 4; h++) xb[h] = in + (size_t)(g * cin_g + 4 * j + (h < nch ? h : 0)) * s->ih * s->iw;
     for (int iy = 0; iy < s->ih; iy++) {
-        int32_t *row = p + (size_t)(iy + s->ph) * RS;
-        for (int x = 0; x < s->pw; x++) row[x] = border;
-        for (int x = right; x < RS; x++) row[x] = border;
+        int32_t *row = p + (size_t)(iy + s->ph) * RS + s->pw;
         for (int ix = 0; ix < s->iw; ix += 16) {
             const int left = s->iw - ix;
             const __mmask16 m = left >= 16 ? (__mmask16)0xFFFFu : (__mmask16)((1u << left) - 1u);
             const size_t at = (size_t)iy * s->iw + ix;
             __m512i u[4];
-            for (int h = 0; h < 4; h++) {
-                const __m512 v = _mm512_maskz_loadu_ps(m, xb[h] + at);
-                u[h] = h < nch ? _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(hi, _mm512_mul_ps(v, vinv))), zpv)
-                               : _mm512_setzero_si512();
-            }
-            const __m512i w = _mm512_shuffle_epi8(
-                _mm512_packus_epi16(_mm512_packs_epi32(u[0], u[1]), _mm512_packs_epi32(u[2], u[3])), transpose);
-            _mm512_mask_storeu_epi32((void *)(row + s->pw + ix), m, w);
+            for (int h = 0; h < 4; h++)
+                u[h] = h < nch ? q8z_code(_mm512_maskz_loadu_ps(m, xb[h] + at), vinv, hi, zpv) : _mm512_setzero_si512();
+            _mm512_mask_storeu_epi32((void *)(row + ix), m, q8z_words(u[0], u[1], u[2], u[3]));
         }
     }
 }

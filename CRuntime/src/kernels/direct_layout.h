@@ -21,6 +21,21 @@ static inline size_t direct_padded_floats(const cnm_conv_shape *s) {
 }
 
 
+/* Stride 1: fills what lies outside the input in one plane of 32-bit words (the padding rows,
+ * each row's left padding and its slack right of the data) with `v`; the int8 packs write the
+ * interior, so it is not filled first. */
+static inline void direct_fill_border_words(const cnm_conv_shape *s, int32_t *p, int32_t v) {
+    const int RS = padded_row(s), right = s->pw + s->iw;
+    const size_t PS = (size_t)(s->ih + 2 * s->ph) * RS;
+    for (size_t i = 0; i < (size_t)s->ph * RS; i++) p[i] = v;
+    for (size_t i = (size_t)(s->ph + s->ih) * RS; i < PS; i++) p[i] = v;
+    for (int iy = 0; iy < s->ih; iy++) {
+        int32_t *row = p + (size_t)(iy + s->ph) * RS;
+        for (int x = 0; x < s->pw; x++) row[x] = v;
+        for (int x = right; x < RS; x++) row[x] = v;
+    }
+}
+
 /* The work items of every direct kernel: (group g, output row oy, or rows oy and oy + 1 for
  * maps at most 8 wide; output channels [o, o + mr), mr <= 4). */
 typedef struct cnm_direct_item { int g, o, oy, mr; } cnm_direct_item;

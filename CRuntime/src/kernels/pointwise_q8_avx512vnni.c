@@ -19,21 +19,16 @@ AVX512VNNI static inline void store16(const cnm_q8_args *q, int o, __m512i acc, 
     else _mm512_mask_storeu_ps(y, (__mmask16)((1u << n) - 1u), v);
 }
 
-/* The panel of q8x_pack_words (q8_avx2.h) 16 pixels at a time, in fewer operations than the
- * reference's order of clamps, with the same codes:
- *  - the clamp to [-zp, 255 - zp] then + zp becomes + zp then the saturation of the packs to
- *    0..255 (rounding is monotonic and the bounds are integers); the upper clamp stays in float,
- *    so a huge value cannot wrap, and min(hi, t) keeps NaN, which converts to INT_MIN: code 0,
- *    as the reference's max(t, lo) gives;
- *  - the ReLU before the quantiser becomes a byte max with the code of 0 after it (max(v, 0) *
- *    inv rounds to the code zp exactly when v * inv rounds to a code <= zp; NaN gives zp both ways).
- * Lanes past n hold codes whose sums are never stored (loaded as 0 under the masks). */
+/* The panel of q8x_pack_words (q8_avx2.h) 16 pixels at a time, the codes through q8z_code and
+ * q8z_words (the same codes in fewer operations); the ReLU before the quantiser becomes a byte
+ * max with the code of 0 after it (max(v, 0) * inv rounds to the code zp exactly when v * inv
+ * rounds to a code <= zp; NaN gives zp both ways). Lanes past n hold codes whose sums are never
+ * stored (loaded as 0 under the masks). */
 AVX512VNNI static void pack16(const cnm_q8_args *q, int32_t *panel, int g, int p0, int n) {
     const cnm_pw_args *a = &q->pw;
     const int T = CNM_PW_TILE, words = (a->cin_g + 3) / 4;
     const __m512 inv = _mm512_set1_ps(q->inv_scale), hi = _mm512_set1_ps((float)(255 - q->zp));
     const __m512i zp = _mm512_set1_epi32(q->zp), zp8 = _mm512_set1_epi8((char)q->zp);
-    const __m512i transpose = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
     const int relu = a->pre_relu && q->zp != 0; /* with zp 0 the saturation at 0 is the ReLU */
     __mmask16 m[CNM_PW_TILE / 16];
     for (int k = 0; k < T / 16; k++) {
@@ -53,13 +48,11 @@ AVX512VNNI static void pack16(const cnm_q8_args *q, int32_t *panel, int g, int p
             const __m512 sc = _mm512_set1_ps(a->pre_scale ? a->pre_scale[c] : 1.0f), sh = _mm512_set1_ps(a->pre_shift ? a->pre_shift[c] : 0.0f);
             for (int k = 0; k < T / 16; k++) {
                 const __m512 v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m[k], x + 16 * k), sc, sh);
-                u[h][k] = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(hi, _mm512_mul_ps(v, inv))), zp);
+                u[h][k] = q8z_code(v, inv, hi, zp);
             }
         }
         for (int k = 0; k < T / 16; k++) {
-            /* per 128-bit lane: 4 pixels x channels 0..3, channel-major; the shuffle makes it pixel-major */
-            __m512i b = _mm512_shuffle_epi8(
-                _mm512_packus_epi16(_mm512_packs_epi32(u[0][k], u[1][k]), _mm512_packs_epi32(u[2][k], u[3][k])), transpose);
+            __m512i b = q8z_words(u[0][k], u[1][k], u[2][k], u[3][k]);
             if (relu) b = _mm512_max_epu8(b, zp8);
             _mm512_storeu_si512((void *)(panel + (size_t)j * T + 16 * k), b);
         }

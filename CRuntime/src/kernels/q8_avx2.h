@@ -94,6 +94,22 @@ AVX2 static inline void q8x_pack_words(const cnm_q8_args *q, int32_t *panel, int
         }
     }
 }
+/* The AVX-512 word pack (pointwise_q8_avx512vnni.c, conv_q8_avx512vnni.c): the codes of the
+ * reference's quantiser in fewer operations, with the same results:
+ *  - the clamp to [-zp, 255 - zp] then + zp becomes + zp (q8z_code) then the saturation of the
+ *    packs to 0..255 (q8z_words): rounding is monotonic and the bounds are integers; the upper
+ *    clamp stays in float, so a huge value cannot wrap, and min(hi, t) keeps NaN, which converts
+ *    to INT_MIN: code 0, as the reference's max(t, lo) gives;
+ *  - the packs also interleave 4 channels (per 128-bit lane: 4 pixels x channels 0..3,
+ *    channel-major), and one byte shuffle makes each pixel's 4 codes one word. */
+AVX512VNNI static inline __m512i q8z_code(__m512 v, __m512 inv, __m512 hi, __m512i zp) {
+    return _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(hi, _mm512_mul_ps(v, inv))), zp);
+}
+AVX512VNNI static inline __m512i q8z_words(__m512i u0, __m512i u1, __m512i u2, __m512i u3) {
+    const __m512i transpose = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
+    return _mm512_shuffle_epi8(_mm512_packus_epi16(_mm512_packs_epi32(u0, u1), _mm512_packs_epi32(u2, u3)), transpose);
+}
+
 /* The zero-bordered input of the VNNI direct kernels (AVX-VNNI and AVX-512 VNNI): words of 4
  * consecutive input channels' uint8 codes u = q + zp, the border holding the code of q = 0. */
 AVX2 static inline void q8x_direct_pack_words(const cnm_conv_shape *s, const float *in, float inv, int zp, int32_t *pad) {

@@ -111,18 +111,13 @@ static inline void q8n_pack_direct(const cnm_conv_shape *s, const float *in, flo
         const int g = pl / words, j = pl % words;
         int32_t *p = pad + (size_t)pl * PS;
         /* stride 1: only the border needs the zero word (the interior is written below) */
-        const int right = s->sw == 1 ? s->pw + s->iw : 0;
-        for (size_t i = 0; i < (s->sw == 1 ? (size_t)s->ph * RS : PS); i++) p[i] = zero;
-        for (size_t i = (size_t)(s->ph + s->ih) * RS; s->sw == 1 && i < PS; i++) p[i] = zero;
+        if (s->sw == 1) direct_fill_border_words(s, p, zero);
+        else for (size_t i = 0; i < PS; i++) p[i] = zero;
         const float *xs[4];
         for (int h = 0; h < per; h++) /* channels past cin_g keep the zero word's byte (their weights are 0) */
             xs[h] = per * j + h < cin_g ? in + (size_t)(g * cin_g + per * j + h) * s->ih * s->iw : NULL;
         for (int iy = 0; iy < s->ih; iy++) {
             int32_t *row = p + (size_t)(iy + s->ph) * RS;
-            if (s->sw == 1) {
-                for (int x = 0; x < s->pw; x++) row[x] = zero;
-                for (int x = right; x < RS; x++) row[x] = zero;
-            }
             for (int ix = 0; ix < s->iw; ix += 4) {
                 int32x4_t word = vdupq_n_s32(0);
                 for (int h = 0; h < per; h++) {
