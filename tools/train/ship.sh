@@ -3,7 +3,9 @@
 #
 #   tools/train/ship.sh [CHECKPOINT] [CIFAR10_DIR]     (the evaluations go beside the checkpoint)
 #
-# 1. fp32: cnm-convert CHECKPOINT -> models/condensenet86-cifar10.cnm
+# 1. fp32: cnm-convert CHECKPOINT -> models/condensenet86-cifar10.cnm, with --keep-classifier: the
+#    lossless conversion (the official rule's classifier condensing would save 4,000 of 62.4 M MACs
+#    and cost about 0.2 points of top-1)
 # 2. int8: calibrated on 500 training images (balanced over the classes) with each method
 #    (minmax, percentile, entropy); the one with the best logit SQNR on its own calibration
 #    images (not the test set) becomes models/condensenet86-cifar10-int8.cnm = the default model.
@@ -18,12 +20,12 @@ swift build -c release --product cnm-convert >/dev/null
 swift build -c release --product edge-infer >/dev/null
 B=.build/release
 FP32=models/condensenet86-cifar10.cnm
-$B/cnm-convert "$CK" -o $FP32 --preset cifar10 -v | tail -4
+$B/cnm-convert "$CK" -o $FP32 --preset cifar10 --keep-classifier -v | tail -4
 : > $OUT/eval-10k.jsonl
 $B/edge-infer eval --model $FP32 "$DATA/cifar10-test-jpeg.tar.gz" --json | tee -a $OUT/eval-10k.jsonl
 best= bestdb=-1000
 for m in minmax percentile entropy; do
-    $B/cnm-convert "$CK" -o /tmp/ship-int8-$m.cnm --preset cifar10 --int8 --calibration "$DATA/cifar10-train-jpeg.tar.gz" \
+    $B/cnm-convert "$CK" -o /tmp/ship-int8-$m.cnm --preset cifar10 --keep-classifier --int8 --calibration "$DATA/cifar10-train-jpeg.tar.gz" \
         --calibration-count 500 --calibration-method $m | grep -A1 "^int8:"
     db=$($B/edge-infer info /tmp/ship-int8-$m.cnm | sed -n 's/.*int8_check: *logit SQNR \([-0-9.]*\) dB.*/\1/p')
     $B/edge-infer eval --model /tmp/ship-int8-$m.cnm --reference $FP32 "$DATA/cifar10-test-jpeg.tar.gz" --json \
