@@ -20,12 +20,13 @@ swift build -c release --product cnm-convert >/dev/null
 swift build -c release --product edge-infer >/dev/null
 B=.build/release
 FP32=models/condensenet86-cifar10.cnm
-$B/cnm-convert "$CK" -o $FP32 --preset cifar10 --keep-classifier -v | tail -4
+CONVERT=(--preset cifar10 --keep-classifier)   # the fp32 and int8 models: the same conversion
+$B/cnm-convert "$CK" -o $FP32 "${CONVERT[@]}" -v | tail -4
 : > $OUT/eval-10k.jsonl
 $B/edge-infer eval --model $FP32 "$DATA/cifar10-test-jpeg.tar.gz" --json | tee -a $OUT/eval-10k.jsonl
 best= bestdb=-1000
 for m in minmax percentile entropy; do
-    $B/cnm-convert "$CK" -o /tmp/ship-int8-$m.cnm --preset cifar10 --keep-classifier --int8 --calibration "$DATA/cifar10-train-jpeg.tar.gz" \
+    $B/cnm-convert "$CK" -o /tmp/ship-int8-$m.cnm "${CONVERT[@]}" --int8 --calibration "$DATA/cifar10-train-jpeg.tar.gz" \
         --calibration-count 500 --calibration-method $m | grep -A1 "^int8:"
     db=$($B/edge-infer info /tmp/ship-int8-$m.cnm | sed -n 's/.*int8_check: *logit SQNR \([-0-9.]*\) dB.*/\1/p')
     $B/edge-infer eval --model /tmp/ship-int8-$m.cnm --reference $FP32 "$DATA/cifar10-test-jpeg.tar.gz" --json \
