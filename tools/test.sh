@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh --test
-step() { echo; echo "== $*"; }
+step() { echo; echo "== $* (${SECONDS} s so far)"; }
 
 step "C core (gcc + libgomp): SIMD kernels vs scalar oracles, fixture model, concurrency, C example"
 make -s -C CRuntime -j2 check
@@ -20,3 +20,4 @@ step "the C example under qemu agrees with the Swift CLI on x86"
 swift run -c debug --skip-build edge-infer models/samples/cat.ppm --model models/condensenet86-cifar10-int8.cnm > /tmp/edge-infer-x86.out
 tail -5 /tmp/edge-infer-aarch64.out | diff - /tmp/edge-infer-x86.out && echo "same top-5"
 swift test --skip-build
+echo; echo "== all tests passed in ${SECONDS} s"

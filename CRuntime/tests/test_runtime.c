@@ -15,6 +15,9 @@
 
 static int passed, failed;
 static size_t max_images = 1000;
+/* --quick (valgrind): one inference per context; the 40 warm runs that count heap calls and the
+ * 3- and 4-thread determinism runs are left to the native `make check` */
+static int quick = 0;
 static float *read_npy(const char *path, size_t *count);
 
 /* Allocation counting: the test binary is linked with -Wl,--wrap=malloc,... so every heap call
@@ -269,6 +272,8 @@ static void test_model_q8(const char *path, const char *in_path, const char *ref
     const size_t n = nin / per < max_images ? nin / per : max_images;
     float *y[5];
     for (int t = 0; t < 5; t++) {
+        y[t] = NULL;
+        if (quick && (t == 2 || t == 3)) continue; /* 3 and 4 threads: left to the native run */
         if (t == 4) setenv("CNM_ISA", "scalar", 1);
         cnm_context *c = NULL;
         cnm_context_create(m, t == 4 ? 2 : t + 1, &c, &err);
@@ -278,7 +283,7 @@ static void test_model_q8(const char *path, const char *in_path, const char *ref
         cnm_context_free(c);
     }
     for (int t = 1; t < 4; t++)
-        CHECK(memcmp(y[0], y[t], sizeof(float) * n * k) == 0, "int8 model: %d threads differ from 1 thread", t + 1);
+        if (y[t]) CHECK(memcmp(y[0], y[t], sizeof(float) * n * k) == 0, "int8 model: %d threads differ from 1 thread", t + 1);
     /* the int8 kernels are bit-exact across ISAs (kernel tests), but the model's fp32 kernels
      * (pooling, classifier) sum in another order on the portable path, and a last-bit difference
      * upstream can move a value across a rounding boundary of the next layer's quantisation */
@@ -296,8 +301,8 @@ static void test_model_q8(const char *path, const char *in_path, const char *ref
         for (size_t j = 0; j < k; j++) { double e = fabs((double)y[0][i * k + j] - ref[i * k + j]); if (e > d) d = e; }
     }
     CHECK(agree == (int)n && d < 0.25, "int8 model vs fp32 PyTorch logits: %d/%zu top-1 agree, max |diff| %.3g", agree, n, d);
-    printf("int8 model %s: bit-identical at 1-4 threads, scalar path within %.1e; vs PyTorch fp32: %d/%zu top-1, max |diff| %.3f\n",
-           path, ds, agree, n, d);
+    printf("int8 model %s: bit-identical at 1-%d threads, scalar path within %.1e; vs PyTorch fp32: %d/%zu top-1, max |diff| %.3f\n",
+           path, quick ? 2 : 4, ds, agree, n, d);
     for (int t = 0; t < 5; t++) free(y[t]);
     free(x); free(ref);
     cnm_model_free(m);
@@ -516,7 +521,7 @@ static void test_model(const char *model_path, const char *in_path, const char *
     CHECK(d < 1e-4, "model %s (%s): max |logit - PyTorch| = %.3g", model_path, cnm_context_isa(c1), d);
     CHECK(memcmp(y1, y2, sizeof(float) * nref) == 0, "model %s: 1 and 2 threads differ", model_path);
 #ifdef CNM_COUNT_ALLOCS
-    { /* zero heap calls inside an inference (the contexts are warm: OpenMP's team exists) */
+    if (!quick) { /* zero heap calls inside an inference (the contexts are warm: OpenMP's team exists) */
         long before = alloc_calls;
         /* (each context in a row: libgomp itself reallocates its team when consecutive
          * parallel regions change size, which a static aarch64 link makes visible here) */
@@ -532,7 +537,7 @@ static void test_model(const char *model_path, const char *in_path, const char *
         printf("allocations: %ld heap calls (malloc/calloc/realloc/aligned_alloc/free) in 40 inferences\n", calls);
     }
 #endif
-    for (int t = 3; t <= 4; t++) { /* determinism: bit-identical for every thread count */
+    for (int t = 3; t <= 4 && !quick; t++) { /* determinism: bit-identical for every thread count */
         cnm_context *ct = NULL;
         CHECK(cnm_context_create(m, t, &ct, &err) == CNM_OK, "context: %s", err.message);
         int same = 1;
@@ -568,6 +573,7 @@ int main(int argc, char **argv) {
     int model_only = 0;
     while (argc > 1 && argv[1][0] == '-' && argv[1][1] == '-') {
         if (!strcmp(argv[1], "--model-only")) model_only = 1;           /* e.g. under valgrind */
+        else if (!strcmp(argv[1], "--quick")) quick = 1;
         else if (!strncmp(argv[1], "--concurrency=", 14)) concurrency_runs = atoi(argv[1] + 14);
         else if (!strncmp(argv[1], "--images=", 9)) max_images = (size_t)atoi(argv[1] + 9);
         argv++;
