@@ -58,6 +58,8 @@ def read_cnm(path):
         no, nl, dtype, ndim = struct.unpack_from("<4I", b, base)
         dims = struct.unpack_from("<4I", b, base + 16)[:ndim]
         off, nbytes = struct.unpack_from("<QQ", b, base + 32)
+        if dtype == 3:
+            sys.exit(f"{path}: an int8 model; rebuild from the fp32 one")
         a = np.frombuffer(b, dtype=STORAGE[dtype], count=int(np.prod(dims)), offset=off)
         tensors[text(no, nl)] = a.reshape(dims).astype(np.float32 if dtype in (1, 5) else np.int64)
     return meta, tensors

@@ -228,6 +228,7 @@ def main():
     if swa is not None:
         last = evaluate(model, xte, yte, args.device, channels_last=args.fast)
         model = swa_model(model, swa["params"], xtr, np.random.default_rng(99), args.device, args.fast, 20000)
+        best = evaluate(model, xte, yte, args.device, channels_last=args.fast)  # the file's top-1 is the average's
         say(f"averaged {swa['n']} snapshots; BatchNorm statistics from 20000 training images "
             f"(the last iterate alone: test top-1 {last:.4f})")
     final = official_checkpoint(model, args.epochs, best, opt, args)
