@@ -19,6 +19,7 @@ The script checks the rebuild on test images: the logits of the folded and of th
 model must agree, and it reports the test top-1.
 """
 import argparse
+import copy
 import os
 import struct
 import sys
@@ -30,7 +31,7 @@ import torch.nn as nn
 sys.path.insert(0, os.path.dirname(__file__))
 import data  # noqa: E402
 from condensenet import CondenseNet, LearnedGroupConv  # noqa: E402
-from train import augment, to_tensor  # noqa: E402
+from train import augment, evaluate, to_tensor  # noqa: E402
 
 STORAGE = {1: np.float32, 2: np.int32, 3: np.int8, 4: np.uint8, 5: np.float16, 6: np.int16}
 
@@ -161,24 +162,18 @@ def main():
     rng = np.random.default_rng(7)
     sample = augment(xtr[rng.permutation(len(xtr))[:args.images]], rng)
     stats = bn_input_stats(model, sample)
-    folded = {k: v.clone() for k, v in model.state_dict().items()}
-    eps = 1e-5
+    ref = copy.deepcopy(model).eval()  # the folded form, for the check below
     for m, (mean, var) in stats.items():
         mean, var = mean.float(), var.float().clamp(min=0)
         scale, shift = m.weight.clone(), m.bias.clone()
         m.running_mean.copy_(mean)
         m.running_var.copy_(var)
-        m.weight.copy_(scale * (var + eps).sqrt())
+        m.weight.copy_(scale * (var + m.eps).sqrt())
         m.bias.copy_(shift + mean * scale)
-    ref = build(meta, tensors)
-    ref.load_state_dict(folded)
-    ref.eval()
     model.eval()
     x = to_tensor(xte[:500], "cpu")
     diff = (model(x) - ref(x)).abs().max().item()
-    correct = sum((model(to_tensor(xte[i:i + 500], "cpu")).argmax(1).numpy() == yte[i:i + 500]).sum()
-                  for i in range(0, len(xte), 500))
-    top1 = correct / len(xte)
+    top1 = evaluate(model, xte, yte, "cpu")
     print(f"rebuilt {args.cnm}: logits max |diff| vs the folded model {diff:.2e} (500 test images), "
           f"test top-1 {top1:.4f}")
     if diff > 1e-3:

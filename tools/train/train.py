@@ -106,17 +106,10 @@ def swa_model(model, avg, x, rng, device, fast, images):
     m = copy.deepcopy(model)
     for name, p in m.named_parameters():
         p.copy_(avg[name])
-    bns = [b for b in m.modules() if isinstance(b, torch.nn.BatchNorm2d)]
-    for b in bns:
-        b.reset_running_stats()
-        b.momentum = None
-    m.train()
     idx = rng.permutation(len(x))[:images]
-    for i in range(0, len(idx), 250):
-        with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=fast):
-            m(to_tensor(augment(x[idx[i:i + 250]], rng), device, fast))
-    for b in bns:
-        b.momentum = 0.1
+    batches = (to_tensor(augment(x[idx[i:i + 250]], rng), device, fast) for i in range(0, len(idx), 250))
+    with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=fast):
+        torch.optim.swa_utils.update_bn(batches, m)
     return m
 
 
