@@ -31,7 +31,7 @@ import torch.nn as nn
 sys.path.insert(0, os.path.dirname(__file__))
 import data  # noqa: E402
 from condensenet import CondenseNet, LearnedGroupConv  # noqa: E402
-from train import augment, evaluate, to_tensor  # noqa: E402
+from train import augment, evaluate, official_checkpoint, to_tensor  # noqa: E402
 
 STORAGE = {1: np.float32, 2: np.int32, 3: np.int8, 4: np.uint8, 5: np.float16, 6: np.int16}
 
@@ -178,10 +178,8 @@ def main():
           f"test top-1 {top1:.4f}")
     if diff > 1e-3:
         sys.exit("rebuild does not reproduce the .cnm")
-    sd = {"module." + k: v.contiguous() for k, v in model.state_dict().items()}
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    torch.save({"epoch": 0, "arch": "condensenet", "state_dict": sd, "best_prec1": float(top1),
-                "optimizer": {}, "recipe": {"from_cnm": args.cnm, "meta": meta}}, args.out)
+    torch.save(official_checkpoint(model, 0, float(top1), {}, {"from_cnm": args.cnm, "meta": meta}), args.out)
 
 
 if __name__ == "__main__":

@@ -124,11 +124,11 @@ def swa_model(model, avg, x, rng, device, channels_last, fast, images):
     return m
 
 
-def official_checkpoint(model, epoch, best, optimizer, args):
+def official_checkpoint(model, epoch, best, optimizer_state, recipe):
     # contiguous (NCHW) tensors whatever the training layout: the file is what the official code writes
     sd = {"module." + k: v.contiguous() for k, v in model.state_dict().items()}
     return {"epoch": epoch, "arch": "condensenet", "state_dict": sd, "best_prec1": best,
-            "optimizer": optimizer.state_dict(), "recipe": vars(args)}
+            "optimizer": optimizer_state, "recipe": recipe}
 
 
 def main():
@@ -221,7 +221,7 @@ def main():
             swa_msg = f", averaged ({swa['n']} snapshots) {evaluate(avg, xte, yte, args.device, channels_last=args.channels_last):.4f}"
         say(f"epoch {epoch + 1}/{args.epochs}: loss {loss_sum / seen:.4f}, test top-1 {acc:.4f}{swa_msg}, "
             f"condensing stage {stage}, {time.time() - t0:.0f} s")
-        ck = official_checkpoint(model, epoch + 1, best, opt, args)
+        ck = official_checkpoint(model, epoch + 1, best, opt.state_dict(), vars(args))
         ck["seconds"] = seconds
         ck["swa"] = swa
         torch.save(ck, resume + ".tmp")
@@ -235,8 +235,8 @@ def main():
         best = evaluate(model, xte, yte, args.device, channels_last=args.channels_last)  # the file's top-1 is the average's
         say(f"averaged {swa['n']} snapshots; BatchNorm statistics from 20000 training images "
             f"(the last iterate alone: test top-1 {last:.4f})")
-    final = official_checkpoint(model, args.epochs, best, opt, args)
-    final["optimizer"] = {"state": {}, "param_groups": opt.state_dict()["param_groups"]}
+    final = official_checkpoint(model, args.epochs, best, {"state": {}, "param_groups": opt.state_dict()["param_groups"]},
+                                vars(args))
     torch.save(final, os.path.join(args.out, "condensenet-cifar10-train.pth"))
     say(f"done: test top-1 {evaluate(model, xte, yte, args.device, channels_last=args.channels_last):.4f} after {seconds / 3600:.2f} h of training")
 
