@@ -131,6 +131,14 @@ def official_checkpoint(model, epoch, best, optimizer_state, recipe):
             "optimizer": optimizer_state, "recipe": recipe}
 
 
+def load_official(model, path, device):
+    """Load a checkpoint in the official layout (its keys prefixed by DataParallel's 'module.') into model;
+    returns the whole checkpoint dict."""
+    ck = torch.load(path, map_location=device, weights_only=False)
+    model.load_state_dict({k.removeprefix("module."): v for k, v in ck["state_dict"].items()})
+    return ck
+
+
 def main():
     args = parse()
     torch.set_num_threads(args.threads)
@@ -155,15 +163,13 @@ def main():
     start, best, seconds = 0, 0.0, 0.0
     resume = os.path.join(args.out, "checkpoint.pth")
     if os.path.exists(resume):
-        ck = torch.load(resume, map_location=args.device, weights_only=False)
-        model.load_state_dict({k[len("module."):]: v for k, v in ck["state_dict"].items()})
+        ck = load_official(model, resume, args.device)
         opt.load_state_dict(ck["optimizer"])
         start, best, seconds = ck["epoch"], ck["best_prec1"], ck.get("seconds", 0.0)
         swa = ck.get("swa")
         say(f"resumed at epoch {start} (best {best:.4f}, {seconds / 3600:.2f} h so far)")
     elif args.init:
-        ck = torch.load(args.init, map_location=args.device, weights_only=False)
-        model.load_state_dict({k[len("module."):]: v for k, v in ck["state_dict"].items()})
+        ck = load_official(model, args.init, args.device)
         say(f"phase 2 from {args.init} (its test top-1 {ck['best_prec1']:.4f}): {json.dumps(vars(args))}")
     else:
         say(f"new run: {json.dumps(vars(args))}, {sum(p.numel() for p in model.parameters())} parameters")
