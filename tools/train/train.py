@@ -17,8 +17,8 @@ Phase 2 (a warm restart, SGDR-style, when one sitting's CPU time ended the first
 
 From the shipped fp32 model when the training checkpoint is gone (tools/train/from_cnm.py), with
 stochastic weight averaging instead of a cosine cycle:
-  python3 tools/train/from_cnm.py models/condensenet86-cifar10.cnm -o tools/train/run-c86-p5/init.pth
-  python3 tools/train/train.py --out tools/train/run-c86-p5 --init tools/train/run-c86-p5/init.pth \
+  python3 tools/train/from_cnm.py models/condensenet86-cifar10.cnm -o tools/train/run-c86-p6/init.pth
+  python3 tools/train/train.py --out tools/train/run-c86-p6 --init tools/train/run-c86-p6/init.pth \
       --epochs 12 --swa-lr 0.02 --channels-last
 
 Speed per iteration (batch 64, 2 threads, CondenseNet-86): on an AVX2-only Zen 1 EPYC, fp32 NCHW
