@@ -184,6 +184,7 @@ def main():
     steps_per_epoch = len(xtr) // args.batch
     total_steps = args.epochs * steps_per_epoch
     t_session = time.time()
+    acc = None  # the last iterate's test top-1, once an epoch has run
     for epoch in range(start, args.epochs):
         rng = np.random.default_rng(1000 + epoch)
         perm = rng.permutation(len(xtr))
@@ -235,16 +236,18 @@ def main():
         if args.stop_after and time.time() - t_session > args.stop_after * 3600:
             say("stopping for now (resumable)")
             return
+    if acc is None:  # resumed after the last epoch
+        acc = evaluate(model, xte, yte, args.device, channels_last=args.channels_last)
     if swa is not None:
-        last = evaluate(model, xte, yte, args.device, channels_last=args.channels_last)
+        last = acc
         model = swa_model(model, swa["params"], xtr, np.random.default_rng(99), args.device, args.channels_last, args.fast, 20000)
-        best = evaluate(model, xte, yte, args.device, channels_last=args.channels_last)  # the file's top-1 is the average's
+        acc = best = evaluate(model, xte, yte, args.device, channels_last=args.channels_last)  # the file's top-1 is the average's
         say(f"averaged {swa['n']} snapshots; BatchNorm statistics from 20000 training images "
             f"(the last iterate alone: test top-1 {last:.4f})")
     final = official_checkpoint(model, args.epochs, best, {"state": {}, "param_groups": opt.state_dict()["param_groups"]},
                                 vars(args))
     torch.save(final, os.path.join(args.out, "condensenet-cifar10-train.pth"))
-    say(f"done: test top-1 {evaluate(model, xte, yte, args.device, channels_last=args.channels_last):.4f} after {seconds / 3600:.2f} h of training")
+    say(f"done: test top-1 {acc:.4f} after {seconds / 3600:.2f} h of training")
 
 
 if __name__ == "__main__":
