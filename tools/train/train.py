@@ -196,6 +196,10 @@ def main():
         swa = {"n": 0, "params": {k: v.detach().clone() for k, v in model.named_parameters()}}
     elif not args.swa_lr:
         swa = None
+    eval_iterate = swa is None or not args.average_only  # test the last iterate as well as the average
+
+    def top1(acc):
+        return "not evaluated" if acc is None else f"{acc:.4f}"
 
     steps_per_epoch = len(xtr) // args.batch
     total_steps = args.epochs * steps_per_epoch
@@ -235,7 +239,7 @@ def main():
                 print(f"  epoch {epoch + 1} iter {it}/{steps_per_epoch} loss {loss_sum / seen:.4f} lr {lr:.4f} "
                       f"{(time.time() - t0) / (it + 1):.3f} s/iter", flush=True)
         seconds += time.time() - t0
-        if not (swa is not None and args.average_only):
+        if eval_iterate:
             acc = evaluate(model, xte, yte, args.device, channels_last=args.channels_last)
             best = max(best, acc)
         stage = int(model.learned_convs()[0]._stage.item())
@@ -243,8 +247,7 @@ def main():
         if swa is not None:
             avg = swa_model(model, swa["params"], xtr, rng, args.device, args.channels_last, args.fast, 5000)
             swa_msg = f", averaged ({swa['n']} snapshots) {evaluate(avg, xte, yte, args.device, channels_last=args.channels_last):.4f}"
-        it_msg = "not evaluated" if acc is None else f"{acc:.4f}"
-        say(f"epoch {epoch + 1}/{args.epochs}: loss {loss_sum / seen:.4f}, test top-1 {it_msg}{swa_msg}, "
+        say(f"epoch {epoch + 1}/{args.epochs}: loss {loss_sum / seen:.4f}, test top-1 {top1(acc)}{swa_msg}, "
             f"condensing stage {stage}, {time.time() - t0:.0f} s")
         ck = official_checkpoint(model, epoch + 1, best, opt.state_dict(), vars(args))
         ck["seconds"] = seconds
@@ -254,14 +257,14 @@ def main():
         if args.stop_after and time.time() - t_session > args.stop_after * 3600:
             say("stopping for now (resumable)")
             return
-    if acc is None and not (swa is not None and args.average_only):  # resumed after the last epoch
+    if acc is None and eval_iterate:  # resumed after the last epoch
         acc = evaluate(model, xte, yte, args.device, channels_last=args.channels_last)
     if swa is not None:
-        last = "not evaluated" if acc is None else f"{acc:.4f}"
+        last = acc
         model = swa_model(model, swa["params"], xtr, np.random.default_rng(99), args.device, args.channels_last, args.fast, 20000)
         acc = best = evaluate(model, xte, yte, args.device, channels_last=args.channels_last)  # the file's top-1 is the average's
         say(f"averaged {swa['n']} snapshots; BatchNorm statistics from 20000 training images "
-            f"(the last iterate alone: test top-1 {last})")
+            f"(the last iterate alone: test top-1 {top1(last)})")
     final = official_checkpoint(model, args.epochs, best, {"state": {}, "param_groups": opt.state_dict()["param_groups"]},
                                 vars(args))
     torch.save(final, os.path.join(args.out, "condensenet-cifar10-train.pth"))
