@@ -157,6 +157,10 @@ def load_official(model, path, device):
 
 def main():
     args = parse()
+    if args.swa_lr and not args.init:
+        sys.exit("--swa-lr averages the weights of a trained model: give it --init")
+    if args.average_only and not args.swa_lr:
+        sys.exit("--average-only tests only the average of an --swa-lr run: give it --swa-lr")
     torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
     log = open(os.path.join(args.out, "train.log"), "a")
@@ -183,15 +187,14 @@ def main():
         opt.load_state_dict(ck["optimizer"])
         start, best, seconds = ck["epoch"], ck["best_prec1"], ck.get("seconds", 0.0)
         swa = ck.get("swa")
-        say(f"resumed at epoch {start} (best {best:.4f}, {seconds / 3600:.2f} h so far)")
+        tested = f"best {best:.4f}, " if best else ""  # an --average-only run never tests the iterate
+        say(f"resumed at epoch {start} ({tested}{seconds / 3600:.2f} h so far)")
     elif args.init:
         ck = load_official(model, args.init, args.device)
         say(f"phase 2 from {args.init} (its test top-1 {ck['best_prec1']:.4f}): {json.dumps(vars(args))}")
     else:
         say(f"new run: {json.dumps(vars(args))}, {sum(p.numel() for p in model.parameters())} parameters")
 
-    if args.swa_lr and not args.init:
-        sys.exit("--swa-lr averages the weights of a trained model: give it --init")
     if args.swa_lr and not os.path.exists(resume):
         swa = {"n": 0, "params": {k: v.detach().clone() for k, v in model.named_parameters()}}
     elif not args.swa_lr:
