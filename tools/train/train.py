@@ -7,7 +7,9 @@ convolutions, condensing stages spread over the first half of training, random c
 + horizontal flip. Checkpoints have the official layout (epoch, arch, state_dict with
 'module.' keys and _mask/_count/_stage buffers, best_prec1, optimizer), so `cnm-convert`
 reads them like a user's file. Resumable: rerun the same command and it continues from
-OUT/checkpoint.pth.
+OUT/checkpoint.pth; with --stop-after it stops within 100 iterations of the time, mid-epoch if need
+be, and the resumed run continues that epoch bit for bit (each iteration's augmentation has its
+own seed; new runs' initial weights come from --seed).
 
   python3 tools/train/train.py --out tools/train/run-c86 --epochs 40
 
@@ -17,8 +19,8 @@ Phase 2 (a warm restart, SGDR-style, when one sitting's CPU time ended the first
 
 From the shipped fp32 model when the training checkpoint is gone (tools/train/from_cnm.py), with
 stochastic weight averaging instead of a cosine cycle, here with Cutout as a further regulariser:
-  python3 tools/train/from_cnm.py models/condensenet86-cifar10.cnm -o tools/train/run-c86-p7/init.pth
-  python3 tools/train/train.py --out tools/train/run-c86-p7 --init tools/train/run-c86-p7/init.pth \
+  python3 tools/train/from_cnm.py models/condensenet86-cifar10.cnm -o /tmp/swa/init.pth
+  python3 tools/train/train.py --out /tmp/swa --init /tmp/swa/init.pth \
       --epochs 12 --swa-lr 0.01 --cutout 16 --average-only --channels-last
 
 Speed per iteration (batch 64, 2 threads, CondenseNet-86): on an AVX2-only Zen 1 EPYC, fp32 NCHW
@@ -73,7 +75,14 @@ def parse():
                    help="Cutout (DeVries & Taylor 2017): after crop and flip, fill a random SIZE x SIZE square "
                    "(centre anywhere in the image, clipped at the border) with the dataset mean; 16 is the paper's "
                    "size for CIFAR-10")
-    p.add_argument("--stop-after", type=float, default=0, help="stop (resumably) after this many hours")
+    p.add_argument("--stop-after", type=float, default=0,
+                   help="stop (resumably) after this many hours: at the next multiple of 100 iterations, in the middle "
+                   "of an epoch if need be (the checkpoint then holds the iteration, and a resumed run continues the "
+                   "same epoch with the same batches and augmentation)")
+    p.add_argument("--test-every", type=int, default=1,
+                   help="test the last iterate after every N-th epoch and the last one (a 10k-image pass takes about "
+                   "3.5 minutes on CondenseNet-86 here)")
+    p.add_argument("--seed", type=int, default=0, help="seed of a new run's initial weights")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--channels-last", action="store_true",
                    help="channels-last (NHWC) tensors, fp32: 1.8x faster per iteration than NCHW on the 2-core Zen 1 VM "
@@ -162,6 +171,7 @@ def main():
     if args.average_only and not args.swa_lr:
         sys.exit("--average-only tests only the average of an --swa-lr run: give it --swa-lr")
     torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)  # the initial weights of a new run
     os.makedirs(args.out, exist_ok=True)
     log = open(os.path.join(args.out, "train.log"), "a")
 
@@ -180,15 +190,18 @@ def main():
     if args.channels_last:
         model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True, weight_decay=1e-4)
-    start, best, seconds = 0, 0.0, 0.0
+    start, best, seconds, start_it, partial = 0, 0.0, 0.0, 0, None
     resume = os.path.join(args.out, "checkpoint.pth")
     if os.path.exists(resume):
         ck = load_official(model, resume, args.device)
         opt.load_state_dict(ck["optimizer"])
         start, best, seconds = ck["epoch"], ck["best_prec1"], ck.get("seconds", 0.0)
         swa = ck.get("swa")
+        partial = ck.get("partial")  # {iteration, loss_sum, seen, seconds} of a checkpoint saved mid-epoch
+        start_it = partial["iteration"] if partial else 0
         tested = f"best {best:.4f}, " if best else ""  # an --average-only run never tests the iterate
-        say(f"resumed at epoch {start} ({tested}{seconds / 3600:.2f} h so far)")
+        where = f"epoch {start + 1} iteration {start_it}" if partial else f"epoch {start}"
+        say(f"resumed at {where} ({tested}{seconds / 3600:.2f} h so far)")
     elif args.init:
         ck = load_official(model, args.init, args.device)
         say(f"phase 2 from {args.init} (its test top-1 {ck['best_prec1']:.4f}): {json.dumps(vars(args))}")
@@ -201,6 +214,14 @@ def main():
         swa = None
     eval_iterate = swa is None or not args.average_only  # test the last iterate as well as the average
 
+    def save(epoch, partial=None):
+        ck = official_checkpoint(model, epoch, best, opt.state_dict(), vars(args))
+        ck["seconds"] = seconds + (partial["seconds"] if partial else 0.0)
+        ck["swa"] = swa
+        ck["partial"] = partial
+        torch.save(ck, resume + ".tmp")
+        os.replace(resume + ".tmp", resume)
+
     def top1(acc):
         return "not evaluated" if acc is None else f"{acc:.4f}"
 
@@ -211,9 +232,13 @@ def main():
     for epoch in range(start, args.epochs):
         rng = np.random.default_rng(1000 + epoch)
         perm = rng.permutation(len(xtr))
-        t0 = time.time()
-        loss_sum, seen = 0.0, 0
-        for it in range(steps_per_epoch):
+        first = start_it if epoch == start else 0
+        if first:  # continue a checkpoint saved mid-epoch: same permutation, same per-iteration augmentation
+            seconds -= partial["seconds"]  # it counted them already
+            t0, loss_sum, seen = time.time() - partial["seconds"], partial["loss_sum"], partial["seen"]
+        else:
+            t0, loss_sum, seen = time.time(), 0.0, 0
+        for it in range(first, steps_per_epoch):
             step = epoch * steps_per_epoch + it
             # phase 2 starts condensed: the stage never moves backwards, so progress 1 keeps it there
             LearnedGroupConv.progress = 1.0 if args.init else step / total_steps
@@ -221,7 +246,8 @@ def main():
             for g in opt.param_groups:
                 g["lr"] = lr
             idx = perm[it * args.batch:(it + 1) * args.batch]
-            x = to_tensor(augment(xtr[idx], rng, args.cutout), args.device, args.channels_last)
+            aug_rng = np.random.default_rng([1000 + epoch, it])  # per iteration, so that a run can resume mid-epoch
+            x = to_tensor(augment(xtr[idx], aug_rng, args.cutout), args.device, args.channels_last)
             y = torch.from_numpy(ytr[idx]).to(args.device)
             with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=args.fast):
                 out = model(x)
@@ -241,8 +267,16 @@ def main():
             if it % 100 == 0:
                 print(f"  epoch {epoch + 1} iter {it}/{steps_per_epoch} loss {loss_sum / seen:.4f} lr {lr:.4f} "
                       f"{(time.time() - t0) / (it + 1):.3f} s/iter", flush=True)
+            if (args.stop_after and (it + 1) % 100 == 0 and it + 1 < steps_per_epoch
+                    and time.time() - t_session > args.stop_after * 3600):
+                save(epoch, {"iteration": it + 1, "loss_sum": loss_sum, "seen": seen, "seconds": time.time() - t0})
+                say(f"stopping for now in epoch {epoch + 1} after iteration {it + 1}/{steps_per_epoch}, loss "
+                    f"{loss_sum / seen:.4f}, {(time.time() - t0) / (it + 1):.2f} s/iter "
+                    f"(resumable, {(seconds + time.time() - t0) / 3600:.2f} h of training so far)")
+                return
         seconds += time.time() - t0
-        if eval_iterate:
+        acc = None
+        if eval_iterate and ((epoch + 1) % args.test_every == 0 or epoch + 1 == args.epochs):
             acc = evaluate(model, xte, yte, args.device, channels_last=args.channels_last)
             best = max(best, acc)
         stage = int(model.learned_convs()[0]._stage.item())
@@ -252,11 +286,7 @@ def main():
             swa_msg = f", averaged ({swa['n']} snapshots) {evaluate(avg, xte, yte, args.device, channels_last=args.channels_last):.4f}"
         say(f"epoch {epoch + 1}/{args.epochs}: loss {loss_sum / seen:.4f}, test top-1 {top1(acc)}{swa_msg}, "
             f"condensing stage {stage}, {time.time() - t0:.0f} s")
-        ck = official_checkpoint(model, epoch + 1, best, opt.state_dict(), vars(args))
-        ck["seconds"] = seconds
-        ck["swa"] = swa
-        torch.save(ck, resume + ".tmp")
-        os.replace(resume + ".tmp", resume)
+        save(epoch + 1)
         if args.stop_after and time.time() - t_session > args.stop_after * 3600:
             say("stopping for now (resumable)")
             return
