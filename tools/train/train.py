@@ -170,6 +170,8 @@ def main():
         sys.exit("--swa-lr averages the weights of a trained model: give it --init")
     if args.average_only and not args.swa_lr:
         sys.exit("--average-only tests only the average of an --swa-lr run: give it --swa-lr")
+    if args.test_every < 1:
+        sys.exit("--test-every takes a number of epochs, 1 or more")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)  # the initial weights of a new run
     os.makedirs(args.out, exist_ok=True)
