@@ -192,7 +192,7 @@ def main():
     if args.channels_last:
         model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True, weight_decay=1e-4)
-    start, best, seconds, start_it, partial = 0, 0.0, 0.0, 0, None
+    start, best, seconds, partial = 0, 0.0, 0.0, None
     resume = os.path.join(args.out, "checkpoint.pth")
     if os.path.exists(resume):
         ck = load_official(model, resume, args.device)
@@ -200,9 +200,8 @@ def main():
         start, best, seconds = ck["epoch"], ck["best_prec1"], ck.get("seconds", 0.0)
         swa = ck.get("swa")
         partial = ck.get("partial")  # {iteration, loss_sum, seen, seconds} of a checkpoint saved mid-epoch
-        start_it = partial["iteration"] if partial else 0
         tested = f"best {best:.4f}, " if best else ""  # an --average-only run never tests the iterate
-        where = f"epoch {start + 1} iteration {start_it}" if partial else f"epoch {start}"
+        where = f"epoch {start + 1} iteration {partial['iteration']}" if partial else f"epoch {start}"
         say(f"resumed at {where} ({tested}{seconds / 3600:.2f} h so far)")
     elif args.init:
         ck = load_official(model, args.init, args.device)
@@ -230,11 +229,15 @@ def main():
     steps_per_epoch = len(xtr) // args.batch
     total_steps = args.epochs * steps_per_epoch
     t_session = time.time()
+
+    def out_of_time():
+        return args.stop_after and time.time() - t_session > args.stop_after * 3600
+
     acc = None  # the last iterate's test top-1, once an epoch has run
     for epoch in range(start, args.epochs):
         rng = np.random.default_rng(1000 + epoch)
         perm = rng.permutation(len(xtr))
-        first = start_it if epoch == start else 0
+        first = partial["iteration"] if partial and epoch == start else 0
         if first:  # continue a checkpoint saved mid-epoch: same permutation, same per-iteration augmentation
             seconds -= partial["seconds"]  # it counted them already
             t0, loss_sum, seen = time.time() - partial["seconds"], partial["loss_sum"], partial["seen"]
@@ -269,8 +272,7 @@ def main():
             if it % 100 == 0:
                 print(f"  epoch {epoch + 1} iter {it}/{steps_per_epoch} loss {loss_sum / seen:.4f} lr {lr:.4f} "
                       f"{(time.time() - t0) / (it + 1):.3f} s/iter", flush=True)
-            if (args.stop_after and (it + 1) % 100 == 0 and it + 1 < steps_per_epoch
-                    and time.time() - t_session > args.stop_after * 3600):
+            if (it + 1) % 100 == 0 and it + 1 < steps_per_epoch and out_of_time():
                 save(epoch, {"iteration": it + 1, "loss_sum": loss_sum, "seen": seen, "seconds": time.time() - t0})
                 say(f"stopping for now in epoch {epoch + 1} after iteration {it + 1}/{steps_per_epoch}, loss "
                     f"{loss_sum / seen:.4f}, {(time.time() - t0) / (it + 1):.2f} s/iter "
@@ -289,7 +291,7 @@ def main():
         say(f"epoch {epoch + 1}/{args.epochs}: loss {loss_sum / seen:.4f}, test top-1 {top1(acc)}{swa_msg}, "
             f"condensing stage {stage}, {time.time() - t0:.0f} s")
         save(epoch + 1)
-        if args.stop_after and time.time() - t_session > args.stop_after * 3600:
+        if out_of_time():
             say("stopping for now (resumable)")
             return
     if acc is None and eval_iterate:  # resumed after the last epoch
