@@ -20,10 +20,19 @@ enum Paths {
         return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
     }()
 
+    /// One folder per test process for the files the tests write, removed when the process exits.
+    static let scratch: String = {
+        let d = FileManager.default.temporaryDirectory.appendingPathComponent("edge-infer-tests-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: d)  // a stale one from an earlier process with this pid
+        atexit { try? FileManager.default.removeItem(atPath: Paths.scratch) }
+        return d
+    }()
+
+    /// A new empty folder inside `scratch`.
     static func tempDir() -> String {
-        let d = FileManager.default.temporaryDirectory.appendingPathComponent("edge-infer-tests-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
-        return d.path
+        let d = scratch + "/" + UUID().uuidString
+        try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        return d
     }
 }
 
