@@ -87,9 +87,7 @@ struct ONNXTests {
     }
 
     @Test func unsupportedInputIsNamed() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("onnx-errors-\(getpid())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = URL(fileURLWithPath: Paths.tempDir())
         let opt = ConvertOptions(preset: .cifar10)
         // not a protobuf
         let junk = dir.appendingPathComponent("junk.onnx").path
