@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh --test
 step() { echo; echo "== $* (${SECONDS} s so far)"; }
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/edge-infer-test-sh.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
 
 step "C core (gcc + libgomp): SIMD kernels vs scalar oracles, fixture model, concurrency, C example"
 make -s -C CRuntime -j2 check
@@ -12,12 +14,12 @@ make -s -C CRuntime check-sanitize
 step "one full inference under valgrind memcheck"
 make -s -C CRuntime check-valgrind
 step "aarch64: cross-compiled, run under qemu (neon+dotprod, neon baseline, Cortex-A53)"
-make -s -C CRuntime -j2 check-aarch64 | tee /tmp/edge-infer-aarch64.out
+make -s -C CRuntime -j2 check-aarch64 | tee "$scratch/aarch64.out"
 
 step "Swift: converter against the official fixtures, runtime, CLI end to end"
 swift build --build-tests
 step "the C example under qemu agrees with the Swift CLI on x86"
-swift run -c debug --skip-build edge-infer models/samples/cat.ppm --model models/condensenet86-cifar10-int8.cnm > /tmp/edge-infer-x86.out
-tail -5 /tmp/edge-infer-aarch64.out | diff - /tmp/edge-infer-x86.out && echo "same top-5"
+swift run -c debug --skip-build edge-infer models/samples/cat.ppm --model models/condensenet86-cifar10-int8.cnm > "$scratch/x86.out"
+tail -5 "$scratch/aarch64.out" | diff - "$scratch/x86.out" && echo "same top-5"
 swift test --skip-build
 echo; echo "== all tests passed in ${SECONDS} s"
