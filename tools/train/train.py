@@ -7,7 +7,8 @@ convolutions, condensing stages spread over the first half of training, random c
 + horizontal flip. Checkpoints have the official layout (epoch, arch, state_dict with
 'module.' keys and _mask/_count/_stage buffers, best_prec1, optimizer), so `cnm-convert`
 reads them like a user's file. Resumable: rerun the same command and it continues from
-OUT/checkpoint.pth; with --stop-after it stops within 100 iterations of the time, mid-epoch if need
+OUT/checkpoint.pth (or, on a fresh checkout, from OUT/resume.pt, its committed compact copy:
+compact.py); with --stop-after it stops within 100 iterations of the time, mid-epoch if need
 be, and the resumed run continues that epoch bit for bit (each iteration's augmentation has its
 own seed; new runs' initial weights come from --seed).
 
@@ -44,6 +45,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
+import compact  # noqa: E402
 import data  # noqa: E402
 from condensenet import CondenseNet, LearnedGroupConv  # noqa: E402
 
@@ -194,8 +196,16 @@ def main():
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True, weight_decay=1e-4)
     start, best, seconds, partial = 0, 0.0, 0.0, None
     resume = os.path.join(args.out, "checkpoint.pth")
-    if os.path.exists(resume):
-        ck = load_official(model, resume, args.device)
+    packed = os.path.join(args.out, "resume.pt")  # the compact copy a sitting commits (compact.py)
+    names = [name for name, _ in model.named_parameters()]
+    resumed = os.path.exists(resume) or os.path.exists(packed)
+    if resumed:
+        if os.path.exists(resume):
+            ck = load_official(model, resume, args.device)
+        else:  # a fresh checkout: only the committed compact checkpoint is there
+            ck = compact.unpack(torch.load(packed, map_location=args.device, weights_only=False), names)
+            model.load_state_dict({k.removeprefix("module."): v for k, v in ck["state_dict"].items()})
+            say(f"unpacked {packed}")
         opt.load_state_dict(ck["optimizer"])
         start, best, seconds = ck["epoch"], ck["best_prec1"], ck.get("seconds", 0.0)
         swa = ck.get("swa")
@@ -209,7 +219,7 @@ def main():
     else:
         say(f"new run: {json.dumps(vars(args))}, {sum(p.numel() for p in model.parameters())} parameters")
 
-    if args.swa_lr and not os.path.exists(resume):
+    if args.swa_lr and not resumed:
         swa = {"n": 0, "params": {k: v.detach().clone() for k, v in model.named_parameters()}}
     elif not args.swa_lr:
         swa = None
@@ -220,8 +230,8 @@ def main():
         ck["seconds"] = seconds + (partial["seconds"] if partial else 0.0)
         ck["swa"] = swa
         ck["partial"] = partial
-        torch.save(ck, resume + ".tmp")
-        os.replace(resume + ".tmp", resume)
+        compact.save_atomic(ck, resume)
+        compact.save_atomic(compact.pack(ck, names), packed)
 
     def top1(acc):
         return "not evaluated" if acc is None else f"{acc:.4f}"
