@@ -74,8 +74,7 @@ def unpack(packed, param_names):
     for k, m in packed["masks"].items():
         n = int(np.prod(m["shape"]))
         masks[k] = torch.from_numpy(np.unpackbits(m["bits"].numpy(), count=n).astype(np.float32)).view(m["shape"])
-    sd = {**packed["state_dict"], **masks}
-    weight_masks = _masks(sd)
+    weight_masks = _masks(masks)
     sd = _expand(packed["state_dict"], weight_masks)
     sd.update(masks)
     by_index = {i: m for i, name in enumerate(param_names) if (m := weight_masks.get("module." + name)) is not None}
