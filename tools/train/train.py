@@ -25,7 +25,7 @@ stochastic weight averaging instead of a cosine cycle, here with Cutout as a fur
       --epochs 12 --swa-lr 0.01 --cutout 16 --average-only --channels-last
 
 Speed per iteration (batch 64, 2 threads, CondenseNet-86): on an AVX2-only Zen 1 EPYC, fp32 NCHW
-4.5 s, --channels-last 2.5 s, --fast 15 s (bfloat16 emulated); on a Zen 5 with AVX-512 BF16,
+4.5 s, --channels-last 2.5 s (2.2-2.4 s; 1.04-1.09 s with PyTorch 2.13 in sitting 16), --fast 15 s (bfloat16 emulated); on a Zen 5 with AVX-512 BF16,
 fp32 NCHW 1.3 s, --fast 0.47 s. Computing the fixed-mask 1x1 convs condensed (gather + grouped
 conv + shuffle, 1/4 of their multiply-adds) was tried and was no faster on the Zen 1: the time
 goes to the grouped 3x3 convs' backward and the memory-bound BatchNorm/ReLU/concatenation.
