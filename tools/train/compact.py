@@ -7,7 +7,7 @@ group convolutions, their momentum buffers and their masks in fp32: 17 MB for Co
 Three quarters of those weights are masked off once condensing is done, and a masked entry never
 matters again: the forward pass uses weight * mask, so its gradient is zero, and the masks only
 ever drop more columns. OUT/resume.pt keeps the kept entries only (weights and momentum, in mask
-order) and the masks as bits: 4.5 MB. Unpacking gives masked entries 0 with 0 momentum, which
+order) and the masks as bits: 4.7 MB. Unpacking gives masked entries 0 with 0 momentum, which
 SGD keeps at 0; every kept entry and every other tensor comes back bit for bit, so a run resumed
 from resume.pt follows the same trajectory as one resumed from checkpoint.pth.
 
@@ -35,6 +35,11 @@ def _squeeze(tensors, masks):
     return {k: (v[masks[k]].clone() if k in masks else v) for k, v in tensors.items()}
 
 
+def _by_index(masks, param_names):
+    """The weight masks keyed by parameter index, as the optimizer state is."""
+    return {i: m for i, name in enumerate(param_names) if (m := masks.get("module." + name)) is not None}
+
+
 def _expand(tensors, masks):
     out = {}
     for k, v in tensors.items():
@@ -53,7 +58,7 @@ def pack(ck, param_names):
     masks = _masks(sd)
     bits = {k: {"shape": list(v.shape), "bits": torch.from_numpy(np.packbits(v.bool().numpy().ravel()))}
             for k, v in sd.items() if k.endswith("_mask")}
-    by_index = {i: m for i, name in enumerate(param_names) if (m := masks.get("module." + name)) is not None}
+    by_index = _by_index(masks, param_names)
     state = {i: _squeeze(s, {"momentum_buffer": by_index[i]} if i in by_index else {})
              for i, s in ck["optimizer"]["state"].items()}
     swa = ck.get("swa")
@@ -77,7 +82,7 @@ def unpack(packed, param_names):
     weight_masks = _masks(masks)
     sd = _expand(packed["state_dict"], weight_masks)
     sd.update(masks)
-    by_index = {i: m for i, name in enumerate(param_names) if (m := weight_masks.get("module." + name)) is not None}
+    by_index = _by_index(weight_masks, param_names)
     state = {i: _expand(s, {"momentum_buffer": by_index[i]} if i in by_index else {})
              for i, s in packed["optimizer"]["state"].items()}
     swa = packed.get("swa")
@@ -91,10 +96,8 @@ def unpack(packed, param_names):
 def param_names_for(recipe):
     """Parameter names of the model a train.py recipe (its args) builds."""
     sys.path.insert(0, os.path.dirname(__file__))
-    from condensenet import CondenseNet
-    model = CondenseNet([int(s) for s in recipe["stages"].split(",")], [int(s) for s in recipe["growth"].split(",")],
-                        group_1x1=recipe["groups"], group_3x3=recipe["groups"], condense_factor=recipe["condense_factor"])
-    return [name for name, _ in model.named_parameters()]
+    from condensenet import from_recipe
+    return [name for name, _ in from_recipe(recipe).named_parameters()]
 
 
 def save_atomic(obj, path):

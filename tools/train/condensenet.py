@@ -123,3 +123,9 @@ class CondenseNet(nn.Module):
 
     def learned_convs(self):
         return [m for m in self.modules() if isinstance(m, LearnedGroupConv)]
+
+
+def from_recipe(recipe):
+    """The model a train.py recipe (its arguments as a dict, as checkpoints keep them) describes."""
+    return CondenseNet([int(s) for s in recipe["stages"].split(",")], [int(s) for s in recipe["growth"].split(",")],
+                       group_1x1=recipe["groups"], group_3x3=recipe["groups"], condense_factor=recipe["condense_factor"])

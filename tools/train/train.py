@@ -47,7 +47,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(__file__))
 import compact  # noqa: E402
 import data  # noqa: E402
-from condensenet import CondenseNet, LearnedGroupConv  # noqa: E402
+from condensenet import LearnedGroupConv, from_recipe  # noqa: E402
 
 
 def parse():
@@ -162,8 +162,13 @@ def load_official(model, path, device):
     """Load a checkpoint in the official layout (its keys prefixed by DataParallel's 'module.') into model;
     returns the whole checkpoint dict."""
     ck = torch.load(path, map_location=device, weights_only=False)
-    model.load_state_dict({k.removeprefix("module."): v for k, v in ck["state_dict"].items()})
+    load_state(model, ck)
     return ck
+
+
+def load_state(model, ck):
+    """Load an official-layout checkpoint's state_dict (keys prefixed by DataParallel's 'module.')."""
+    model.load_state_dict({k.removeprefix("module."): v for k, v in ck["state_dict"].items()})
 
 
 def main():
@@ -187,10 +192,7 @@ def main():
 
     xtr, ytr = data.load(os.path.join(args.data, "cifar10-train-jpeg.tar.gz"))
     xte, yte = data.load(os.path.join(args.data, "cifar10-test-jpeg.tar.gz"))
-    stages = [int(s) for s in args.stages.split(",")]
-    growth = [int(s) for s in args.growth.split(",")]
-    model = CondenseNet(stages, growth, group_1x1=args.groups, group_3x3=args.groups,
-                        condense_factor=args.condense_factor).to(args.device)
+    model = from_recipe(vars(args)).to(args.device)
     if args.channels_last:
         model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True, weight_decay=1e-4)
@@ -204,7 +206,7 @@ def main():
             ck = load_official(model, resume, args.device)
         else:  # a fresh checkout: only the committed compact checkpoint is there
             ck = compact.unpack(torch.load(packed, map_location=args.device, weights_only=False), names)
-            model.load_state_dict({k.removeprefix("module."): v for k, v in ck["state_dict"].items()})
+            load_state(model, ck)
             say(f"unpacked {packed}")
         opt.load_state_dict(ck["optimizer"])
         start, best, seconds = ck["epoch"], ck["best_prec1"], ck.get("seconds", 0.0)
