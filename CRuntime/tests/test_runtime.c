@@ -20,6 +20,8 @@ static size_t max_images = 1000;
  * 3- and 4-thread determinism runs are left to the native `make check` */
 static int quick = 0;
 static float *read_npy(const char *path, size_t *count);
+static void test_model_every_table(const cnm_model *m, const float *x, const float *ref, size_t per, size_t k, size_t n,
+                                   double tol);
 
 /* Allocation counting: the test binary is linked with -Wl,--wrap=malloc,... so every heap call
  * made by the runtime's objects goes through these counters. */
@@ -86,6 +88,7 @@ static void test_model_q8(const char *path, const char *in_path, const char *ref
     /* the int8 kernels are bit-exact across ISAs (kernel tests), but the model's fp32 kernels
      * (pooling, classifier) sum in another order on the portable path, and a last-bit difference
      * upstream can move a value across a rounding boundary of the next layer's quantisation */
+    test_model_every_table(m, x, y[0], per, k, n, 1e-2);
     double ds = rel_diff(y[4], y[0], n * k);
     CHECK(ds < 1e-2, "int8 model: the scalar path differs by %.3g (relative)", ds);
     int agree = 0;
@@ -216,6 +219,32 @@ static void test_concurrency(const cnm_model *m, const float *x, const float *y1
     printf("concurrency: %d inferences on %d threads sharing one model, %d mismatches\n", concurrency_runs, T, mism);
 }
 
+/* The model on every kernel table this CPU runs (1 thread): within `tol` of the reference logits. */
+static void test_model_every_table(const cnm_model *m, const float *x, const float *ref, size_t per, size_t k, size_t n,
+                                   double tol) {
+    const cnm_kernels *tables[16];
+    const int nt = cnm_kernel_tables(tables, 16);
+    float *y = malloc(sizeof(float) * k);
+    for (int t = 0; t < nt; t++) {
+        cnm_context *c = NULL;
+        cnm_error err;
+        CHECK(cnm_context_create_with_kernels(m, 1, tables[t], &c) == CNM_OK, "context on %s", tables[t]->name);
+        if (!c) continue;
+        double d = 0;
+        for (size_t i = 0; i < n; i++) {
+            cnm_context_run(c, x + i * per, per, y, k, &err);
+            for (size_t j = 0; j < k; j++) {
+                const double e = fabs((double)y[j] - ref[i * k + j]);
+                if (e > d || e != e) d = e;
+            }
+        }
+        CHECK(d < tol, "model on kernel table %s: max |logit - reference| = %.3g (limit %.3g)", tables[t]->name, d, tol);
+        printf("model on kernel table %s: max |logit - reference| = %.2e\n", tables[t]->name, d);
+        cnm_context_free(c);
+    }
+    free(y);
+}
+
 static void test_model(const char *model_path, const char *in_path, const char *ref_path) {
     cnm_error err;
     cnm_model *m = NULL;
@@ -247,6 +276,7 @@ static void test_model(const char *model_path, const char *in_path, const char *
         if (e > d || e != e) d = e;
     }
     CHECK(d < 1e-4, "model %s (%s): max |logit - PyTorch| = %.3g", model_path, cnm_context_isa(c1), d);
+    test_model_every_table(m, x, ref, per, info.num_classes, n, 1e-4);
     CHECK(memcmp(y1, y2, sizeof(float) * nref) == 0, "model %s: 1 and 2 threads differ", model_path);
 #ifdef CNM_COUNT_ALLOCS
     if (!quick) { /* zero heap calls inside an inference (the contexts are warm: OpenMP's team exists) */

@@ -1,84 +1,35 @@
-/* Direct KxK convolution (stride 1 or 2), fp32, NEON (aarch64): the zero-bordered copy of
- * conv_pad.c, then work items (group, output row, up to 4 output channels) accumulate 4 x 16
- * outputs in 16 q registers (fmla). Maps at most 8 wide compute two output rows at once. */
+/* Direct KxK convolution (stride 1 or 2), fp32, NEON (aarch64): the layer of direct.h. Slots of 4
+ * floats, 4 per item (16 accumulators with 4 output channels); per tap, a replicated weight (ld1r)
+ * feeds one fmla per slot. Also the linear layer. */
 #include "direct_layout.h"
+#include "simd_neon.h"
 
 #if defined(__aarch64__)
-#include <arm_neon.h>
-#include <string.h>
-
-static inline void store4(float *y, float32x4_t v, int n) {
-    if (n >= 4) { vst1q_f32(y, v); return; }
-    float tmp[4];
-    vst1q_f32(tmp, v);
-    memcpy(y, tmp, sizeof(float) * (size_t)(n > 0 ? n : 0));
+#define DK_TARGET
+#define DK_L 4
+#define DK_HALF 0
+#define DK_S 4
+#define DK_S_WIDE 4
+#define DK_PADDED_MR 0
+#define DK_DOT_LAYOUT 0
+#define DK_WORDS(cin_g) (cin_g)
+#define DK_WEIGHTS(a) ((const int32_t *)(const void *)(a)->w)
+typedef float32x4_t dk_acc, dk_xv, dk_vf;
+typedef int dk_wt;
+static inline dk_xv dk_load(const int32_t *p) { return vld1q_f32((const float *)(const void *)p); }
+static inline dk_wt dk_wt_load(const int32_t *p) { (void)p; return 0; }
+static inline dk_acc dk_mac(dk_acc acc, dk_xv x, dk_wt w, const int32_t *p, int r, size_t wr) {
+    (void)w;
+    return vfmaq_f32(acc, vld1q_dup_f32((const float *)(const void *)p + (size_t)r * wr), x);
 }
+static inline dk_acc dk_acc_init(const cnm_direct_args *a, int o) { return vdupq_n_f32(a->bias ? a->bias[o] : 0.0f); }
+static inline dk_vf dk_finish(dk_acc acc, const cnm_direct_args *a, int o) { (void)a; (void)o; return acc; }
+#define dk_relu simd4_relu
+#define dk_store simd4_store
+static void dk_pack(const cnm_direct_args *a) { cnm_direct_pack(a->s, a->in, a->pad); }
+#include "direct.h"
 
-#define DIRECT_KERNEL(MR)                                                                          \
-    static void direct_##MR(const cnm_conv_shape *s, const float *pad, const float *weight,          \
-                            const float *bias, float *out, int g, int o, int oy) {                 \
-        const int cin_g = s->cin / s->groups, RS = padded_row(s), KK = s->kh * s->kw;               \
-        const size_t PS = (size_t)(s->ih + 2 * s->ph) * RS;                                         \
-        const int two = s->ow <= 8;                                                                 \
-        const size_t second = (size_t)RS * s->sh;                                                   \
-        const size_t off[4] = {0, 4, two ? second : 8, two ? second + 4 : 12};                      \
-        const float32x4_t z = vdupq_n_f32(0.0f);                                                    \
-        for (int q = 0; q < s->ow; q += 16) {                                                       \
-            float32x4_t acc[MR][4];                                                                 \
-            for (int r = 0; r < MR; r++)                                                            \
-                for (int h = 0; h < 4; h++) acc[r][h] = vdupq_n_f32(bias ? bias[o + r] : 0.0f);     \
-            for (int ic = 0; ic < cin_g; ic++) {                                                    \
-                const float *xin = pad + (size_t)(g * cin_g + ic) * PS + (size_t)oy * s->sh * RS + q; \
-                const float *wk = weight + ((size_t)o * cin_g + ic) * KK;                           \
-                for (int ky = 0; ky < s->kh; ky++)                                                  \
-                    for (int kx = 0; kx < s->kw; kx++) {                                            \
-                        const float *xt = xin + (size_t)ky * RS + tap_col(s, kx);                   \
-                        float32x4_t x[4];                                                           \
-                        for (int h = 0; h < 4; h++) x[h] = vld1q_f32(xt + off[h]);                  \
-                        for (int r = 0; r < MR; r++) {                                              \
-                            const float32x4_t wv = vld1q_dup_f32(wk + (size_t)r * cin_g * KK + ky * s->kw + kx); \
-                            for (int h = 0; h < 4; h++) acc[r][h] = vfmaq_f32(acc[r][h], wv, x[h]); \
-                        }                                                                           \
-                    }                                                                               \
-            }                                                                                       \
-            for (int r = 0; r < MR; r++) {                                                          \
-                float *y = out + (size_t)(o + r) * s->oh * s->ow + (size_t)oy * s->ow + q;          \
-                for (int h = 0; h < 4; h++) {                                                       \
-                    float32x4_t v = acc[r][h];                                                      \
-                    if (s->relu) v = vmaxq_f32(v, z);                                               \
-                    if (two) {                                                                      \
-                        if (h < 2) store4(y + 4 * h, v, s->ow - 4 * h);                             \
-                        else if (oy + 1 < s->oh) store4(y + s->ow + 4 * (h - 2), v, s->ow - 4 * (h - 2)); \
-                    } else {                                                                        \
-                        store4(y + 4 * h, v, s->ow - q - 4 * h);                                    \
-                    }                                                                               \
-                }                                                                                   \
-            }                                                                                       \
-        }                                                                                           \
-    }
-DIRECT_KERNEL(1)
-DIRECT_KERNEL(2)
-DIRECT_KERNEL(3)
-DIRECT_KERNEL(4)
-
-void cnm_conv2d_direct_f32_neon(const cnm_direct_args *da) {
-    const cnm_conv_shape *s = da->s;
-    const float *weight = da->w, *bias = da->bias, *in = da->in;
-    float *out = da->out, *pad = da->pad;
-    cnm_direct_pack(s, in, pad);
-    const int items = cnm_direct_items(s);
-#pragma omp for schedule(static)
-    for (int it = 0; it < items; it++) {
-        const cnm_direct_item w = cnm_direct_item_at(s, it);
-        const int g = w.g, o = w.o, oy = w.oy, mr = w.mr;
-        switch (mr) {
-        case 4: direct_4(s, pad, weight, bias, out, g, o, oy); break;
-        case 3: direct_3(s, pad, weight, bias, out, g, o, oy); break;
-        case 2: direct_2(s, pad, weight, bias, out, g, o, oy); break;
-        default: direct_1(s, pad, weight, bias, out, g, o, oy); break;
-        }
-    }
-}
+void cnm_conv2d_direct_f32_neon(const cnm_direct_args *a) { dk_run(a); }
 
 /* linear: four 4-wide accumulators per row; the gathered inputs packed once */
 void cnm_linear_f32_neon(const float *x, const float *weight, const float *bias, const int32_t *index,

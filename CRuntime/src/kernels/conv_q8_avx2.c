@@ -1,8 +1,8 @@
 /* Direct KxK convolution (stride 1 or 2), int8 weights / uint8 activations, AVX2. The input is
  * quantised once into a zero-bordered copy of int16 pairs of consecutive input channels (the
- * border is q = 0, i.e. the zero point), laid out like the fp32 copy (conv_pad.c); each work
- * item (group, output row, up to 4 output channels) accumulates 4 x 16 int32 sums with
- * `vpmaddwd` against broadcast weight pairs: exact, and bit-identical to conv_q8_ref.c. */
+ * border is q = 0, i.e. the zero point), laid out like the fp32 copy (conv_pad.c); then the
+ * micro-kernel of direct.h with `vpmaddwd` of input pairs and broadcast weight pairs (2 slots of 8
+ * pixels): exact, and bit-identical to conv_q8_ref.c. */
 #include "q8_avx2.h"
 
 #include <math.h>
@@ -49,73 +49,32 @@ AVX2 static void pack(const cnm_conv_shape *s, const float *in, float inv, int z
     }
 }
 
-#define Q8_DIRECT(MR)                                                                              \
-    AVX2 static void q8d_##MR(const cnm_conv_shape *s, const int32_t *pad, const int32_t *wpairs,    \
-                              const float *mult, const float *bias, float *out, int g, int o, int oy) { \
-        const int cin_g = s->cin / s->groups, kp = (cin_g + 1) / 2, RS = padded_row(s), KK = s->kh * s->kw; \
-        const size_t PS = (size_t)(s->ih + 2 * s->ph) * RS;                                         \
-        const int two = s->ow <= 8;                                                                 \
-        const size_t second = two ? (size_t)RS * s->sh : 8;                                         \
-        const __m256 z = _mm256_setzero_ps();                                                       \
-        for (int q = 0; q < s->ow; q += 16) {                                                       \
-            __m256i acc[MR][2];                                                                     \
-            for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm256_setzero_si256();           \
-            for (int j = 0; j < kp; j++) {                                                          \
-                const int32_t *xin = pad + (size_t)(g * kp + j) * PS + (size_t)oy * s->sh * RS + q; \
-                const int32_t *wk = wpairs + ((size_t)o * kp + j) * KK;                             \
-                for (int ky = 0; ky < s->kh; ky++)                                                  \
-                    for (int kx = 0; kx < s->kw; kx++) {                                            \
-                        const int32_t *xt = xin + (size_t)ky * RS + tap_col(s, kx);                 \
-                        const __m256i x0 = _mm256_loadu_si256((const __m256i *)xt);                 \
-                        const __m256i x1 = _mm256_loadu_si256((const __m256i *)(xt + second));      \
-                        for (int r = 0; r < MR; r++) {                                              \
-                            const __m256i wv = _mm256_set1_epi32(wk[(size_t)r * kp * KK + ky * s->kw + kx]); \
-                            acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(x0, wv));     \
-                            acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(x1, wv));     \
-                        }                                                                           \
-                    }                                                                               \
-            }                                                                                       \
-            for (int r = 0; r < MR; r++) {                                                          \
-                const __m256 m = _mm256_set1_ps(mult[o + r]), b = _mm256_set1_ps(bias ? bias[o + r] : 0.0f); \
-                __m256 v0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[r][0]), m, b);                   \
-                __m256 v1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[r][1]), m, b);                   \
-                if (s->relu) { v0 = _mm256_max_ps(v0, z); v1 = _mm256_max_ps(v1, z); }              \
-                float *y = out + (size_t)(o + r) * s->oh * s->ow + (size_t)oy * s->ow + q;          \
-                if (two) {                                                                          \
-                    q8x_store(y, v0, s->ow);                                                           \
-                    if (oy + 1 < s->oh) q8x_store(y + s->ow, v1, s->ow);                               \
-                } else {                                                                            \
-                    q8x_store(y, v0, s->ow - q);                                                       \
-                    q8x_store(y + 8, v1, s->ow - q - 8);                                               \
-                }                                                                                   \
-            }                                                                                       \
-        }                                                                                           \
-    }
-Q8_DIRECT(1)
-Q8_DIRECT(2)
-Q8_DIRECT(3)
-Q8_DIRECT(4)
-
-AVX2 void cnm_conv2d_direct_q8_avx2(const cnm_direct_args *da) {
-    const cnm_conv_shape *s = da->s;
-    const float *in = da->in, *mult = da->mult, *bias = da->bias;
-    const int32_t *wpairs = da->wpairs;
-    const float inv_scale = da->inv_scale;
-    const int zp = da->zp;
-    float *out = da->out;
-    int32_t *pad = da->pad;
-    pack(s, in, inv_scale, zp, pad);
-    const int items = cnm_direct_items(s);
-#pragma omp for schedule(static)
-    for (int it = 0; it < items; it++) {
-        const cnm_direct_item w = cnm_direct_item_at(s, it);
-        const int g = w.g, o = w.o, oy = w.oy, mr = w.mr;
-        switch (mr) {
-        case 4: q8d_4(s, pad, wpairs, mult, bias, out, g, o, oy); break;
-        case 3: q8d_3(s, pad, wpairs, mult, bias, out, g, o, oy); break;
-        case 2: q8d_2(s, pad, wpairs, mult, bias, out, g, o, oy); break;
-        default: q8d_1(s, pad, wpairs, mult, bias, out, g, o, oy); break;
-        }
-    }
+#define DK_TARGET AVX2
+#define DK_L 8
+#define DK_HALF 0
+#define DK_S 2
+#define DK_S_WIDE 2
+#define DK_PADDED_MR 0
+#define DK_DOT_LAYOUT 0
+#define DK_WORDS(cin_g) (((cin_g) + 1) / 2)
+#define DK_WEIGHTS(a) ((a)->wpairs)
+typedef __m256i dk_acc, dk_xv;
+typedef __m256 dk_vf;
+typedef int dk_wt;
+AVX2 static inline dk_xv dk_load(const int32_t *p) { return _mm256_loadu_si256((const __m256i *)(const void *)p); }
+AVX2 static inline dk_wt dk_wt_load(const int32_t *p) { (void)p; return 0; }
+AVX2 static inline dk_acc dk_mac(dk_acc acc, dk_xv x, dk_wt w, const int32_t *p, int r, size_t wr) {
+    (void)w;
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(x, _mm256_set1_epi32(p[(size_t)r * wr])));
 }
+AVX2 static inline dk_acc dk_acc_init(const cnm_direct_args *a, int o) { (void)a; (void)o; return _mm256_setzero_si256(); }
+AVX2 static inline dk_vf dk_finish(dk_acc acc, const cnm_direct_args *a, int o) {
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), _mm256_set1_ps(a->mult[o]), _mm256_set1_ps(a->bias ? a->bias[o] : 0.0f));
+}
+#define dk_relu simd8_relu
+#define dk_store simd8_store
+static void dk_pack(const cnm_direct_args *a) { pack(a->s, a->in, a->inv_scale, a->zp, a->pad); }
+#include "direct.h"
+
+void cnm_conv2d_direct_q8_avx2(const cnm_direct_args *a) { dk_run(a); }
 #endif

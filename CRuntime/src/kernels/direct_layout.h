@@ -36,20 +36,6 @@ static inline void direct_fill_border_words(const cnm_conv_shape *s, int32_t *p,
     }
 }
 
-/* The work items of every direct kernel: (group g, output row oy, or rows oy and oy + 1 for
- * maps at most 8 wide; output channels [o, o + mr), mr <= 4). */
-typedef struct cnm_direct_item { int g, o, oy, mr; } cnm_direct_item;
-static inline int direct_rows(const cnm_conv_shape *s) { return s->ow <= 8 ? (s->oh + 1) / 2 : s->oh; }
-static inline int cnm_direct_items(const cnm_conv_shape *s) {
-    return s->groups * direct_rows(s) * ((s->cout / s->groups + 3) / 4);
-}
-static inline cnm_direct_item cnm_direct_item_at(const cnm_conv_shape *s, int it) {
-    const int cout_g = s->cout / s->groups, blocks = (cout_g + 3) / 4, rows = direct_rows(s);
-    const int g = it / (rows * blocks), rem = it % (rows * blocks), b = rem % blocks;
-    cnm_direct_item w = {g, g * cout_g + 4 * b, (rem / blocks) * (s->ow <= 8 ? 2 : 1), cout_g - 4 * b < 4 ? cout_g - 4 * b : 4};
-    return w;
-}
-
 /* Worksharing: copy `in` into `pad` with zero borders (phase 1 of every direct kernel). */
 void cnm_direct_pack(const cnm_conv_shape *s, const float *in, float *pad);
 #endif

@@ -3,6 +3,7 @@
 #ifndef CNM_Q8_AVX2_H
 #define CNM_Q8_AVX2_H
 #include "direct_layout.h"
+#include "simd_x86.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -20,13 +21,7 @@ AVX2 static inline __m256i q8x_quant(__m256 v, __m256 inv, __m256 lo, __m256 hi)
     return _mm256_cvtps_epi32(t);
 }
 
-AVX2 static inline void q8x_store(float *y, __m256 v, int n) {
-    if (n >= 8) { _mm256_storeu_ps(y, v); return; }
-    if (n <= 0) return;
-    float tmp[8];
-    _mm256_storeu_ps(tmp, v);
-    memcpy(y, tmp, sizeof(float) * (size_t)n);
-}
+#define q8x_store simd8_store
 
 AVX2 static inline __m256 q8x_load(const float *x, int n) {
     if (n >= 8) return _mm256_loadu_ps(x);

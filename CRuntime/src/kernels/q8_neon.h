@@ -7,6 +7,7 @@
 #ifndef CNM_Q8_NEON_H
 #define CNM_Q8_NEON_H
 #include "direct_layout.h"
+#include "simd_neon.h"
 
 #if defined(__aarch64__)
 #include <arm_neon.h>
@@ -33,16 +34,8 @@ static inline float32x4_t q8n_load(const float *x, int n) {
     return vld1q_f32(t);
 }
 
-static inline void q8n_store(float *y, float32x4_t v, int n) {
-    if (n >= 4) { vst1q_f32(y, v); return; }
-    if (n <= 0) return;
-    float t[4];
-    vst1q_f32(t, v);
-    memcpy(y, t, sizeof(float) * (size_t)n);
-}
-
-/* ReLU as cnm_q8_relu: NaN and -0 give +0 */
-static inline float32x4_t q8n_relu(float32x4_t v) { return vmaxnmq_f32(v, vdupq_n_f32(0.0f)); }
+#define q8n_store simd4_store
+#define q8n_relu simd4_relu
 
 /* cnm_q8_quantize on 4 lanes: round to nearest even of the clamped product */
 static inline int32x4_t q8n_quant(float32x4_t v, float inv, int zp) {

@@ -1,0 +1,19 @@
+/* The thin aarch64 layer under the kernels written once (direct.h): partial stores and ReLU. */
+#ifndef CNM_SIMD_NEON_H
+#define CNM_SIMD_NEON_H
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#include <string.h>
+
+/* the first n of 4 floats (none for n <= 0) */
+static inline void simd4_store(float *y, float32x4_t v, int n) {
+    if (n >= 4) { vst1q_f32(y, v); return; }
+    if (n <= 0) return;
+    float t[4];
+    vst1q_f32(t, v);
+    memcpy(y, t, sizeof(float) * (size_t)n);
+}
+/* ReLU as the references compute it (v > 0 ? v : 0): NaN and -0 give +0 */
+static inline float32x4_t simd4_relu(float32x4_t v) { return vmaxnmq_f32(v, vdupq_n_f32(0.0f)); }
+#endif
+#endif

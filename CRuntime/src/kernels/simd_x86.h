@@ -1,0 +1,39 @@
+/* The thin x86-64 layer under the kernels written once (direct.h): partial loads and stores,
+ * ReLU, and the two-rows-in-one-zmm slots of AVX-512. */
+#ifndef CNM_SIMD_X86_H
+#define CNM_SIMD_X86_H
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <string.h>
+
+#define CNM_AVX2 __attribute__((target("avx2,fma")))
+#define CNM_AVX512 __attribute__((target("avx512f,fma")))
+
+/* the first n of 8 floats (none for n <= 0) */
+CNM_AVX2 static inline void simd8_store(float *y, __m256 v, int n) {
+    if (n >= 8) { _mm256_storeu_ps(y, v); return; }
+    if (n <= 0) return;
+    float tmp[8];
+    _mm256_storeu_ps(tmp, v);
+    memcpy(y, tmp, sizeof(float) * (size_t)n);
+}
+/* ReLU as max_ps(v, 0) computes it: NaN and -0 give +0 (the references' v > 0 ? v : 0) */
+CNM_AVX2 static inline __m256 simd8_relu(__m256 v) { return _mm256_max_ps(v, _mm256_setzero_ps()); }
+
+CNM_AVX512 static inline void simd16_store(float *y, __m512 v, int n) {
+    if (n >= 16) _mm512_storeu_ps(y, v);
+    else if (n > 0) _mm512_mask_storeu_ps(y, (__mmask16)((1u << n) - 1u), v);
+}
+CNM_AVX512 static inline __m512 simd16_relu(__m512 v) { return _mm512_max_ps(v, _mm512_setzero_ps()); }
+/* 8 words from a and 8 from b in one zmm (two output rows of a map at most 8 wide) */
+CNM_AVX512 static inline __m512i simd16_load_two(const void *a, const void *b) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a)),
+                              _mm256_loadu_si256((const __m256i *)b), 1);
+}
+/* its inverse for results: the low 8 lanes to y0, the high 8 to y1 (if not NULL), n of each */
+CNM_AVX512 static inline void simd16_store_two(float *y0, float *y1, __m512 v, int n) {
+    simd16_store(y0, v, n < 8 ? n : 8);
+    if (y1) simd16_store(y1, _mm512_castps256_ps512(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))), n < 8 ? n : 8);
+}
+#endif
+#endif
