@@ -52,16 +52,66 @@ typedef struct cnm_error {
 typedef struct cnm_model cnm_model;
 typedef struct cnm_context cnm_context;
 
-/* Operator types, as in docs/FORMAT.md. */
-enum {
+/* Operator types, as in docs/FORMAT.md (the `type` of an OPS record). CNM_OP_END is one past the
+ * last: the operator table (src/ops/) has an entry for every type below it. */
+typedef enum cnm_op_type {
     CNM_OP_CONV2D = 1,
     CNM_OP_CHANNEL = 2,
     CNM_OP_AVGPOOL = 3,
     CNM_OP_LINEAR = 4,
     CNM_OP_MAXPOOL = 5,
     CNM_OP_ADD = 6,
-    CNM_OP_LRN = 7
-};
+    CNM_OP_LRN = 7,
+    CNM_OP_END
+} cnm_op_type;
+
+/* Tensor data types (the `dtype` of a TENSORS record). F16, I16 and U8 are storage types only:
+ * the loader widens them to F32 / I32 / I32. */
+typedef enum cnm_dtype {
+    CNM_DT_F32 = 1,
+    CNM_DT_I32 = 2,
+    CNM_DT_I8 = 3,
+    CNM_DT_U8 = 4,
+    CNM_DT_F16 = 5,
+    CNM_DT_I16 = 6,
+    CNM_DT_END
+} cnm_dtype;
+
+/* The `flags` of an OPS record: bit 0 applies a ReLU to the operator's result. */
+#define CNM_OP_FLAG_RELU 1u
+/* An OPS record has seven 32-bit parameter slots p0..p6. Their meaning per operator is given by
+ * the typed parameters below; cnm_op_encode writes them and the loader decodes them (both in
+ * src/ops/<operator>.c, the only place the slots are read or written). Floats are stored as
+ * their IEEE-754 bits. Slots an operator does not use are 0. */
+#define CNM_OP_SLOTS 7
+typedef struct cnm_conv2d_params {  /* CONV2D: p0..p4; an int8 conv also p5 (f32) and p6 */
+    int32_t stride_h, stride_w, pad_h, pad_w, groups;
+    float input_scale;              /* int8: the scale of the input's uint8 codes, else 0 */
+    int32_t zero_point;             /* int8: their zero point 0..255, else 0 */
+} cnm_conv2d_params;
+typedef struct cnm_channel_params { /* CHANNEL: p0 */
+    int32_t shuffle_groups;         /* 0 or 1: none */
+} cnm_channel_params;
+typedef struct cnm_pool_params {    /* AVGPOOL: p0..p5; MAXPOOL: p0..p6 */
+    int32_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w;
+    int32_t ceil_mode;              /* max pool only: output size rounded up (PyTorch ceil_mode) */
+} cnm_pool_params;
+typedef struct cnm_lrn_params {     /* LRN: p0 (int), p1..p3 (f32) */
+    int32_t size;
+    float alpha, beta, bias;
+} cnm_lrn_params;
+/* The parameters of one operator: the member named for its type is the one in use (LINEAR and ADD
+ * have none). */
+typedef struct cnm_op_params {
+    cnm_conv2d_params conv2d;
+    cnm_channel_params channel;
+    cnm_pool_params pool;           /* avgpool and maxpool */
+    cnm_lrn_params lrn;
+} cnm_op_params;
+
+/* The parameter slots of an OPS record of `type` holding `params` (the writer's side of the
+ * loader's decoding). Returns CNM_ERR_ARGUMENT for an unknown type. */
+cnm_status cnm_op_encode(uint32_t type, const cnm_op_params *params, int32_t slots[CNM_OP_SLOTS], cnm_error *err);
 
 typedef struct cnm_model_info {
     uint32_t version;
@@ -74,6 +124,7 @@ typedef struct cnm_model_info {
     uint64_t num_params;      /* elements of all f32/i8/u8 weight tensors (not indices) */
     uint64_t weight_bytes;    /* bytes of all tensor data */
     uint64_t macs;            /* multiply-accumulates of one inference */
+    uint64_t work;            /* element operations of one inference, every operator (cnm_op_info.work) */
     uint64_t arena_bytes;     /* planned activation arena of one context */
     uint64_t arena_lower_bound; /* the largest set of simultaneously live buffers */
     uint64_t scratch_bytes;   /* kernel scratch of a 1-thread context (+ per extra thread: scratch_bytes_per_thread) */
@@ -96,6 +147,9 @@ typedef struct cnm_op_info {
     float input_scale, zero_point;
     uint64_t macs;
     const char *weight_name;  /* name of t0, or "" */
+    uint64_t work;            /* element operations of one inference: MACs for conv and linear, the
+                                 window reads of pools and LRN, one per element for add and channel */
+    cnm_op_params params;     /* the decoded parameter slots (the member of its type) */
 } cnm_op_info;
 
 /* Load and validate a model file (mapped, used in place). */

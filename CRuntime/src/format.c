@@ -3,6 +3,7 @@
  * with the file name, the record and the rule it breaks. */
 #define _DEFAULT_SOURCE
 #include "internal.h"
+#include "ops/op.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,19 +52,6 @@ const char *cnm_status_string(cnm_status s) {
     case CNM_ERR_NPY: return "malformed .npy";
     }
     return "unknown status";
-}
-
-const char *cnm_op_name(uint32_t type) {
-    switch (type) {
-    case CNM_OP_CONV2D: return "conv2d";
-    case CNM_OP_CHANNEL: return "channel";
-    case CNM_OP_AVGPOOL: return "avgpool";
-    case CNM_OP_MAXPOOL: return "maxpool";
-    case CNM_OP_LINEAR: return "linear";
-    case CNM_OP_ADD: return "add";
-    case CNM_OP_LRN: return "lrn";
-    }
-    return "unknown";
 }
 
 /* ---- CRC-32 (zlib polynomial), table built at compile time ---- */
@@ -431,39 +419,61 @@ static cnm_status parse_tables(cnm_model *m, const section sec[CNM_SEC_COUNT], c
     return CNM_OK;
 }
 
-/* ---- graph validation ---- */
+/* ---- graph validation ----
+ * What every operator shares is checked here; each operator's own rules are its validate
+ * (src/ops/). The channel-written flags (one byte per channel of every buffer) enforce that
+ * every input is written before it is read. */
 
-static const cnm_tensor *need_tensor(const cnm_model *m, uint32_t opi, int32_t t, const char *role,
-                                     uint32_t dtype, uint32_t ndim, const uint32_t *dims, int optional,
-                                     cnm_error *err, cnm_status *st) {
-    if (t == -1 && optional) return NULL;
-    if (t < 0 || (uint32_t)t >= m->n_tensors) {
-        *st = cnm_fail(err, CNM_ERR_GRAPH, "%s: op %u (%s): %s tensor index %d out of range (%u tensors)",
-                       m->name, opi, cnm_op_name(m->ops[opi].type), role, t, m->n_tensors);
-        return NULL;
+typedef struct graph_walk {
+    uint64_t *first;  /* the flag index of each buffer's channel 0 */
+    uint8_t *written;
+} graph_walk;
+
+/* The checks of op i common to every operator; on success fills c. */
+static cnm_status check_common(cnm_model *m, uint32_t i, const graph_walk *g, cnm_op_ctx *c, cnm_error *err) {
+    cnm_op *op = &m->ops[i];
+    const cnm_op_def *d = cnm_op_def_of(op->type);
+    *c = (cnm_op_ctx){.m = m, .i = i, .op = op, .err = err};
+    if (!d) return cnm_fail(err, CNM_ERR_GRAPH, "%s: op %u: unknown operator type %u", m->name, i, op->type);
+    if (op->flags & ~CNM_OP_FLAG_RELU) return cnm_op_fail(c, "unknown flags %08x", op->flags);
+    if (op->in0 < 0 || (uint32_t)op->in0 >= m->n_values || op->out < 0 || (uint32_t)op->out >= m->n_values)
+        return cnm_op_fail(c, "input value %d or output value %d out of range (%u values)", op->in0, op->out, m->n_values);
+    if (d->inputs == 2 ? (op->in1 < 0 || (uint32_t)op->in1 >= m->n_values) : op->in1 != -1)
+        return cnm_op_fail(c, "second input value %d %s", op->in1, d->inputs == 2 ? "out of range" : "must be -1 (only add takes two inputs)");
+    const int used = d->decode(m, op);
+    for (int k = used; k < CNM_OP_SLOTS; k++)
+        if (op->p[k] != 0) return cnm_op_fail(c, "unused parameter p%d is %d, must be 0", k, op->p[k]);
+    c->in = &m->values[op->in0];
+    c->out = &m->values[op->out];
+    c->ib = &m->buffers[c->in->buffer];
+    c->ob = &m->buffers[c->out->buffer];
+    /* every input (in0, and in1 of add): written before, not overlapping the output */
+    for (int k = 0; k < d->inputs; k++) {
+        const cnm_value *v = &m->values[k ? op->in1 : op->in0];
+        for (uint32_t ch = 0; ch < v->c; ch++)
+            if (!g->written[g->first[v->buffer] + v->c_off + ch])
+                return cnm_op_fail(c, "reads channel %u of buffer %u before any op writes it", v->c_off + ch, v->buffer);
+        if (v->buffer == c->out->buffer && v->c_off < c->out->c_off + c->out->c && c->out->c_off < v->c_off + v->c)
+            return cnm_op_fail(c, "output channels overlap input channels in buffer %u", v->buffer);
     }
-    const cnm_tensor *tt = &m->tensors[t];
-    int ok = tt->dtype == dtype && tt->ndim == ndim;
-    for (uint32_t d = 0; ok && d < ndim; d++) ok = dims[d] == tt->dims[d];
-    if (!ok) {
-        char want[96], got[96];
-        int n = snprintf(want, sizeof want, "%s[", dtype == CNM_DT_F32 ? "f32" : dtype == CNM_DT_I8 ? "i8" : "i32");
-        for (uint32_t d = 0; d < ndim && n < (int)sizeof want; d++)
-            n += snprintf(want + n, sizeof want - n, d ? ",%u" : "%u", dims[d]);
-        snprintf(want + n, sizeof want - (size_t)n, "]");
-        n = snprintf(got, sizeof got, "dtype %u [", tt->dtype);
-        for (uint32_t d = 0; d < tt->ndim && n < (int)sizeof got; d++)
-            n += snprintf(got + n, sizeof got - n, d ? ",%u" : "%u", tt->dims[d]);
-        snprintf(got + n, sizeof got - (size_t)n, "]");
-        *st = cnm_fail(err, CNM_ERR_GRAPH, "%s: op %u (%s): %s tensor %d '%s' is %s, expected %s", m->name,
-                       opi, cnm_op_name(m->ops[opi].type), role, t, tt->name, got, want);
-        return NULL;
-    }
-    return tt;
+    return CNM_OK;
 }
 
-static cnm_status validate_graph(cnm_model *m, cnm_error *err) {
-    cnm_status st = CNM_OK;
+/* After op i validated: its output is written, and the lifetimes of the buffers it touches grow. */
+static void record_op(cnm_model *m, uint32_t i, const graph_walk *g) {
+    const cnm_op *op = &m->ops[i];
+    const cnm_value *out = &m->values[op->out];
+    m->macs += op->macs;
+    m->work += op->work;
+    memset(g->written + g->first[out->buffer] + out->c_off, 1, out->c);
+    cnm_buffer *ibm = &m->buffers[m->values[op->in0].buffer], *obm = &m->buffers[out->buffer];
+    if ((int32_t)i > ibm->last) ibm->last = (int32_t)i;
+    if (op->in1 >= 0) m->buffers[m->values[op->in1].buffer].last = (int32_t)i;
+    if ((int32_t)i < obm->first) obm->first = (int32_t)i;
+    if ((int32_t)i > obm->last) obm->last = (int32_t)i;
+}
+
+static cnm_status check_io(const cnm_model *m, cnm_error *err) {
     if (m->input_value >= m->n_values || m->output_value >= m->n_values)
         return cnm_fail(err, CNM_ERR_GRAPH, "%s: input value %u or output value %u out of range (%u values)",
                         m->name, m->input_value, m->output_value, m->n_values);
@@ -478,227 +488,36 @@ static cnm_status validate_graph(cnm_model *m, cnm_error *err) {
     if (iv->buffer == ov->buffer)
         return cnm_fail(err, CNM_ERR_GRAPH, "%s: input and output share buffer %u", m->name, iv->buffer);
     if (m->n_ops == 0) return cnm_fail(err, CNM_ERR_GRAPH, "%s: the graph has no operators", m->name);
+    return CNM_OK;
+}
 
-    /* channel-written flags, one byte per channel of every buffer */
+static cnm_status validate_graph(cnm_model *m, cnm_error *err) {
+    cnm_status st = check_io(m, err);
+    if (st != CNM_OK) return st;
+    const cnm_value *iv = &m->values[m->input_value], *ov = &m->values[m->output_value];
     uint64_t total = 0;
-    uint64_t *first = calloc(m->n_buffers + 1, sizeof(uint64_t));
-    if (!first) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
-    for (uint32_t i = 0; i < m->n_buffers; i++) { first[i] = total; total += m->buffers[i].c; }
-    uint8_t *written = calloc(total + 1, 1);
-    if (!written) { free(first); return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name); }
-    memset(written + first[iv->buffer], 1, iv->c);
+    graph_walk g = {calloc(m->n_buffers + 1, sizeof(uint64_t)), NULL};
+    if (!g.first) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
+    for (uint32_t i = 0; i < m->n_buffers; i++) { g.first[i] = total; total += m->buffers[i].c; }
+    g.written = calloc(total + 1, 1);
+    if (!g.written) { free(g.first); return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name); }
+    memset(g.written + g.first[iv->buffer], 1, iv->c);
     for (uint32_t i = 0; i < m->n_buffers; i++) { m->buffers[i].first = INT32_MAX; m->buffers[i].last = -2; }
     m->buffers[iv->buffer].first = -1;
     m->buffers[iv->buffer].last = -1;
-    m->macs = 0;
-
-#define GFAIL(...) do { st = cnm_fail(err, CNM_ERR_GRAPH, __VA_ARGS__); goto done; } while (0)
-    for (uint32_t i = 0; i < m->n_ops; i++) {
-        cnm_op *op = &m->ops[i];
-        const char *on = cnm_op_name(op->type);
-        if (op->type < CNM_OP_CONV2D || op->type > CNM_OP_LRN)
-            GFAIL("%s: op %u: unknown operator type %u", m->name, i, op->type);
-        if (op->flags & ~1u) GFAIL("%s: op %u (%s): unknown flags %08x", m->name, i, on, op->flags);
-        if (op->in0 < 0 || (uint32_t)op->in0 >= m->n_values || op->out < 0 || (uint32_t)op->out >= m->n_values)
-            GFAIL("%s: op %u (%s): input value %d or output value %d out of range (%u values)", m->name, i, on,
-                  op->in0, op->out, m->n_values);
-        if (op->type == CNM_OP_ADD ? (op->in1 < 0 || (uint32_t)op->in1 >= m->n_values) : op->in1 != -1)
-            GFAIL("%s: op %u (%s): second input value %d %s", m->name, i, on, op->in1,
-                  op->type == CNM_OP_ADD ? "out of range" : "must be -1 (only add takes two inputs)");
-        const cnm_value *in = &m->values[op->in0], *out = &m->values[op->out];
-        /* every input (in0, and in1 of add): written before, not overlapping the output */
-        for (int k = 0; k < (op->in1 >= 0 ? 2 : 1); k++) {
-            const cnm_value *v = &m->values[k ? op->in1 : op->in0];
-            for (uint32_t c = 0; c < v->c; c++)
-                if (!written[first[v->buffer] + v->c_off + c])
-                    GFAIL("%s: op %u (%s): reads channel %u of buffer %u before any op writes it", m->name, i, on,
-                          v->c_off + c, v->buffer);
-            if (v->buffer == out->buffer && v->c_off < out->c_off + out->c && out->c_off < v->c_off + v->c)
-                GFAIL("%s: op %u (%s): output channels overlap input channels in buffer %u", m->name, i, on, v->buffer);
-        }
-        const cnm_buffer *ibf = &m->buffers[in->buffer], *obf = &m->buffers[out->buffer];
-        const int32_t *p = op->p;
-        int np = 0; /* params in use */
-        switch (op->type) {
-        case CNM_OP_CONV2D: {
-            if (op->t[0] < 0 || (uint32_t)op->t[0] >= m->n_tensors)
-                GFAIL("%s: op %u (conv2d): weight tensor index %d out of range", m->name, i, op->t[0]);
-            const cnm_tensor *w = &m->tensors[op->t[0]];
-            const int quant = w->dtype == CNM_DT_I8;
-            np = quant ? 7 : 5; /* int8: p5 input scale (f32 bits), p6 zero point */
-            if (!quant && (op->t[2] != -1 || op->t[3] != -1)) GFAIL("%s: op %u (conv2d): t2, t3 must be -1", m->name, i);
-            if (quant && op->t[3] != -1) GFAIL("%s: op %u (conv2d): t3 must be -1", m->name, i);
-            if (w->ndim != 4) GFAIL("%s: op %u (conv2d): weight '%s' is not 4-D", m->name, i, w->name);
-            int32_t sh = p[0], sw = p[1], ph = p[2], pw = p[3], g = p[4];
-            uint32_t kh = w->dims[2], kw = w->dims[3];
-            if (sh < 1 || sw < 1 || ph < 0 || pw < 0 || g < 1 || sh > 64 || sw > 64 || ph > 64 || pw > 64)
-                GFAIL("%s: op %u (conv2d): bad stride %dx%d, padding %dx%d or groups %d", m->name, i, sh, sw,
-                      ph, pw, g);
-            if (in->c % (uint32_t)g || out->c % (uint32_t)g)
-                GFAIL("%s: op %u (conv2d): %u input / %u output channels not divisible by %d groups", m->name,
-                      i, in->c, out->c, g);
-            if (kh > ibf->h + 2u * (uint32_t)ph || kw > ibf->w + 2u * (uint32_t)pw)
-                GFAIL("%s: op %u (conv2d): kernel %ux%u larger than the padded input %ux%u", m->name, i, kh,
-                      kw, ibf->h + 2 * ph, ibf->w + 2 * pw);
-            uint32_t oh = (ibf->h + 2 * ph - kh) / sh + 1, ow = (ibf->w + 2 * pw - kw) / sw + 1;
-            if (obf->h != oh || obf->w != ow)
-                GFAIL("%s: op %u (conv2d): output is %ux%u, the convolution gives %ux%u", m->name, i, obf->h,
-                      obf->w, oh, ow);
-            uint32_t wd[4] = {out->c, in->c / g, kh, kw};
-            if (!need_tensor(m, i, op->t[0], "weight", quant ? CNM_DT_I8 : CNM_DT_F32, 4, wd, 0, err, &st)) goto done;
-            uint32_t bd[1] = {out->c};
-            if (op->t[1] != -1 && !need_tensor(m, i, op->t[1], "bias", CNM_DT_F32, 1, bd, 1, err, &st)) goto done;
-            if (quant) { /* int8: per-output-channel weight scales, input (scale, zero point) in p5, p6 */
-                const cnm_tensor *ws = need_tensor(m, i, op->t[2], "weight scale", CNM_DT_F32, 1, bd, 0, err, &st);
-                if (!ws) goto done;
-                const float sc = cnm_op_input_scale(op);
-                if (!(sc > 0.0f && sc < 1e30f) || p[6] < 0 || p[6] > 255)
-                    GFAIL("%s: op %u (conv2d): input scale %g must be > 0 and zero point %d in 0..255", m->name, i, sc, p[6]);
-                for (uint32_t c = 0; c < out->c; c++) {
-                    float v;
-                    memcpy(&v, (const uint8_t *)ws->data + 4 * (size_t)c, 4);
-                    if (!(v > 0.0f && v < 1e30f)) GFAIL("%s: op %u (conv2d): weight scale [%u] = %g must be > 0", m->name, i, c, v);
-                }
-                const int8_t *wq = w->data;
-                for (uint64_t k = 0; k < w->nbytes; k++)
-                    if (wq[k] == -128) GFAIL("%s: op %u (conv2d): int8 weight %llu is -128 (symmetric range is -127..127)", m->name, i, (unsigned long long)k);
-            }
-            op->macs = (uint64_t)out->c * oh * ow * (in->c / g) * kh * kw;
-            break;
-        }
-        case CNM_OP_CHANNEL: {
-            np = 1;
-            if (op->t[3] != -1) GFAIL("%s: op %u (channel): t3 must be -1", m->name, i);
-            if (ibf->h != obf->h || ibf->w != obf->w)
-                GFAIL("%s: op %u (channel): input %ux%u and output %ux%u differ", m->name, i, ibf->h, ibf->w,
-                      obf->h, obf->w);
-            uint32_t cd[1] = {out->c};
-            if (op->t[0] != -1 && !need_tensor(m, i, op->t[0], "scale", CNM_DT_F32, 1, cd, 1, err, &st)) goto done;
-            if (op->t[1] != -1 && !need_tensor(m, i, op->t[1], "shift", CNM_DT_F32, 1, cd, 1, err, &st)) goto done;
-            int32_t g = p[0];
-            if (g < 0) GFAIL("%s: op %u (channel): negative shuffle groups %d", m->name, i, g);
-            if (op->t[2] != -1) {
-                if (g) GFAIL("%s: op %u (channel): both an index and a shuffle", m->name, i);
-                const cnm_tensor *ix = need_tensor(m, i, op->t[2], "index", CNM_DT_I32, 1, cd, 0, err, &st);
-                if (!ix) goto done;
-                const uint8_t *d = ix->data;
-                for (uint32_t c = 0; c < out->c; c++) {
-                    int32_t v = rdi32(d + 4 * (size_t)c);
-                    if (v < 0 || (uint32_t)v >= in->c)
-                        GFAIL("%s: op %u (channel): index tensor '%s'[%u] = %d outside the %u input channels",
-                              m->name, i, ix->name, c, v, in->c);
-                }
-            } else if (in->c != out->c) {
-                GFAIL("%s: op %u (channel): %u input channels but %u output channels without an index",
-                      m->name, i, in->c, out->c);
-            } else if (g > 1 && in->c % (uint32_t)g) {
-                GFAIL("%s: op %u (channel): %u channels not divisible into %d shuffle groups", m->name, i,
-                      in->c, g);
-            }
-            break;
-        }
-        case CNM_OP_AVGPOOL:
-        case CNM_OP_MAXPOOL: {
-            const char *pn = op->type == CNM_OP_AVGPOOL ? "avgpool" : "maxpool";
-            np = op->type == CNM_OP_MAXPOOL ? 7 : 6; /* max pool: p6 ceil mode */
-            const int ceil_mode = op->type == CNM_OP_MAXPOOL ? p[6] : 0;
-            if (ceil_mode != 0 && ceil_mode != 1) GFAIL("%s: op %u (%s): ceil mode p6 is %d, must be 0 or 1", m->name, i, pn, p[6]);
-            if (op->t[0] != -1 || op->t[1] != -1 || op->t[2] != -1 || op->t[3] != -1)
-                GFAIL("%s: op %u (%s): takes no tensors", m->name, i, pn);
-            int32_t kh = p[0], kw = p[1], sh = p[2], sw = p[3], ph = p[4], pw = p[5];
-            if (kh < 1 || kw < 1 || sh < 1 || sw < 1 || ph < 0 || pw < 0 || ph >= kh || pw >= kw ||
-                (uint32_t)kh > ibf->h + 2u * (uint32_t)ph || (uint32_t)kw > ibf->w + 2u * (uint32_t)pw)
-                GFAIL("%s: op %u (%s): bad window %dx%d, stride %dx%d or padding %dx%d for a %ux%u input",
-                      m->name, i, pn, kh, kw, sh, sw, ph, pw, ibf->h, ibf->w);
-            uint32_t oh = (ibf->h + 2 * ph - kh) / sh + 1, ow = (ibf->w + 2 * pw - kw) / sw + 1;
-            if (ceil_mode) { /* PyTorch: round up, but the last window must start inside the input or left padding */
-                oh = (ibf->h + 2 * ph - kh + sh - 1) / sh + 1;
-                ow = (ibf->w + 2 * pw - kw + sw - 1) / sw + 1;
-                if ((oh - 1) * (uint32_t)sh >= ibf->h + (uint32_t)ph) oh--;
-                if ((ow - 1) * (uint32_t)sw >= ibf->w + (uint32_t)pw) ow--;
-            }
-            if (obf->h != oh || obf->w != ow || in->c != out->c)
-                GFAIL("%s: op %u (%s): output is %ux%ux%u, the pool gives %ux%ux%u", m->name, i, pn, out->c,
-                      obf->h, obf->w, in->c, oh, ow);
-            break;
-        }
-        case CNM_OP_ADD: {
-            const cnm_value *in1 = &m->values[op->in1];
-            const cnm_buffer *i1bf = &m->buffers[in1->buffer];
-            if (op->t[0] != -1 || op->t[1] != -1 || op->t[2] != -1 || op->t[3] != -1)
-                GFAIL("%s: op %u (add): takes no tensors", m->name, i);
-            if (in1->c != in->c || i1bf->h != ibf->h || i1bf->w != ibf->w || out->c != in->c || obf->h != ibf->h ||
-                obf->w != ibf->w)
-                GFAIL("%s: op %u (add): inputs %ux%ux%u and %ux%ux%u and output %ux%ux%u must have one shape", m->name,
-                      i, in->c, ibf->h, ibf->w, in1->c, i1bf->h, i1bf->w, out->c, obf->h, obf->w);
-            break;
-        }
-        case CNM_OP_LRN: {
-            np = 4;
-            if (op->t[0] != -1 || op->t[1] != -1 || op->t[2] != -1 || op->t[3] != -1)
-                GFAIL("%s: op %u (lrn): takes no tensors", m->name, i);
-            const float alpha = cnm_op_param_f32(op, 1), beta = cnm_op_param_f32(op, 2), bias = cnm_op_param_f32(op, 3);
-            if (p[0] < 1 || p[0] > 4096 || !(alpha >= 0.0f && alpha < 1e30f) || !(beta >= 0.0f && beta <= 64.0f) ||
-                !(bias > 0.0f && bias < 1e30f))
-                GFAIL("%s: op %u (lrn): size %d must be 1..4096, alpha %g >= 0, beta %g in 0..64 and bias %g > 0",
-                      m->name, i, p[0], alpha, beta, bias);
-            if (in->c != out->c || obf->h != ibf->h || obf->w != ibf->w)
-                GFAIL("%s: op %u (lrn): output %ux%ux%u differs from the input %ux%ux%u", m->name, i, out->c, obf->h,
-                      obf->w, in->c, ibf->h, ibf->w);
-            op->macs = (uint64_t)in->c * ibf->h * ibf->w * (uint64_t)p[0];
-            break;
-        }
-        case CNM_OP_LINEAR: {
-            np = 0;
-            if (op->t[3] != -1) GFAIL("%s: op %u (linear): t3 must be -1", m->name, i);
-            if (obf->h != 1 || obf->w != 1)
-                GFAIL("%s: op %u (linear): output must be Nx1x1, not %ux%u", m->name, i, obf->h, obf->w);
-            if (op->t[0] < 0 || (uint32_t)op->t[0] >= m->n_tensors)
-                GFAIL("%s: op %u (linear): weight tensor index %d out of range", m->name, i, op->t[0]);
-            const cnm_tensor *w = &m->tensors[op->t[0]];
-            uint64_t feats = (uint64_t)in->c * ibf->h * ibf->w;
-            uint32_t k = w->ndim == 2 ? w->dims[1] : 0;
-            uint32_t wd[2] = {out->c, k};
-            if (!need_tensor(m, i, op->t[0], "weight", CNM_DT_F32, 2, wd, 0, err, &st)) goto done;
-            uint32_t bd[1] = {out->c}, kd[1] = {k};
-            if (op->t[1] != -1 && !need_tensor(m, i, op->t[1], "bias", CNM_DT_F32, 1, bd, 1, err, &st)) goto done;
-            if (op->t[2] != -1) {
-                const cnm_tensor *ix = need_tensor(m, i, op->t[2], "index", CNM_DT_I32, 1, kd, 0, err, &st);
-                if (!ix) goto done;
-                const uint8_t *d = ix->data;
-                for (uint32_t c = 0; c < k; c++) {
-                    int32_t v = rdi32(d + 4 * (size_t)c);
-                    if (v < 0 || (uint64_t)v >= feats)
-                        GFAIL("%s: op %u (linear): index tensor '%s'[%u] = %d outside the %llu input features",
-                              m->name, i, ix->name, c, v, (unsigned long long)feats);
-                }
-            } else if (k != feats) {
-                GFAIL("%s: op %u (linear): weight has %u inputs, the input value has %llu features", m->name, i,
-                      k, (unsigned long long)feats);
-            }
-            /* a flattened multi-pixel input must be a whole buffer to be contiguous */
-            op->macs = (uint64_t)out->c * k;
-            break;
-        }
-        }
-        for (int k = np; k < 7; k++)
-            if (p[k] != 0) GFAIL("%s: op %u (%s): unused parameter p%d is %d, must be 0", m->name, i, on, k, p[k]);
-        m->macs += op->macs;
-        memset(written + first[out->buffer] + out->c_off, 1, out->c);
-        cnm_buffer *ibm = &m->buffers[in->buffer], *obm = &m->buffers[out->buffer];
-        if ((int32_t)i > ibm->last) ibm->last = (int32_t)i;
-        if (op->in1 >= 0) m->buffers[m->values[op->in1].buffer].last = (int32_t)i;
-        if ((int32_t)i < obm->first) obm->first = (int32_t)i;
-        if ((int32_t)i > obm->last) obm->last = (int32_t)i;
+    m->macs = m->work = 0;
+    for (uint32_t i = 0; i < m->n_ops && st == CNM_OK; i++) {
+        cnm_op_ctx c;
+        m->ops[i].macs = m->ops[i].work = 0;
+        st = check_common(m, i, &g, &c, err);
+        if (st == CNM_OK) st = cnm_op_def_of(m->ops[i].type)->validate(&c);
+        if (st == CNM_OK) record_op(m, i, &g);
     }
-    for (uint32_t c = 0; c < ov->c; c++)
-        if (!written[first[ov->buffer] + c])
-            GFAIL("%s: output channel %u is never written", m->name, c);
-    m->buffers[ov->buffer].last = (int32_t)m->n_ops;
-#undef GFAIL
-done:
-    free(written);
-    free(first);
+    for (uint32_t ch = 0; st == CNM_OK && ch < ov->c; ch++)
+        if (!g.written[g.first[ov->buffer] + ch]) st = cnm_fail(err, CNM_ERR_GRAPH, "%s: output channel %u is never written", m->name, ch);
+    if (st == CNM_OK) m->buffers[ov->buffer].last = (int32_t)m->n_ops;
+    free(g.written);
+    free(g.first);
     return st;
 }
 
@@ -840,6 +659,7 @@ void cnm_model_get_info(const cnm_model *m, cnm_model_info *info) {
     info->num_params = m->num_params;
     info->weight_bytes = m->weight_bytes;
     info->macs = m->macs;
+    info->work = m->work;
     info->arena_bytes = m->arena_bytes;
     info->arena_lower_bound = m->arena_lower_bound;
     info->scratch_bytes_per_thread = m->pw_scratch_floats * sizeof(float);
@@ -864,7 +684,7 @@ int cnm_model_op(const cnm_model *m, uint32_t i, cnm_op_info *info) {
     const cnm_buffer *ib = &m->buffers[in->buffer], *ob = &m->buffers[out->buffer];
     memset(info, 0, sizeof *info);
     info->type = op->type;
-    info->relu = op->flags & 1u;
+    info->relu = (uint32_t)cnm_op_relu(op);
     info->in0 = op->in0; info->in1 = op->in1; info->out = op->out;
     info->in_c = in->c; info->in_h = ib->h; info->in_w = ib->w;
     info->out_c = out->c; info->out_h = ob->h; info->out_w = ob->w;
@@ -876,41 +696,8 @@ int cnm_model_op(const cnm_model *m, uint32_t i, cnm_op_info *info) {
         int32_t main = st->conv >= 0 ? st->conv : (int32_t)st->first_op;
         if (main != (int32_t)i) info->fused_into = main;
     }
-    switch (op->type) {
-    case CNM_OP_CONV2D:
-        if (m->tensors[op->t[0]].dtype == CNM_DT_I8) {
-            info->quantized = 1;
-            info->input_scale = cnm_op_input_scale(op);
-            info->zero_point = (float)op->p[6];
-        }
-        info->kernel_h = (int32_t)m->tensors[op->t[0]].dims[2];
-        info->kernel_w = (int32_t)m->tensors[op->t[0]].dims[3];
-        info->stride_h = op->p[0]; info->stride_w = op->p[1];
-        info->pad_h = op->p[2]; info->pad_w = op->p[3]; info->groups = op->p[4];
-        info->weight_name = m->tensors[op->t[0]].name;
-        break;
-    case CNM_OP_CHANNEL:
-        info->shuffle = op->p[0];
-        info->has_index = op->t[2] != -1;
-        if (op->t[0] != -1) info->weight_name = m->tensors[op->t[0]].name;
-        break;
-    case CNM_OP_AVGPOOL:
-    case CNM_OP_MAXPOOL:
-        info->kernel_h = op->p[0]; info->kernel_w = op->p[1];
-        info->stride_h = op->p[2]; info->stride_w = op->p[3];
-        info->pad_h = op->p[4]; info->pad_w = op->p[5];
-        info->ceil_mode = op->type == CNM_OP_MAXPOOL ? op->p[6] : 0;
-        break;
-    case CNM_OP_LRN:
-        info->lrn_size = op->p[0];
-        info->lrn_alpha = cnm_op_param_f32(op, 1);
-        info->lrn_beta = cnm_op_param_f32(op, 2);
-        info->lrn_bias = cnm_op_param_f32(op, 3);
-        break;
-    case CNM_OP_LINEAR:
-        info->has_index = op->t[2] != -1;
-        info->weight_name = m->tensors[op->t[0]].name;
-        break;
-    }
+    info->work = op->work;
+    info->params = op->prm;
+    cnm_op_def_of(op->type)->describe(m, op, info);
     return 1;
 }

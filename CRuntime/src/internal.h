@@ -6,9 +6,8 @@
 #include <stdarg.h>
 #include <string.h>
 
-/* F16 and I16 are storage types only: the loader widens them to F32 / I32 (format.c), so every
- * later stage sees F32 / I32. */
-enum { CNM_DT_F32 = 1, CNM_DT_I32 = 2, CNM_DT_I8 = 3, CNM_DT_U8 = 4, CNM_DT_F16 = 5, CNM_DT_I16 = 6 };
+/* (cnm_dtype: F16, I16 and U8 are storage types only: the loader widens them to F32 / I32
+ * (format.c), so every later stage sees F32 / I32.) */
 enum { CNM_SEC_STRINGS, CNM_SEC_META, CNM_SEC_LABELS, CNM_SEC_TENSORS,
        CNM_SEC_BUFFERS, CNM_SEC_VALUES, CNM_SEC_OPS, CNM_SEC_COUNT };
 
@@ -45,23 +44,23 @@ typedef struct cnm_op {
     uint32_t type, flags;
     int32_t in0, in1, out;
     int32_t t[4];
-    int32_t p[7];
-    uint64_t macs;
+    int32_t p[CNM_OP_SLOTS];  /* the raw slots: read only by the operator's decode (src/ops/) */
+    cnm_op_params prm;        /* decoded at load; everything after the loader reads these */
+    uint64_t macs, work;      /* set by the operator's validate */
 } cnm_op;
 
-/* A float parameter, stored as the bits of an f32 in p[k] (LRN's alpha, beta, bias in p1..p3) */
-static inline float cnm_op_param_f32(const cnm_op *op, int k) {
-    float f;
-    uint32_t u = (uint32_t)op->p[k];
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-/* int8 conv: the input scale is stored as the bits of an f32 in p5 (the zero point in p6) */
-static inline float cnm_op_input_scale(const cnm_op *op) { return cnm_op_param_f32(op, 5); }
+static inline int cnm_op_relu(const cnm_op *op) { return (op->flags & CNM_OP_FLAG_RELU) != 0; }
 
 /* Execution steps: the planner groups ops that run as one kernel (plan.c, cnm_fuse). */
-enum { CNM_STEP_OP = 0, CNM_STEP_POINTWISE = 1, CNM_STEP_DIRECT = 2 };
+/* The algorithm of a step; the context's kernel table holds each one's implementation. */
+typedef enum cnm_step_kind {
+    CNM_STEP_REFERENCE = 0, /* the operator's scalar reference (ops/<op>.c) */
+    CNM_STEP_POINTWISE = 1, /* a 1x1 conv with the channel ops around it fused (pre, post) */
+    CNM_STEP_DIRECT = 2,    /* a KxK conv, horizontal stride 1 or 2 */
+    CNM_STEP_LINEAR = 3,
+    CNM_STEP_AVGPOOL = 4,
+    CNM_STEP_MAXPOOL = 5,
+} cnm_step_kind;
 typedef struct cnm_step {
     uint32_t kind;
     uint32_t first_op, n_ops;   /* ops [first_op, first_op + n_ops) */
@@ -98,7 +97,7 @@ struct cnm_model {
     cnm_op *ops;
     char **labels;
     char **meta_keys, **meta_vals;
-    uint64_t arena_bytes, arena_lower_bound, macs, num_params, weight_bytes;
+    uint64_t arena_bytes, arena_lower_bound, macs, work, num_params, weight_bytes;
     cnm_step *steps;
     uint32_t n_steps;
     int32_t *op_step;          /* step index of each op */
@@ -109,10 +108,8 @@ struct cnm_model {
 struct cnm_context {
     const cnm_model *model;
     int threads;
-    int isa;                   /* cnm_isa chosen at creation */
-    int vnni;                  /* int8 kernels may use AVX-VNNI */
-    int vnni512;               /* int8 pointwise and direct kernels may use AVX-512 VNNI */
-    int avx512;                /* fp32 pointwise and direct kernels may use AVX-512F */
+    const struct cnm_kernels *kernels; /* the kernel table, chosen at creation */
+    char isa_name[64];         /* cnm_context_isa */
     float *arena;
     float *pw_scratch;         /* threads x model->pw_scratch_floats */
     float *direct_scratch;

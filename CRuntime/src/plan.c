@@ -7,6 +7,7 @@
 #include "internal.h"
 
 #include "kernels/kernels.h"
+#include "ops/op.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -116,7 +117,8 @@ static int private_link(const cnm_model *m, uint32_t a, uint32_t b) {
 static int is_pointwise_conv(const cnm_model *m, const cnm_op *op) {
     if (op->type != CNM_OP_CONV2D) return 0;
     const cnm_tensor *w = &m->tensors[op->t[0]];
-    return w->dims[2] == 1 && w->dims[3] == 1 && op->p[0] == 1 && op->p[1] == 1 && op->p[2] == 0 && op->p[3] == 0;
+    const cnm_conv2d_params *p = &op->prm.conv2d;
+    return w->dims[2] == 1 && w->dims[3] == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_h == 0 && p->pad_w == 0;
 }
 
 static int32_t *shuffle_table(int c, int g, int inverse) {
@@ -154,7 +156,7 @@ static cnm_status prepare_q8(cnm_model *m, cnm_step *st, cnm_error *err) {
     const cnm_op *cv = &m->ops[st->conv];
     const cnm_tensor *w = &m->tensors[cv->t[0]], *ws = &m->tensors[cv->t[2]];
     const uint32_t cout = w->dims[0];
-    const float in_scale = cnm_op_input_scale(cv), zp = (float)cv->p[6];
+    const float in_scale = cv->prm.conv2d.input_scale, zp = (float)cv->prm.conv2d.zero_point;
     st->quant = 1;
     st->q8_inv_scale = 1.0f / in_scale;
     st->q8_zp = (int)zp;
@@ -166,7 +168,7 @@ static cnm_status prepare_q8(cnm_model *m, cnm_step *st, cnm_error *err) {
         st->q8_mult[o] = in_scale * sw;
     }
     if (st->kind != CNM_STEP_DIRECT && st->kind != CNM_STEP_POINTWISE) return CNM_OK;
-    const int cin_g = (int)w->dims[1], kk = (int)(w->dims[2] * w->dims[3]), groups = cv->p[4];
+    const int cin_g = (int)w->dims[1], kk = (int)(w->dims[2] * w->dims[3]), groups = cv->prm.conv2d.groups;
     st->q8_wpairs = malloc(sizeof(int32_t) * cnm_q8_pairs_elems((int)cout, cin_g, kk) + 4);
     if (!st->q8_wpairs) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
     cnm_q8_pack_pairs(w->data, (int)cout, cin_g, kk, st->q8_wpairs);
@@ -179,10 +181,7 @@ static cnm_status prepare_q8(cnm_model *m, cnm_step *st, cnm_error *err) {
     (void)groups;
 #endif
     if (st->kind == CNM_STEP_DIRECT) {
-        const cnm_value *iv = &m->values[cv->in0];
-        const cnm_buffer *ib = &m->buffers[iv->buffer];
-        cnm_conv_shape s = {.cin = (int)iv->c, .ih = (int)ib->h, .iw = (int)ib->w, .cout = (int)cout, .kh = (int)w->dims[2],
-                            .kw = (int)w->dims[3], .sh = cv->p[0], .sw = cv->p[1], .ph = cv->p[2], .pw = cv->p[3], .groups = groups};
+        const cnm_conv_shape s = cnm_conv_shape_of(m, cv);
         size_t need = cnm_direct_q8_padded_elems(&s); /* int32 elements = floats in size */
         if (need > m->direct_scratch_floats) m->direct_scratch_floats = need;
     }
@@ -216,15 +215,15 @@ cnm_status cnm_fuse(cnm_model *m, cnm_error *err) {
             st->conv = (int32_t)conv;
             /* (a ReLU on the conv itself would come before the post op: not fused) */
             if (!m->no_fusion && conv + 1 < m->n_ops && m->ops[conv + 1].type == CNM_OP_CHANNEL && m->ops[conv + 1].t[2] == -1 &&
-                !(m->ops[conv].flags & 1u) && private_link(m, conv, conv + 1))
+                !cnm_op_relu(&m->ops[conv]) && private_link(m, conv, conv + 1))
                 st->post = (int32_t)(conv + 1);
             const cnm_op *cv = &m->ops[conv];
             if (st->pre >= 0) {
                 const cnm_op *pre = &m->ops[st->pre];
                 m->buffers[m->values[pre->out].buffer].fused_away = 1;
                 if (pre->t[2] != -1) st->src = (const int32_t *)m->tensors[pre->t[2]].data;
-                else if (pre->p[0] > 1) {
-                    st->owned_src = shuffle_table((int)m->values[pre->out].c, pre->p[0], 0);
+                else if (pre->prm.channel.shuffle_groups > 1) {
+                    st->owned_src = shuffle_table((int)m->values[pre->out].c, pre->prm.channel.shuffle_groups, 0);
                     if (!st->owned_src) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
                     st->src = st->owned_src;
                 }
@@ -232,8 +231,8 @@ cnm_status cnm_fuse(cnm_model *m, cnm_error *err) {
             if (st->post >= 0) {
                 const cnm_op *post = &m->ops[st->post];
                 m->buffers[m->values[cv->out].buffer].fused_away = 1;
-                if (post->p[0] > 1) {
-                    st->owned_dst = shuffle_table((int)m->values[post->out].c, post->p[0], 1);
+                if (post->prm.channel.shuffle_groups > 1) {
+                    st->owned_dst = shuffle_table((int)m->values[post->out].c, post->prm.channel.shuffle_groups, 1);
                     if (!st->owned_dst) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
                     st->dst = st->owned_dst;
                 }
@@ -242,20 +241,19 @@ cnm_status cnm_fuse(cnm_model *m, cnm_error *err) {
             size_t need = cnm_pw_scratch_floats(cin_g);
             if (need > m->pw_scratch_floats) m->pw_scratch_floats = need;
             st->n_ops = (uint32_t)((st->post >= 0 ? st->post : st->conv) - (int32_t)i + 1);
-        } else if (op->type == CNM_OP_CONV2D && op->p[1] <= 2) {
+        } else if (op->type == CNM_OP_CONV2D && op->prm.conv2d.stride_w <= CNM_DIRECT_MAX_STRIDE_W) {
             st->kind = CNM_STEP_DIRECT;
             st->conv = (int32_t)i;
             st->n_ops = 1;
-            const cnm_value *iv = &m->values[op->in0], *ov = &m->values[op->out];
-            const cnm_buffer *ib = &m->buffers[iv->buffer];
-            const cnm_tensor *w = &m->tensors[op->t[0]];
-            cnm_conv_shape s = {.cin = (int)iv->c, .ih = (int)ib->h, .iw = (int)ib->w, .cout = (int)ov->c,
-                                .kh = (int)w->dims[2], .kw = (int)w->dims[3], .sh = op->p[0], .sw = op->p[1],
-                                .ph = op->p[2], .pw = op->p[3], .groups = op->p[4]};
+            const cnm_conv_shape s = cnm_conv_shape_of(m, op);
             size_t need = cnm_direct_padded_floats(&s);
             if (need > m->direct_scratch_floats) m->direct_scratch_floats = need;
         } else {
-            st->kind = CNM_STEP_OP;
+            /* the operator's own step: its kernel from the table, or its reference */
+            st->kind = op->type == CNM_OP_LINEAR    ? CNM_STEP_LINEAR
+                       : op->type == CNM_OP_AVGPOOL ? CNM_STEP_AVGPOOL
+                       : op->type == CNM_OP_MAXPOOL ? CNM_STEP_MAXPOOL
+                                                    : CNM_STEP_REFERENCE;
             st->n_ops = 1;
             if (op->type == CNM_OP_CONV2D) st->conv = (int32_t)i;
             if (op->type == CNM_OP_LINEAR) { /* the gathered features are packed into shared scratch */

@@ -72,8 +72,11 @@ DIRECT_KERNEL(direct_4, 4, 2)
 DIRECT_KERNEL(direct_1w, 1, 4)
 DIRECT_KERNEL(direct_2w, 2, 4)
 
-AVX2 void cnm_conv2d_direct_f32_avx2(const cnm_conv_shape *s, const float *in, const float *weight,
-                                     const float *bias, float *out, float *pad) {
+AVX2 void cnm_conv2d_direct_f32_avx2(const cnm_direct_args *da) {
+    const cnm_conv_shape *s = da->s;
+    const float *weight = da->w, *bias = da->bias;
+    float *out = da->out, *pad = da->pad;
+    const float *in = da->in;
     cnm_direct_pack(s, in, pad);
     const int items = cnm_direct_items(s);
 #pragma omp for schedule(static)
@@ -92,11 +95,5 @@ AVX2 void cnm_conv2d_direct_f32_avx2(const cnm_conv_shape *s, const float *in, c
         default: direct_1(s, pad, weight, bias, out, g, o, oy); break;
         }
     }
-}
-#else
-void cnm_conv2d_direct_f32_avx2(const cnm_conv_shape *s, const float *in, const float *weight,
-                                const float *bias, float *out, float *pad) {
-    (void)pad;
-    cnm_conv2d_f32_ref(s, in, weight, bias, out);
 }
 #endif

@@ -64,8 +64,10 @@ DIRECT512_MODES(4, 4)
 
 typedef void (*direct_fn)(const cnm_conv_shape *, const float *, const float *, const float *, float *, int, int, int);
 
-AVX512 void cnm_conv2d_direct_f32_avx512(const cnm_conv_shape *s, const float *in, const float *weight,
-                                         const float *bias, float *out, float *pad) {
+AVX512 void cnm_conv2d_direct_f32_avx512(const cnm_direct_args *da) {
+    const cnm_conv_shape *s = da->s;
+    const float *weight = da->w, *bias = da->bias, *in = da->in;
+    float *out = da->out, *pad = da->pad;
     /* [mr - 1][mode] */
     static const direct_fn fns[4][4] = {
         {direct_1_4_0, direct_1_4_1, direct_1_4_2, direct_1_4_3}, {direct_2_4_0, direct_2_4_1, direct_2_4_2, direct_2_4_3},
@@ -80,11 +82,5 @@ AVX512 void cnm_conv2d_direct_f32_avx512(const cnm_conv_shape *s, const float *i
         const int o = g * cout_g + 4 * b, mr = cout_g - 4 * b < 4 ? cout_g - 4 * b : 4;
         fns[mr - 1][mode](s, pad, weight, bias, out, g, o, oy);
     }
-}
-#else
-void cnm_conv2d_direct_f32_avx512(const cnm_conv_shape *s, const float *in, const float *weight,
-                                  const float *bias, float *out, float *pad) {
-    (void)pad;
-    cnm_conv2d_f32_ref(s, in, weight, bias, out);
 }
 #endif

@@ -61,8 +61,10 @@ DIRECT_KERNEL(2)
 DIRECT_KERNEL(3)
 DIRECT_KERNEL(4)
 
-void cnm_conv2d_direct_f32_neon(const cnm_conv_shape *s, const float *in, const float *weight,
-                                const float *bias, float *out, float *pad) {
+void cnm_conv2d_direct_f32_neon(const cnm_direct_args *da) {
+    const cnm_conv_shape *s = da->s;
+    const float *weight = da->w, *bias = da->bias, *in = da->in;
+    float *out = da->out, *pad = da->pad;
     cnm_direct_pack(s, in, pad);
     const int items = cnm_direct_items(s);
 #pragma omp for schedule(static)
@@ -102,16 +104,5 @@ void cnm_linear_f32_neon(const float *x, const float *weight, const float *bias,
         for (; j < k; j++) v += w[j] * x[j];
         out[i] = (relu && v < 0.0f) ? 0.0f : v;
     }
-}
-#else
-void cnm_conv2d_direct_f32_neon(const cnm_conv_shape *s, const float *in, const float *weight,
-                                const float *bias, float *out, float *pad) {
-    (void)pad;
-    cnm_conv2d_f32_ref(s, in, weight, bias, out);
-}
-void cnm_linear_f32_neon(const float *x, const float *weight, const float *bias, const int32_t *index,
-                         float *out, int n, int k, int relu, float *packed) {
-    (void)packed;
-    cnm_linear_f32_ref(x, weight, bias, index, out, n, k, relu);
 }
 #endif

@@ -101,8 +101,15 @@ static void run_items(const cnm_conv_shape *s, const int32_t *pad, const int8_t 
 /* When the threads divide the groups evenly, each thread packs the planes of its own groups and
  * computes their outputs: one barrier (at the end) instead of two. Otherwise the pack is shared
  * out plane by plane, then the items. */
-void cnm_conv2d_direct_q8_avx512vnni(const cnm_conv_shape *s, const float *in, const int8_t *wdot, const int32_t *wsum,
-                                     const float *mult, const float *bias, float inv_scale, int zp, float *out, int32_t *pad) {
+void cnm_conv2d_direct_q8_avx512vnni(const cnm_direct_args *da) {
+    const cnm_conv_shape *s = da->s;
+    const float *in = da->in, *mult = da->mult, *bias = da->bias;
+    const int8_t *wdot = da->wdot;
+    const int32_t *wsum = da->wsum;
+    const float inv_scale = da->inv_scale;
+    const int zp = da->zp;
+    float *out = da->out;
+    int32_t *pad = da->pad;
     const int cin_g = s->cin / s->groups, cout_g = s->cout / s->groups, nb = (cout_g + 3) / 4, R = slot_item_rows(s, S);
     const int words = (cin_g + 3) / 4, rows = (s->oh + R - 1) / R, per_group = nb * rows, items = s->groups * per_group;
 #ifdef _OPENMP

@@ -51,8 +51,15 @@ AVXVNNI static void kernel(const cnm_conv_shape *s, const int32_t *pad, const in
     }
 }
 
-void cnm_conv2d_direct_q8_avxvnni(const cnm_conv_shape *s, const float *in, const int8_t *wdot, const int32_t *wsum,
-                                  const float *mult, const float *bias, float inv_scale, int zp, float *out, int32_t *pad) {
+void cnm_conv2d_direct_q8_avxvnni(const cnm_direct_args *da) {
+    const cnm_conv_shape *s = da->s;
+    const float *in = da->in, *mult = da->mult, *bias = da->bias;
+    const int8_t *wdot = da->wdot;
+    const int32_t *wsum = da->wsum;
+    const float inv_scale = da->inv_scale;
+    const int zp = da->zp;
+    float *out = da->out;
+    int32_t *pad = da->pad;
     q8x_direct_pack_words(s, in, inv_scale, zp, pad);
     const int cin_g = s->cin / s->groups, cout_g = s->cout / s->groups, nb = (cout_g + 3) / 4;
     const size_t block = (size_t)((cin_g + 3) / 4) * s->kh * s->kw * 16;

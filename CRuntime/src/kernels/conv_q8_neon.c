@@ -49,8 +49,14 @@ static inline __attribute__((always_inline)) void kernel(const cnm_conv_shape *s
     }
 }
 
-void cnm_conv2d_direct_q8_neon(const cnm_conv_shape *s, const float *in, const int32_t *wpairs, const float *mult,
-                               const float *bias, float inv_scale, int zp, float *out, int32_t *pad) {
+void cnm_conv2d_direct_q8_neon(const cnm_direct_args *da) {
+    const cnm_conv_shape *s = da->s;
+    const float *in = da->in, *mult = da->mult, *bias = da->bias;
+    const int32_t *wpairs = da->wpairs;
+    const float inv_scale = da->inv_scale;
+    const int zp = da->zp;
+    float *out = da->out;
+    int32_t *pad = da->pad;
     q8n_pack_direct(s, in, inv_scale, zp, pad, 2);
     const int items = cnm_direct_items(s);
 #pragma omp for schedule(static)

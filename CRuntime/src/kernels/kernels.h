@@ -24,6 +24,24 @@ typedef struct cnm_conv_shape {
     int relu;
 } cnm_conv_shape;
 
+/* Arguments of the direct KxK convolution, fp32 (w) or int8 (the packed weights, the multipliers
+ * and the input's quantisation). */
+typedef struct cnm_direct_args {
+    const cnm_conv_shape *s;
+    const float *in;
+    float *out;
+    const float *bias;
+    const float *w;          /* fp32 [cout][cin_g][kh][kw] */
+    const int8_t *wq;        /* int8 [cout][cin_g][kh][kw] */
+    const int32_t *wpairs;   /* int8, pairs layout (cnm_q8_pack_pairs) */
+    const int8_t *wdot;      /* int8, dot layout (cnm_q8_pack_dot) and its per-output sums */
+    const int32_t *wsum;
+    const float *mult;       /* int8: in_scale * w_scale[o] */
+    float inv_scale;
+    int zp;
+    void *pad;               /* shared scratch: cnm_direct_padded_floats / cnm_direct_q8_padded_elems */
+} cnm_direct_args;
+
 /* ---- reference kernels (the oracles) ---- */
 
 /* out[cout][oh][ow] = act(bias + sum over the group's input channels and the window). */
@@ -35,9 +53,11 @@ void cnm_conv2d_f32_ref(const cnm_conv_shape *s, const float *in, const float *w
 void cnm_channel_f32_ref(const float *in, float *out, int cout, int hw, const float *scale,
                          const float *shift, const int32_t *index, int shuffle, int relu);
 
+/* A pool's window over c channels of ih x iw, giving oh x ow (ops/pool.c checks them). */
+typedef struct cnm_pool_shape { int c, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, relu; } cnm_pool_shape;
+
 /* Average pool, divisor kh*kw. */
-void cnm_avgpool_f32_ref(const float *in, int c, int ih, int iw, float *out, int oh, int ow,
-                         int kh, int kw, int sh, int sw, int ph, int pw, int relu);
+void cnm_avgpool_f32_ref(const cnm_pool_shape *s, const float *in, float *out);
 
 /* out = act(a + b), n floats (the residual addition). */
 void cnm_add_f32_ref(const float *a, const float *b, float *out, size_t n, int relu);
@@ -48,12 +68,10 @@ void cnm_lrn_f32_ref(const float *in, float *out, int c, int hw, int size, float
                      int relu);
 
 /* Max pool; padding never wins (PyTorch pads with -inf), every window holds an input (ph < kh). */
-void cnm_maxpool_f32_ref(const float *in, int c, int ih, int iw, float *out, int oh, int ow,
-                         int kh, int kw, int sh, int sw, int ph, int pw, int relu);
+void cnm_maxpool_f32_ref(const cnm_pool_shape *s, const float *in, float *out);
 
 /* Same contract, AVX2 fast path for 2x2 stride 2 (falls back to the reference otherwise). */
-void cnm_avgpool_f32_avx2(const float *in, int c, int ih, int iw, float *out, int oh, int ow,
-                          int kh, int kw, int sh, int sw, int ph, int pw, int relu);
+void cnm_avgpool_f32_avx2(const cnm_pool_shape *s, const float *in, float *out);
 
 /* out[n] = act(bias[n] + sum_k w[n][k] * x[index ? index[k] : k]). */
 void cnm_linear_f32_ref(const float *x, const float *weight, const float *bias,
@@ -112,21 +130,19 @@ static inline size_t cnm_thread_slot(void) {
 void cnm_pointwise_f32_ref(const cnm_pw_args *a);
 void cnm_pointwise_f32_avx2(const cnm_pw_args *a);
 void cnm_pointwise_f32_neon(const cnm_pw_args *a);
-/* x86-64 with AVX-512F (cnm_detect_avx512): 8 channels x 32 pixels per micro-kernel */
+/* x86-64 with AVX-512F: 8 channels x 32 pixels per micro-kernel */
 void cnm_pointwise_f32_avx512(const cnm_pw_args *a);
 /* direct KxK conv, AVX-512F (conv_f32_avx512.c): same padded copy, its own work items */
-void cnm_conv2d_direct_f32_avx512(const cnm_conv_shape *s, const float *in, const float *weight,
-                                  const float *bias, float *out, float *pad);
+void cnm_conv2d_direct_f32_avx512(const cnm_direct_args *a);
 
 /* ---- direct KxK convolution, stride 1 or 2 (vertical stride any) ----
  * The input is first copied with a zero border into `padded` (shared by all threads:
  * cnm_direct_padded_floats floats), then each (group, output row) is computed with all
  * of the group's output channels reusing each input load. */
+#define CNM_DIRECT_MAX_STRIDE_W 2
 size_t cnm_direct_padded_floats(const cnm_conv_shape *s);
-void cnm_conv2d_direct_f32_avx2(const cnm_conv_shape *s, const float *in, const float *weight,
-                                const float *bias, float *out, float *padded);
-void cnm_conv2d_direct_f32_neon(const cnm_conv_shape *s, const float *in, const float *weight,
-                                const float *bias, float *out, float *padded);
+void cnm_conv2d_direct_f32_avx2(const cnm_direct_args *a);
+void cnm_conv2d_direct_f32_neon(const cnm_direct_args *a);
 void cnm_linear_f32_neon(const float *x, const float *weight, const float *bias, const int32_t *index,
                          float *out, int n, int k, int relu, float *packed);
 
@@ -178,8 +194,7 @@ void cnm_pointwise_q8_avx2(const cnm_q8_args *a);
  * of int16 channel pairs (`pad`, cnm_direct_q8_padded_elems int32, shared), weights as int16 pairs
  * [cout][ceil(cin_g/2)][kh*kw]. Bit-identical to cnm_conv2d_q8_ref. */
 size_t cnm_direct_q8_padded_elems(const cnm_conv_shape *s);
-void cnm_conv2d_direct_q8_avx2(const cnm_conv_shape *s, const float *in, const int32_t *wpairs, const float *mult,
-                               const float *bias, float inv_scale, int zp, float *out, int32_t *pad);
+void cnm_conv2d_direct_q8_avx2(const cnm_direct_args *a);
 
 /* ---- int8 weight layouts of the SIMD kernels (pack_q8.c), built at load ----
  * pairs: int16 pairs of consecutive input channels, [cout][ceil(cin_g/2)][kk] (vpmaddwd / smull).
@@ -195,30 +210,73 @@ void cnm_q8_pack_dot(const int8_t *w, int groups, int cout_g, int cin_g, int kk,
  * dot-product extension (sdot, Armv8.2+); defined on aarch64 only. The direct ones share the zero-bordered copy of cnm_direct_q8_padded_elems int32 elements. */
 void cnm_pointwise_q8_neon(const cnm_q8_args *a);
 void cnm_pointwise_q8_neondot(const cnm_q8_args *a);
-void cnm_conv2d_direct_q8_neon(const cnm_conv_shape *s, const float *in, const int32_t *wpairs, const float *mult,
-                               const float *bias, float inv_scale, int zp, float *out, int32_t *pad);
-void cnm_conv2d_direct_q8_neondot(const cnm_conv_shape *s, const float *in, const int8_t *wdot, const int32_t *wsum,
-                                  const float *mult, const float *bias, float inv_scale, int zp, float *out, int32_t *pad);
+void cnm_conv2d_direct_q8_neon(const cnm_direct_args *a);
+void cnm_conv2d_direct_q8_neondot(const cnm_direct_args *a);
 
 /* x86-64 int8 kernels with AVX-VNNI (vpdpbusd on uint8 codes, dot weight layout); bit-identical to
- * the references; defined on x86-64 only, run only where cnm_detect_vnni() says so. */
+ * the references; defined on x86-64 only, run only where the CPU has it (table.c). */
 void cnm_pointwise_q8_avxvnni(const cnm_q8_args *a);
-/* the same on zmm with AVX-512 VNNI (cnm_detect_avx512vnni) */
+/* the same on zmm with AVX-512 VNNI */
 void cnm_pointwise_q8_avx512vnni(const cnm_q8_args *a);
-void cnm_conv2d_direct_q8_avx512vnni(const cnm_conv_shape *s, const float *in, const int8_t *wdot, const int32_t *wsum,
-                                     const float *mult, const float *bias, float inv_scale, int zp, float *out, int32_t *pad);
-void cnm_conv2d_direct_q8_avxvnni(const cnm_conv_shape *s, const float *in, const int8_t *wdot, const int32_t *wsum,
-                                  const float *mult, const float *bias, float inv_scale, int zp, float *out, int32_t *pad);
+void cnm_conv2d_direct_q8_avx512vnni(const cnm_direct_args *a);
+void cnm_conv2d_direct_q8_avxvnni(const cnm_direct_args *a);
 
-/* CPU capabilities (run-time detection) and the kernel set chosen from them. */
-typedef enum cnm_isa { CNM_ISA_SCALAR = 0, CNM_ISA_AVX2 = 1, CNM_ISA_NEON = 2, CNM_ISA_NEON_DOT = 3 } cnm_isa;
-cnm_isa cnm_detect_isa(void);
-/* 1 when the int8 kernels may use AVX-VNNI: an AVX2 processor that has it, and CNM_ISA unset or "avxvnni" */
-int cnm_detect_vnni(void);
-/* 1 when the fp32 pointwise kernel may use AVX-512F (x86-64; CNM_ISA=avx2 or avxvnni says no). */
-int cnm_detect_avx512(void);
-/* 1 when the int8 pointwise kernel may use AVX-512 VNNI (CNM_ISA=avx2 / avxvnni say no). */
-int cnm_detect_avx512vnni(void);
-const char *cnm_isa_name(cnm_isa isa);
+/* ---- the kernel table ----
+ * Which implementation of each algorithm runs is chosen once, when a context is created, from the
+ * CPU's features and CNM_ISA (cpu.c, table.c); the planner picks the algorithm of each step
+ * (plan.c) and exec.c calls the table's entry. Every table holds a kernel for every algorithm
+ * (the scalar references where an ISA has nothing faster). */
+
+typedef void (*cnm_pointwise_f32_fn)(const cnm_pw_args *a);
+typedef void (*cnm_pointwise_q8_fn)(const cnm_q8_args *a);
+typedef void (*cnm_direct_fn)(const cnm_direct_args *a);
+typedef void (*cnm_linear_f32_fn)(const float *x, const float *weight, const float *bias, const int32_t *index, float *out,
+                                  int n, int k, int relu, float *packed);
+typedef void (*cnm_pool_fn)(const cnm_pool_shape *s, const float *in, float *out);
+
+/* CPU features a table needs (cnm_cpu_features) */
+enum {
+    CNM_CPU_AVX2 = 1u << 0,       /* AVX2 + FMA */
+    CNM_CPU_AVXVNNI = 1u << 1,    /* AVX-VNNI (vpdpbusd on ymm) */
+    CNM_CPU_AVX512F = 1u << 2,    /* AVX-512F, zmm state saved by the OS */
+    CNM_CPU_AVX512VNNI = 1u << 3, /* AVX-512 BW + VNNI */
+    CNM_CPU_NEON = 1u << 4,       /* aarch64 Advanced SIMD */
+    CNM_CPU_DOTPROD = 1u << 5,    /* Armv8.2 dot product (sdot) */
+};
+
+typedef struct cnm_kernels {
+    const char *name;          /* the table, e.g. "avx512f+avx512-vnni" */
+    const char *base, *f32_extra, *q8_extra; /* what cnm_context_isa composes: base, + f32_extra where
+                                                fp32 convs run, + q8_extra where int8 convs run */
+    unsigned requires;         /* CNM_CPU_* bits */
+    int level;                 /* the CNM_ISA cap that admits it (cnm_isa_cap) */
+    cnm_pointwise_f32_fn pointwise_f32;
+    cnm_direct_fn direct_f32;
+    cnm_pointwise_q8_fn pointwise_q8;
+    cnm_direct_fn direct_q8;
+    cnm_linear_f32_fn linear_f32;
+    cnm_pool_fn avgpool_f32, maxpool_f32;
+    /* tiles, for the planner and the tester (tests/kernel_tester.c derives its cases from them):
+     * the output channels and pixels of one pointwise register block, the output channels of one
+     * direct block and the lanes of one direct output slot (a vector) */
+    int pw_mr, pw_nr, direct_mr, direct_lanes;
+} cnm_kernels;
+
+/* The features of this CPU (cpuid / getauxval). */
+unsigned cnm_cpu_features(void);
+/* The highest table level CNM_ISA allows: unset or empty = any; "scalar" (or an unknown name) =
+ * the portable kernels; x86-64: "avx2" (no VNNI, no AVX-512), "avxvnni", "avx512"; aarch64: "neon"
+ * (no dot product), "neondot". */
+int cnm_isa_cap(void);
+/* Every table this CPU can run, lowest first; returns how many (at most `max` stored). */
+int cnm_kernel_tables(const cnm_kernels **out, int max);
+/* The table a new context uses: the last runnable table whose level CNM_ISA allows. */
+const cnm_kernels *cnm_kernels_select(void);
+
+/* For tests: a context running the given table (one of cnm_kernel_tables). */
+struct cnm_model;
+struct cnm_context;
+int cnm_context_create_with_kernels(const struct cnm_model *m, int threads, const cnm_kernels *k,
+                                    struct cnm_context **out);
 
 #endif

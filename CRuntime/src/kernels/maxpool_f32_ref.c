@@ -2,8 +2,9 @@
  * Padded positions are skipped, as PyTorch's -inf padding never wins; NaN propagates. */
 #include "kernels.h"
 
-void cnm_maxpool_f32_ref(const float *in, int c, int ih, int iw, float *out, int oh, int ow,
-                         int kh, int kw, int sh, int sw, int ph, int pw, int relu) {
+void cnm_maxpool_f32_ref(const cnm_pool_shape *sp, const float *in, float *out) {
+    const int c = sp->c, ih = sp->ih, iw = sp->iw, oh = sp->oh, ow = sp->ow, kh = sp->kh, kw = sp->kw;
+    const int sh = sp->sh, sw = sp->sw, ph = sp->ph, pw = sp->pw, relu = sp->relu;
 #pragma omp for schedule(static)
     for (int ch = 0; ch < c; ch++) {
         const float *x = in + (size_t)ch * ih * iw;

@@ -8,8 +8,9 @@
 
 #define AVX2 __attribute__((target("avx2,fma")))
 
-AVX2 void cnm_avgpool_f32_avx2(const float *in, int c, int ih, int iw, float *out, int oh, int ow,
-                               int kh, int kw, int sh, int sw, int ph, int pw, int relu) {
+AVX2 void cnm_avgpool_f32_avx2(const cnm_pool_shape *sp, const float *in, float *out) {
+    const int c = sp->c, ih = sp->ih, iw = sp->iw, oh = sp->oh, ow = sp->ow, kh = sp->kh, kw = sp->kw;
+    const int sh = sp->sh, sw = sp->sw, ph = sp->ph, pw = sp->pw, relu = sp->relu;
     if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0) {
         const __m256 q = _mm256_set1_ps(0.25f), z = _mm256_setzero_ps();
 #pragma omp for schedule(static)
@@ -57,11 +58,6 @@ AVX2 void cnm_avgpool_f32_avx2(const float *in, int c, int ih, int iw, float *ou
         }
         return;
     }
-    cnm_avgpool_f32_ref(in, c, ih, iw, out, oh, ow, kh, kw, sh, sw, ph, pw, relu);
-}
-#else
-void cnm_avgpool_f32_avx2(const float *in, int c, int ih, int iw, float *out, int oh, int ow,
-                          int kh, int kw, int sh, int sw, int ph, int pw, int relu) {
-    cnm_avgpool_f32_ref(in, c, ih, iw, out, oh, ow, kh, kw, sh, sw, ph, pw, relu);
+    cnm_avgpool_f32_ref(sp, in, out);
 }
 #endif

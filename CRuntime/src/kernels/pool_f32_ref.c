@@ -1,8 +1,9 @@
 /* Average pooling, fp32, portable scalar reference. Divisor kh*kw (padding counts). */
 #include "kernels.h"
 
-void cnm_avgpool_f32_ref(const float *in, int c, int ih, int iw, float *out, int oh, int ow,
-                         int kh, int kw, int sh, int sw, int ph, int pw, int relu) {
+void cnm_avgpool_f32_ref(const cnm_pool_shape *sp, const float *in, float *out) {
+    const int c = sp->c, ih = sp->ih, iw = sp->iw, oh = sp->oh, ow = sp->ow, kh = sp->kh, kw = sp->kw;
+    const int sh = sp->sh, sw = sp->sw, ph = sp->ph, pw = sp->pw, relu = sp->relu;
     const float inv = 1.0f / (float)(kh * kw);
 #pragma omp for schedule(static)
     for (int ch = 0; ch < c; ch++) {

@@ -1,0 +1,347 @@
+/* The kernel tester: every kernel of every kernel table this CPU runs (cnm_kernel_tables) against
+ * the scalar references, over cases derived from each table's tiles (XNNPACK's microkernel
+ * testers are the model):
+ *   pointwise  every output-channel count up to 2 register blocks + 1 (pw_mr), pixel counts on
+ *              both sides of the register block (pw_nr) and of the packed panel (CNM_PW_TILE),
+ *              input channels covering every remainder of the int8 words (2 and 4 channels);
+ *   direct     non-square kernels (1x3, 3x1, 5x3, 7x1, 1x7, ...), unequal strides and pads,
+ *              output widths on both sides of a slot (direct_lanes), of half a slot and of two
+ *              and four slots, one to three output rows (row-pair modes), every remainder of the
+ *              output-channel block (direct_mr), odd input channels, groups;
+ *   pools, linear: windows, strides, pads and lengths around the vector widths.
+ * fp32 results must match within 1e-5 (relative to the largest value), int8 results bit for bit.
+ * No case is skipped: each list is walked in full. */
+#include "check.h"
+#include "../src/ops/op.h"
+
+#include <string.h>
+
+#define MAX_TABLES 16
+static const cnm_kernels *tables[MAX_TABLES];
+static int n_tables;
+
+/* every operator has a complete entry, and encode/decode are inverses */
+static void test_op_table(void) {
+    for (uint32_t t = 1; t < CNM_OP_END; t++) {
+        const cnm_op_def *d = cnm_op_def_of(t);
+        CHECK(d && d->name && d->decode && d->encode && d->validate && d->describe && d->reference,
+              "operator type %u has no complete entry in the operator table", t);
+        if (!d) continue;
+        CHECK(strcmp(cnm_op_name(t), "unknown") != 0, "operator %u has no name", t);
+        cnm_op_params prm;
+        memset(&prm, 0, sizeof prm);
+        prm.conv2d = (cnm_conv2d_params){3, 1, 2, 0, 4, 0.0f, 0};
+        prm.channel.shuffle_groups = 5;
+        prm.pool = (cnm_pool_params){3, 2, 2, 1, 1, 0, t == CNM_OP_MAXPOOL};
+        prm.lrn = (cnm_lrn_params){5, 1e-4f, 0.75f, 2.0f};
+        cnm_op op;
+        memset(&op, 0, sizeof op);
+        op.type = t;
+        op.t[0] = -1;
+        cnm_error err;
+        CHECK(cnm_op_encode(t, &prm, op.p, &err) == CNM_OK, "encode %s: %s", d->name, err.message);
+        cnm_model empty;
+        memset(&empty, 0, sizeof empty);
+        const int used = d->decode(&empty, &op);
+        for (int k = used; k < CNM_OP_SLOTS; k++) CHECK(op.p[k] == 0, "%s: encode wrote unused slot p%d", d->name, k);
+        const int same = t == CNM_OP_CONV2D    ? !memcmp(&op.prm.conv2d, &prm.conv2d, sizeof prm.conv2d)
+                         : t == CNM_OP_CHANNEL ? op.prm.channel.shuffle_groups == 5
+                         : t == CNM_OP_LRN     ? !memcmp(&op.prm.lrn, &prm.lrn, sizeof prm.lrn)
+                         : (t == CNM_OP_AVGPOOL || t == CNM_OP_MAXPOOL) ? !memcmp(&op.prm.pool, &prm.pool, sizeof prm.pool)
+                                                                         : used == 0;
+        CHECK(same, "%s: decode(encode(params)) differs from params", d->name);
+    }
+    CHECK(cnm_op_def_of(0) == NULL && cnm_op_def_of(CNM_OP_END) == NULL, "types 0 and CNM_OP_END must be unknown");
+    for (int i = 0; i < n_tables; i++) {
+        const cnm_kernels *k = tables[i];
+        CHECK(k->pointwise_f32 && k->direct_f32 && k->pointwise_q8 && k->direct_q8 && k->linear_f32 && k->avgpool_f32 &&
+                  k->maxpool_f32 && k->pw_mr > 0 && k->pw_nr > 0 && k->direct_mr > 0 && k->direct_lanes > 0,
+              "kernel table %s is incomplete", k->name);
+    }
+}
+
+/* add `v` to a sorted list of distinct positive ints */
+static int add_unique(int *list, int n, int v) {
+    if (v < 1) return n;
+    for (int i = 0; i < n; i++)
+        if (list[i] == v) return n;
+    list[n++] = v;
+    return n;
+}
+
+/* Values every quantiser must map exactly as the reference does (NaN to the code of the lower
+ * clamp, infinities and huge values to the ends, -0), at positions that move with `salt` */
+static void add_specials(float *x, size_t n, int salt) {
+    const float sp[] = {NAN, INFINITY, -INFINITY, 3e38f, -3e38f, 1e10f, -1e10f, -0.0f};
+    for (size_t k = 0; k < sizeof sp / sizeof sp[0] && n > 8; k++) x[((size_t)salt * 7 + k * 5) % n] = sp[k];
+}
+
+static int8_t *rand_q8(size_t n) {
+    int8_t *w = malloc(n ? n : 1);
+    for (size_t i = 0; i < n; i++) w[i] = (int8_t)(int)(frand() * 127.0f);
+    if (n > 1) w[0] = 127, w[n - 1] = -127; /* the extremes */
+    return w;
+}
+
+/* ---- pointwise ---- */
+
+typedef struct pw_case { int G, cin_g, cout_g, hw, mode; } pw_case;
+
+static void pointwise_f32_case(const pw_case *pc) {
+    const int G = pc->G, cin_g = pc->cin_g, cout_g = pc->cout_g, hw = pc->hw;
+    const int cin = G * cin_g, cout = G * cout_g, src_c = cin + 5, mode = pc->mode; /* 0 index, 1 shuffle, 2 identity */
+    float *in = rand_buf((size_t)src_c * hw), *w = rand_buf((size_t)cout * cin_g), *bias = rand_buf(cout);
+    float *ps = rand_buf(cin), *pb = rand_buf(cin), *qs = rand_buf(cout), *qb = rand_buf(cout);
+    int32_t *idx = malloc(sizeof(int32_t) * cin), *sh = malloc(sizeof(int32_t) * cin), *inv = malloc(sizeof(int32_t) * cout);
+    for (int c = 0; c < cin; c++) idx[c] = (c * 7 + 3) % src_c;
+    const int shuf = (mode == 1 && cin % 2 == 0) ? 2 : 0, oshuf = G > 1 ? G : 0;
+    for (int c = 0; c < cin; c++) sh[c] = shuf ? (c % shuf) * (cin / shuf) + c / shuf : c;
+    for (int d = 0; d < cout; d++) inv[oshuf ? (d % oshuf) * (cout / oshuf) + d / oshuf : d] = d;
+    /* the reference: three separate ops */
+    const size_t n = (size_t)cout * hw;
+    float *t1 = malloc(sizeof(float) * cin * hw), *t2 = malloc(sizeof(float) * n), *ref = malloc(sizeof(float) * n);
+    cnm_channel_f32_ref(in, t1, cin, hw, ps, pb, mode == 0 ? idx : NULL, shuf, 1);
+    cnm_conv_shape s = {.cin = cin, .ih = 1, .iw = hw, .cout = cout, .oh = 1, .ow = hw, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .groups = G};
+    cnm_conv2d_f32_ref(&s, t1, w, bias, t2);
+    cnm_channel_f32_ref(t2, ref, cout, hw, qs, qb, NULL, oshuf, 1);
+    float *scratch = malloc(sizeof(float) * cnm_pw_scratch_floats(cin_g)), *out = malloc(sizeof(float) * n);
+    cnm_pw_args pa = {.in = in, .hw = hw, .src = mode == 0 ? idx : (shuf ? sh : NULL), .pre_scale = ps, .pre_shift = pb,
+                      .pre_relu = 1, .w = w, .cin_g = cin_g, .cout = cout, .groups = G, .bias = bias,
+                      .dst = oshuf ? inv : NULL, .post_scale = qs, .post_shift = qb, .post_relu = 1,
+                      .out = out, .scratch = scratch, .scratch_stride = 0};
+    for (int t = 0; t < n_tables; t++) {
+        memset(out, 0xff, sizeof(float) * n); /* NaN: a missed store shows */
+        tables[t]->pointwise_f32(&pa);
+        const double d = rel_diff(out, ref, n);
+        CHECK(d < 1e-5, "pointwise f32 [%s] G=%d cin_g=%d cout_g=%d hw=%d mode=%d: rel diff %.3g", tables[t]->name, G, cin_g,
+              cout_g, hw, mode, d);
+    }
+    free(in); free(w); free(bias); free(ps); free(pb); free(qs); free(qb); free(idx); free(sh); free(inv);
+    free(t1); free(t2); free(ref); free(scratch); free(out);
+}
+
+static void pointwise_q8_case(const pw_case *pc, int salt) {
+    const int G = pc->G, cin_g = pc->cin_g, cout_g = pc->cout_g, hw = pc->hw;
+    const int cin = G * cin_g, cout = G * cout_g, zp = salt % 4 == 3 ? 77 : 0;
+    const int use_pre = pc->mode != 2, use_post = pc->mode != 1;
+    float *in = rand_buf((size_t)cin * hw), *bias = rand_buf(cout), *mult = rand_buf(cout);
+    float *ps = rand_buf(cin), *pb = rand_buf(cin), *qs = rand_buf(cout), *qb = rand_buf(cout);
+    for (int i = 0; i < cin * hw; i++) in[i] *= 3.0f; /* some values clip at both ends */
+    add_specials(in, (size_t)cin * hw, salt);
+    for (int i = 0; i < cout; i++) mult[i] = fabsf(mult[i]) * 0.01f;
+    int8_t *wq = rand_q8((size_t)cout * cin_g);
+    int32_t *pairs = malloc(sizeof(int32_t) * cnm_q8_pairs_elems(cout, cin_g, 1)), *wsum = malloc(sizeof(int32_t) * cout);
+    int8_t *wdot = malloc(cnm_q8_dot_bytes(G, cout_g, cin_g, 1));
+    cnm_q8_pack_pairs(wq, cout, cin_g, 1, pairs);
+    cnm_q8_pack_dot(wq, G, cout_g, cin_g, 1, wdot, wsum);
+    int16_t *panel = malloc(sizeof(int16_t) * cnm_q8_panel_elems(cin_g));
+    const size_t n = (size_t)cout * hw;
+    float *ref = malloc(sizeof(float) * n), *out = malloc(sizeof(float) * n);
+    cnm_q8_args q = {.pw = {.in = in, .hw = hw, .pre_scale = use_pre ? ps : NULL, .pre_shift = use_pre ? pb : NULL,
+                            .pre_relu = use_pre, .cin_g = cin_g, .cout = cout, .groups = G, .bias = bias,
+                            .post_scale = use_post ? qs : NULL, .post_shift = use_post ? qb : NULL, .post_relu = use_post,
+                            .out = ref},
+                     .wq = wq, .wpairs = pairs, .wdot = wdot, .wsum = wsum, .mult = mult, .inv_scale = 1.0f / 0.05f,
+                     .zp = zp, .panel = panel};
+    cnm_pointwise_q8_ref(&q);
+    if (!use_pre && !use_post) { /* the pointwise reference is the generic int8 conv's special case */
+        cnm_conv_shape s = {.cin = cin, .ih = 1, .iw = hw, .cout = cout, .oh = 1, .ow = hw, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .groups = G};
+        cnm_conv2d_q8_ref(&s, in, wq, mult, bias, 1.0f / 0.05f, zp, out);
+        CHECK(!memcmp(out, ref, sizeof(float) * n), "pointwise int8 reference vs generic int8 conv: G=%d cin_g=%d cout_g=%d hw=%d", G,
+              cin_g, cout_g, hw);
+    }
+    q.pw.out = out;
+    for (int t = 0; t < n_tables; t++) {
+        memset(out, 0xff, sizeof(float) * n);
+        tables[t]->pointwise_q8(&q);
+        CHECK(!memcmp(out, ref, sizeof(float) * n), "pointwise int8 [%s] not bit-exact: G=%d cin_g=%d cout_g=%d hw=%d zp=%d pre=%d post=%d",
+              tables[t]->name, G, cin_g, cout_g, hw, zp, use_pre, use_post);
+    }
+    free(in); free(bias); free(mult); free(ps); free(pb); free(qs); free(qb); free(wq); free(pairs); free(wsum); free(wdot);
+    free(panel); free(ref); free(out);
+}
+
+static void test_pointwise(void) {
+    int mr = 1, nr = 1;
+    for (int t = 0; t < n_tables; t++) {
+        if (tables[t]->pw_mr > mr) mr = tables[t]->pw_mr;
+        if (tables[t]->pw_nr > nr) nr = tables[t]->pw_nr;
+    }
+    int couts[24], nc = 0, hws[16], nh = 0;
+    for (int c = 1; c <= mr + 1; c++) nc = add_unique(couts, nc, c);
+    nc = add_unique(couts, nc, 2 * mr + 1);
+    const int T = CNM_PW_TILE, hw_list[] = {1, nr - 1, nr + 1, 2 * nr + 3, T - 1, T + 1, 2 * T + nr + 1};
+    for (size_t i = 0; i < sizeof hw_list / sizeof hw_list[0]; i++) nh = add_unique(hws, nh, hw_list[i]);
+    const int cins[] = {1, 2, 3, 4, 5, 8, 13}, groups[] = {1, 3};
+    int cases = 0;
+    for (int g = 0; g < 2; g++) for (int a = 0; a < 7; a++) for (int b = 0; b < nc; b++) for (int h = 0; h < nh; h++) {
+        const pw_case pc = {groups[g], cins[a], couts[b], hws[h], cases % 3};
+        pointwise_f32_case(&pc);
+        pointwise_q8_case(&pc, cases);
+        cases++;
+    }
+    printf("kernel tester: pointwise fp32 and int8, %d cases x %d tables\n", cases, n_tables);
+}
+
+/* ---- direct ---- */
+
+typedef struct direct_case { int kh, kw, sh, sw, ph, pw, oh, ow, G, cin_g, cout_g; } direct_case;
+
+/* the input size that gives the case's output; 0 when the padding is too large for it */
+static int direct_shape(const direct_case *dc, cnm_conv_shape *s, int salt) {
+    const int ih = (dc->oh - 1) * dc->sh + dc->kh - 2 * dc->ph, iw = (dc->ow - 1) * dc->sw + dc->kw - 2 * dc->pw;
+    if (ih < 1 || iw < 1) return 0;
+    *s = (cnm_conv_shape){.cin = dc->G * dc->cin_g, .ih = ih, .iw = iw, .cout = dc->G * dc->cout_g, .oh = dc->oh, .ow = dc->ow,
+                          .kh = dc->kh, .kw = dc->kw, .sh = dc->sh, .sw = dc->sw, .ph = dc->ph, .pw = dc->pw,
+                          .groups = dc->G, .relu = salt & 1};
+    return 1;
+}
+
+static void direct_case_run(const direct_case *dc, int salt) {
+    cnm_conv_shape s;
+    if (!direct_shape(dc, &s, salt)) return;
+    const int kk = s.kh * s.kw, zp = salt % 3 == 0 ? 100 : 0;
+    const size_t nin = (size_t)s.cin * s.ih * s.iw, nw = (size_t)s.cout * dc->cin_g * kk, n = (size_t)s.cout * s.oh * s.ow;
+    float *in = rand_buf(nin), *w = rand_buf(nw), *bias = (salt & 2) ? rand_buf(s.cout) : NULL, *mult = rand_buf(s.cout);
+    for (int i = 0; i < s.cout; i++) mult[i] = fabsf(mult[i]) * 0.01f;
+    int8_t *wq = rand_q8(nw), *wdot = malloc(cnm_q8_dot_bytes(s.groups, dc->cout_g, dc->cin_g, kk));
+    int32_t *pairs = malloc(sizeof(int32_t) * cnm_q8_pairs_elems(s.cout, dc->cin_g, kk)), *wsum = malloc(sizeof(int32_t) * s.cout);
+    cnm_q8_pack_pairs(wq, s.cout, dc->cin_g, kk, pairs);
+    cnm_q8_pack_dot(wq, s.groups, dc->cout_g, dc->cin_g, kk, wdot, wsum);
+    const size_t padn = cnm_direct_padded_floats(&s) > cnm_direct_q8_padded_elems(&s) ? cnm_direct_padded_floats(&s)
+                                                                                      : cnm_direct_q8_padded_elems(&s);
+    float *ref = malloc(sizeof(float) * n), *refq = malloc(sizeof(float) * n), *out = malloc(sizeof(float) * n);
+    void *pad = malloc(sizeof(float) * padn);
+    cnm_conv2d_f32_ref(&s, in, w, bias, ref);
+    float *inq = malloc(sizeof(float) * nin);
+    memcpy(inq, in, sizeof(float) * nin);
+    for (size_t i = 0; i < nin; i++) inq[i] *= 3.0f;
+    add_specials(inq, nin, salt);
+    cnm_conv2d_q8_ref(&s, inq, wq, mult, bias, 1.0f / 0.02f, zp, refq);
+    cnm_direct_args a = {.s = &s, .in = in, .out = out, .bias = bias, .w = w, .wq = wq, .wpairs = pairs, .wdot = wdot,
+                         .wsum = wsum, .mult = mult, .inv_scale = 1.0f / 0.02f, .zp = zp, .pad = pad};
+    for (int t = 0; t < n_tables; t++) {
+        a.in = in;
+        memset(out, 0xff, sizeof(float) * n);
+        tables[t]->direct_f32(&a);
+        const double d = rel_diff(out, ref, n);
+        CHECK(d < 1e-5, "direct f32 [%s] k=%dx%d s=%dx%d p=%dx%d out=%dx%d G=%d cin_g=%d cout_g=%d: rel diff %.3g", tables[t]->name,
+              s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.oh, s.ow, s.groups, dc->cin_g, dc->cout_g, d);
+        a.in = inq;
+        memset(out, 0xff, sizeof(float) * n);
+        tables[t]->direct_q8(&a);
+        CHECK(!memcmp(out, refq, sizeof(float) * n),
+              "direct int8 [%s] not bit-exact: k=%dx%d s=%dx%d p=%dx%d out=%dx%d G=%d cin_g=%d cout_g=%d zp=%d", tables[t]->name,
+              s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.oh, s.ow, s.groups, dc->cin_g, dc->cout_g, zp);
+    }
+    free(in); free(w); free(bias); free(mult); free(wq); free(wdot); free(pairs); free(wsum); free(ref); free(refq); free(out);
+    free(pad); free(inq);
+}
+
+static void test_direct(void) {
+    int L = 1, mr = 1;
+    for (int t = 0; t < n_tables; t++) {
+        if (tables[t]->direct_lanes > L) L = tables[t]->direct_lanes;
+        if (tables[t]->direct_mr > mr) mr = tables[t]->direct_mr;
+    }
+    /* output widths on both sides of every slot boundary of every table (4, 8 and 16 lanes: half a
+     * slot, a slot, two slots, four slots) */
+    int ows[32], no = 0;
+    for (int l = 4; l <= L; l *= 2) {
+        const int list[] = {1, l / 2, l / 2 + 1, l, l + 1, 2 * l + 1, 4 * l + 3};
+        for (size_t i = 0; i < sizeof list / sizeof list[0]; i++) no = add_unique(ows, no, list[i]);
+    }
+    const int kernels[][2] = {{1, 1}, {3, 3}, {1, 3}, {3, 1}, {5, 3}, {7, 1}, {1, 7}, {5, 5}};
+    const int strides[][2] = {{1, 1}, {2, 2}, {1, 2}, {2, 1}, {3, 1}};
+    int cases = 0;
+    /* geometry: every kernel x stride x padding x output size, with a partial output-channel block */
+    for (int k = 0; k < 8; k++) for (int st = 0; st < 5; st++) for (int pv = 0; pv < 2; pv++)
+    for (int o = 0; o < no; o++) for (int oh = 1; oh <= 3; oh += 2) {
+        const int kh = kernels[k][0], kw = kernels[k][1];
+        const int ph = pv ? (kh > 1 ? kh - 1 : 0) : kh / 2, pw = pv ? 0 : kw / 2; /* unequal, and the largest kernel - 1 */
+        const direct_case dc = {kh, kw, strides[st][0], strides[st][1], ph, pw, oh, ows[o], 2, 3, mr + 1};
+        direct_case_run(&dc, cases++);
+    }
+    /* channels: every remainder of the output block and of the int8 words of 2 and 4 channels */
+    for (int g = 1; g <= 3; g += 2) for (int ci = 1; ci <= 9; ci++) for (int co = 1; co <= 2 * mr + 1; co++) {
+        const direct_case dc = {3, 3, 1, 1, 1, 1, 2, L + 1, g, ci, co};
+        direct_case_run(&dc, cases++);
+        const direct_case dc2 = {5, 3, 2, 1, 2, 0, 3, L / 2 + 1, g, ci, co};
+        direct_case_run(&dc2, cases++);
+    }
+    printf("kernel tester: direct fp32 and int8, %d cases x %d tables\n", cases, n_tables);
+}
+
+/* ---- pools and linear ---- */
+
+static void test_pools(void) {
+    const int wins[][2] = {{2, 2}, {3, 3}, {3, 1}, {1, 3}, {5, 3}};
+    const int strides[][2] = {{1, 1}, {2, 2}, {2, 1}};
+    const int sizes[] = {1, 3, 7, 8, 9, 17, 33};
+    int cases = 0;
+    for (int w = 0; w < 5; w++) for (int st = 0; st < 3; st++) for (int pv = 0; pv < 2; pv++) for (int a = 0; a < 7; a++) {
+        const int kh = wins[w][0], kw = wins[w][1], ph = pv ? kh / 2 : 0, pw = pv ? kw / 2 : 0;
+        const int H = sizes[a], W = sizes[(a + 3) % 7], C = 3;
+        if (kh > H + 2 * ph || kw > W + 2 * pw) continue; /* no window fits: not a valid pool */
+        cnm_pool_shape s = {C, H, W, (H + 2 * ph - kh) / strides[st][0] + 1, (W + 2 * pw - kw) / strides[st][1] + 1, kh, kw,
+                            strides[st][0], strides[st][1], ph, pw, a & 1};
+        const size_t n = (size_t)C * s.oh * s.ow;
+        float *in = rand_buf((size_t)C * H * W), *ref = malloc(sizeof(float) * n), *out = malloc(sizeof(float) * n);
+        for (int max = 0; max < 2; max++) {
+            (max ? cnm_maxpool_f32_ref : cnm_avgpool_f32_ref)(&s, in, ref);
+            for (int t = 0; t < n_tables; t++) {
+                memset(out, 0xff, sizeof(float) * n);
+                (max ? tables[t]->maxpool_f32 : tables[t]->avgpool_f32)(&s, in, out);
+                const double d = rel_diff(out, ref, n);
+                CHECK(d < 1e-6, "%s [%s] %dx%d window %dx%d stride %dx%d pad %dx%d: rel diff %.3g", max ? "maxpool" : "avgpool",
+                      tables[t]->name, H, W, kh, kw, s.sh, s.sw, ph, pw, d);
+            }
+        }
+        free(in); free(ref); free(out);
+        cases++;
+    }
+    /* the global pools of the networks (one output per channel) */
+    for (int a = 0; a < 7; a++) {
+        const int H = sizes[a], W = sizes[(a + 2) % 7], C = 5;
+        cnm_pool_shape s = {C, H, W, 1, 1, H, W, 1, 1, 0, 0, 0};
+        float *in = rand_buf((size_t)C * H * W), ref[5], out[5];
+        cnm_avgpool_f32_ref(&s, in, ref);
+        for (int t = 0; t < n_tables; t++) {
+            tables[t]->avgpool_f32(&s, in, out);
+            CHECK(rel_diff(out, ref, C) < 1e-6, "global avgpool [%s] %dx%d", tables[t]->name, H, W);
+        }
+        free(in);
+        cases++;
+    }
+    printf("kernel tester: pools, %d cases x %d tables\n", cases, n_tables);
+}
+
+static void test_linear(void) {
+    const int ns[] = {1, 3, 10, 33}, ks[] = {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100, 1032};
+    for (int a = 0; a < 4; a++) for (int b = 0; b < 12; b++) for (int gi = 0; gi < 2; gi++) {
+        const int N = ns[a], K = ks[b], F = K + 11;
+        float *x = rand_buf(F), *w = rand_buf((size_t)N * K), *bias = rand_buf(N), *packed = malloc(sizeof(float) * K);
+        int32_t *idx = malloc(sizeof(int32_t) * K);
+        for (int j = 0; j < K; j++) idx[j] = (j * 5 + 2) % F;
+        float *ref = malloc(sizeof(float) * N), *out = malloc(sizeof(float) * N);
+        cnm_linear_f32_ref(x, w, bias, gi ? idx : NULL, ref, N, K, a & 1);
+        for (int t = 0; t < n_tables; t++) {
+            tables[t]->linear_f32(x, w, bias, gi ? idx : NULL, out, N, K, a & 1, packed);
+            const double d = rel_diff(out, ref, N);
+            CHECK(d < 1e-5, "linear [%s] N=%d K=%d index=%d: rel diff %.3g", tables[t]->name, N, K, gi, d);
+        }
+        free(x); free(w); free(bias); free(packed); free(idx); free(ref); free(out);
+    }
+}
+
+void test_kernel_tables(void) {
+    n_tables = cnm_kernel_tables(tables, MAX_TABLES);
+    printf("kernel tables this CPU runs:");
+    for (int t = 0; t < n_tables; t++) printf(" [%s]", tables[t]->name);
+    printf("; selected: %s\n", cnm_kernels_select()->name);
+    test_op_table();
+    test_pointwise();
+    test_direct();
+    test_pools();
+    test_linear();
+}
