@@ -3,12 +3,52 @@ import Foundation
 
 /// Builds a `.cnm` file (docs/FORMAT.md, version 1): the mirror image of the C loader.
 public struct CNMBuilder {
-    /// f16, i16 and u8 are storage types: the loader widens them to f32 / i32 / i32.
-    public enum DType: UInt32 { case f32 = 1, i32 = 2, i8 = 3, u8 = 4, f16 = 5, i16 = 6 }
-    public enum OpType: UInt32 { case conv2d = 1, channel = 2, avgpool = 3, linear = 4, maxpool = 5, add = 6, lrn = 7 }
+    /// Tensor data types, numbered as cnm.h's `cnm_dtype`. f16, i16 and u8 are storage types:
+    /// the loader widens them to f32 / i32 / i32.
+    public enum DType: Sendable {
+        case f32, i32, i8, u8, f16, i16
+
+        public var code: UInt32 {
+            switch self {
+            case .f32: CNM_DT_F32.rawValue
+            case .i32: CNM_DT_I32.rawValue
+            case .i8: CNM_DT_I8.rawValue
+            case .u8: CNM_DT_U8.rawValue
+            case .f16: CNM_DT_F16.rawValue
+            case .i16: CNM_DT_I16.rawValue
+            }
+        }
+    }
+
+    /// Operator types, numbered as cnm.h's `cnm_op_type`.
+    public enum OpType: Sendable {
+        case conv2d, channel, avgpool, linear, maxpool, add, lrn
+
+        public var code: UInt32 {
+            switch self {
+            case .conv2d: CNM_OP_CONV2D.rawValue
+            case .channel: CNM_OP_CHANNEL.rawValue
+            case .avgpool: CNM_OP_AVGPOOL.rawValue
+            case .linear: CNM_OP_LINEAR.rawValue
+            case .maxpool: CNM_OP_MAXPOOL.rawValue
+            case .add: CNM_OP_ADD.rawValue
+            case .lrn: CNM_OP_LRN.rawValue
+            }
+        }
+    }
+
+    public enum PoolKind: Sendable { case max, average }
 
     struct TensorRec { var name: String; var dtype: DType; var dims: [Int]; var bytes: [UInt8] }
-    struct OpRec { var type: OpType; var relu: Bool; var input: Int; var input1: Int; var output: Int; var t: [Int]; var p: [Int] }
+    struct OpRec {
+        var type: OpType
+        var relu: Bool
+        var input: Int, input1: Int, output: Int
+        /// tensor slots t0...t3, -1 where unused (their roles per operator: docs/FORMAT.md)
+        var t: [Int]
+        /// the member of `type` is the one in use
+        var params: cnm_op_params
+    }
 
     var tensors: [TensorRec] = []
     var buffers: [(c: Int, h: Int, w: Int)] = []
@@ -114,14 +154,14 @@ public struct CNMBuilder {
         ops.enumerated().filter { $0.element.type == .conv2d }.map { ($0.offset, $0.element.input, $0.element.output, $0.element.t[0]) }
     }
 
-    /// Make conv op `op` an int8 conv: weight tensor t0 replaced, scales in t2, the input's scale
-    /// (the bits of an f32) in p5 and its zero point in p6.
+    /// Make conv op `op` an int8 conv: weight tensor t0 replaced, scales in t2, the input's
+    /// scale and zero point in its parameters.
     public mutating func setQuantized(op: Int, weight: Int, weightScales: Int, inputScale: Float, zeroPoint: Int) {
         ops[op].t[0] = weight
         ops[op].t[2] = weightScales
         ops[op].t[3] = -1
-        ops[op].p[5] = Self.floatParam(inputScale)
-        ops[op].p[6] = zeroPoint
+        ops[op].params.conv2d.input_scale = inputScale
+        ops[op].params.conv2d.zero_point = Int32(zeroPoint)
     }
 
     /// A new activation buffer; returns the value covering all of it.
@@ -148,16 +188,63 @@ public struct CNMBuilder {
         return (values[value].c, b.h, b.w)
     }
 
-    /// `input1`: the second input of `.add`, else -1.
-    public mutating func addOp(_ type: OpType, input: Int, input1: Int = -1, output: Int, relu: Bool = false,
-                               tensors t: [Int] = [], params p: [Int] = []) {
-        let tt = (t + [-1, -1, -1, -1]).prefix(4)
-        let pp = (p + [Int](repeating: 0, count: 7)).prefix(7)
-        ops.append(OpRec(type: type, relu: relu, input: input, input1: input1, output: output, t: Array(tt), p: Array(pp)))
+    // MARK: - operators (tensor and parameter slots: docs/FORMAT.md, CRuntime/src/ops/)
+
+    mutating func append(_ type: OpType, input: Int, input1: Int = -1, output: Int, relu: Bool,
+                         tensors: [Int?] = [], params: cnm_op_params = cnm_op_params()) {
+        let t = (tensors.map { $0 ?? -1 } + [-1, -1, -1, -1]).prefix(4)
+        ops.append(OpRec(type: type, relu: relu, input: input, input1: input1, output: output, t: Array(t), params: params))
     }
 
-    /// The bit pattern of an f32 as an op parameter (an int8 conv's input scale; LRN's alpha, beta, bias).
-    public static func floatParam(_ v: Float) -> Int { Int(Int32(bitPattern: v.bitPattern)) }
+    /// A convolution: weight [cout][cin/groups][kh][kw], optional bias [cout].
+    public mutating func addConv2d(input: Int, output: Int, weight: Int, bias: Int? = nil, relu: Bool = false, params: Conv2DParams) {
+        var p = cnm_op_params()
+        p.conv2d = params.c
+        append(.conv2d, input: input, output: output, relu: relu, tensors: [weight, bias], params: p)
+    }
+
+    /// Gather (`index`) or shuffle, then scale and shift (a folded BatchNorm); with none of them a copy.
+    public mutating func addChannel(input: Int, output: Int, scale: Int? = nil, shift: Int? = nil, index: Int? = nil,
+                                    relu: Bool = false, params: ChannelParams = ChannelParams()) {
+        var p = cnm_op_params()
+        p.channel = params.c
+        append(.channel, input: input, output: output, relu: relu, tensors: [scale, shift, index], params: p)
+    }
+
+    /// A max or average pool (only a max pool has a ceil mode).
+    public mutating func addPool(_ kind: PoolKind, input: Int, output: Int, relu: Bool = false, params: PoolParams) {
+        precondition(kind == .max || !params.ceilMode, "an average pool has no ceil mode")
+        var p = cnm_op_params()
+        p.pool = params.c
+        append(kind == .max ? .maxpool : .avgpool, input: input, output: output, relu: relu, params: p)
+    }
+
+    public mutating func addLRN(input: Int, output: Int, relu: Bool = false, params: LRNParams) {
+        var p = cnm_op_params()
+        p.lrn = params.c
+        append(.lrn, input: input, output: output, relu: relu, params: p)
+    }
+
+    /// The fully-connected classifier: weight [out][k], optional bias [out], optional `index`
+    /// of the k input features the weight's columns read.
+    public mutating func addLinear(input: Int, output: Int, weight: Int, bias: Int? = nil, index: Int? = nil, relu: Bool = false) {
+        append(.linear, input: input, output: output, relu: relu, tensors: [weight, bias, index])
+    }
+
+    /// The element-wise sum of `input` and `input1`.
+    public mutating func addAdd(input: Int, input1: Int, output: Int, relu: Bool = false) {
+        append(.add, input: input, input1: input1, output: output, relu: relu)
+    }
+
+    /// The parameter slots of op `o`, from the C encoder.
+    func slots(_ o: OpRec) -> [Int32] {
+        var slots = [Int32](repeating: 0, count: Int(CNM_OP_SLOTS))
+        var params = o.params
+        var err = cnm_error()
+        let st = cnm_op_encode(o.type.code, &params, &slots, &err)
+        precondition(st == CNM_OK, "cnm_op_encode failed for operator type \(o.type)")
+        return slots
+    }
 
     public func serialize() -> [UInt8] {
         // tensors no op refers to any more (replaced by their int8 versions) are dropped
@@ -240,7 +327,7 @@ public struct CNMBuilder {
         for (k, t) in tensors.enumerated() {
             let at = sections[3].offset + 48 * k
             put32(nameRefs[k].0, at); put32(nameRefs[k].1, at + 4)
-            put32(t.dtype.rawValue, at + 8); put32(UInt32(t.dims.count), at + 12)
+            put32(t.dtype.code, at + 8); put32(UInt32(t.dims.count), at + 12)
             for (d, v) in t.dims.enumerated() { put32(UInt32(v), at + 16 + 4 * d) }
             put64(UInt64(tensorOffsets[k]), at + 32)
             put64(UInt64(t.bytes.count), at + 40)
@@ -256,10 +343,10 @@ public struct CNMBuilder {
         }
         for (k, o) in ops.enumerated() {
             let at = sections[6].offset + 64 * k
-            put32(o.type.rawValue, at); put32(o.relu ? 1 : 0, at + 4)
+            put32(o.type.code, at); put32(o.relu ? CNM_OP_FLAG_RELU : 0, at + 4)
             puti(o.input, at + 8); puti(o.input1, at + 12); puti(o.output, at + 16)
             for j in 0..<4 { puti(o.t[j], at + 20 + 4 * j) }
-            for j in 0..<7 { puti(o.p[j], at + 36 + 4 * j) }
+            for (j, v) in slots(o).enumerated() { put32(UInt32(bitPattern: v), at + 36 + 4 * j) }
         }
         let crc = out.withUnsafeBytes { raw in cnm_crc32(0, raw.baseAddress! + 16, fileSize - 16) }
         put32(crc, 12)

@@ -206,14 +206,13 @@ public struct DenseFamilyConverter {
             let bn0 = try bn("features.init_norm", channels: channels)
             report.parametersBefore += 2 * channels
             let c0 = b.addBuffer(c: channels, h: s.h, w: s.h), c1 = b.addBuffer(c: channels, h: s.h, w: s.h)
-            b.addOp(.conv2d, input: b.inputValue, output: c0, tensors: [convW], params: [2, 2, k0 / 2, k0 / 2, 1])
-            b.addOp(.channel, input: c0, output: c1, relu: true, tensors: [
-                b.addTensor("features.init_norm.scale", bn0.scale, dims: [channels]),
-                b.addTensor("features.init_norm.shift", bn0.shift, dims: [channels])])
-            b.addOp(.maxpool, input: c1, output: target, params: [3, 3, 2, 2, 1, 1])
+            b.addConv2d(input: b.inputValue, output: c0, weight: convW, params: Conv2DParams(stride: 2, pad: k0 / 2))
+            b.addChannel(input: c0, output: c1, scale: b.addTensor("features.init_norm.scale", bn0.scale, dims: [channels]),
+                         shift: b.addTensor("features.init_norm.shift", bn0.shift, dims: [channels]), relu: true)
+            b.addPool(.max, input: c1, output: target, params: PoolParams(kernel: 3, stride: 2, pad: 1))
         } else {
             let stride = opt.preset.stemStride
-            b.addOp(.conv2d, input: b.inputValue, output: target, tensors: [convW], params: [stride, stride, k0 / 2, k0 / 2, 1])
+            b.addConv2d(input: b.inputValue, output: target, weight: convW, params: Conv2DParams(stride: stride, pad: k0 / 2))
         }
     }
 
@@ -264,11 +263,10 @@ public struct DenseFamilyConverter {
         let bnl = try bn("features.norm_last", channels: channels)
         report.parametersBefore += 2 * channels
         let t = b.addBuffer(c: channels, h: h, w: h)
-        b.addOp(.channel, input: last, output: t, relu: true, tensors: [
-            b.addTensor("features.norm_last.scale", bnl.scale, dims: [channels]),
-            b.addTensor("features.norm_last.shift", bnl.shift, dims: [channels])])
+        b.addChannel(input: last, output: t, scale: b.addTensor("features.norm_last.scale", bnl.scale, dims: [channels]),
+                     shift: b.addTensor("features.norm_last.shift", bnl.shift, dims: [channels]), relu: true)
         let pooled = b.addBuffer(c: channels, h: 1, w: 1)
-        b.addOp(.avgpool, input: t, output: pooled, params: [h, h, 1, 1, 0, 0])
+        b.addPool(.average, input: t, output: pooled, params: PoolParams(kernel: h, stride: 1))
         try emitClassifier(features: channels, input: pooled)
     }
 
@@ -293,14 +291,13 @@ public struct DenseFamilyConverter {
             let cond = try condense(c1, weight: w, mask: mask, inChannels: inChannels, hint: g3)
             let bn1 = try bn(c1 + ".norm", channels: inChannels).gathered(cond.index)
             let t1 = b.addBuffer(c: cond.index.count, h: b.shape(of: input).h, w: b.shape(of: input).w)
-            b.addOp(.channel, input: input, output: t1, relu: true, tensors: [
-                b.addTensor(c1 + ".norm.scale", bn1.scale, dims: [bn1.count]),
-                b.addTensor(c1 + ".norm.shift", bn1.shift, dims: [bn1.count]),
-                b.addIndex(c1 + ".index", cond.index)])
+            b.addChannel(input: input, output: t1, scale: b.addTensor(c1 + ".norm.scale", bn1.scale, dims: [bn1.count]),
+                         shift: b.addTensor(c1 + ".norm.shift", bn1.shift, dims: [bn1.count]),
+                         index: b.addIndex(c1 + ".index", cond.index), relu: true)
             mid = b.addBuffer(c: w.shape[0], h: b.shape(of: input).h, w: b.shape(of: input).w)
-            b.addOp(.conv2d, input: t1, output: mid,
-                    tensors: [b.addTensor(c1 + ".conv.weight", cond.weight, dims: [w.shape[0], cond.index.count / cond.groups, 1, 1])],
-                    params: [1, 1, 0, 0, cond.groups])
+            b.addConv2d(input: t1, output: mid,
+                        weight: b.addTensor(c1 + ".conv.weight", cond.weight, dims: [w.shape[0], cond.index.count / cond.groups, 1, 1]),
+                        params: Conv2DParams(groups: cond.groups))
             shuffle = cond.groups
             report.group1x1 = cond.groups
             report.condenseFactor = cond.factor
@@ -315,12 +312,11 @@ public struct DenseFamilyConverter {
             let bn1 = try bn(c1 + ".norm", channels: inChannels)
             report.parametersBefore += w.count + 2 * inChannels
             let t1 = b.addBuffer(c: inChannels, h: b.shape(of: input).h, w: b.shape(of: input).w)
-            b.addOp(.channel, input: input, output: t1, relu: true, tensors: [
-                b.addTensor(c1 + ".norm.scale", bn1.scale, dims: [inChannels]),
-                b.addTensor(c1 + ".norm.shift", bn1.shift, dims: [inChannels])])
+            b.addChannel(input: input, output: t1, scale: b.addTensor(c1 + ".norm.scale", bn1.scale, dims: [inChannels]),
+                         shift: b.addTensor(c1 + ".norm.shift", bn1.shift, dims: [inChannels]), relu: true)
             mid = b.addBuffer(c: w.shape[0], h: b.shape(of: input).h, w: b.shape(of: input).w)
-            b.addOp(.conv2d, input: t1, output: mid, tensors: [b.addTensor(c1 + ".conv.weight", w.values, dims: w.shape)],
-                    params: [1, 1, 0, 0, g])
+            b.addConv2d(input: t1, output: mid, weight: b.addTensor(c1 + ".conv.weight", w.values, dims: w.shape),
+                        params: Conv2DParams(groups: g))
             report.group1x1 = g
             report.bottleneck = w.shape[0] / growth
             shuffle = 0
@@ -340,13 +336,12 @@ public struct DenseFamilyConverter {
         report.parametersBefore += w.count + 2 * index.count
         let s = b.shape(of: input)
         let t1 = b.addBuffer(c: index.count, h: s.h, w: s.w)
-        b.addOp(.channel, input: input, output: t1, relu: true, tensors: [
-            b.addTensor(c1 + ".norm.scale", bn1.scale, dims: [bn1.count]),
-            b.addTensor(c1 + ".norm.shift", bn1.shift, dims: [bn1.count]),
-            b.addIndex(c1 + ".index", index)])
+        b.addChannel(input: input, output: t1, scale: b.addTensor(c1 + ".norm.scale", bn1.scale, dims: [bn1.count]),
+                     shift: b.addTensor(c1 + ".norm.shift", bn1.shift, dims: [bn1.count]),
+                     index: b.addIndex(c1 + ".index", index), relu: true)
         let mid = b.addBuffer(c: w.shape[0], h: s.h, w: s.w)
-        b.addOp(.conv2d, input: t1, output: mid, tensors: [b.addTensor(c1 + ".conv.weight", w.values, dims: w.shape)],
-                params: [1, 1, 0, 0, g])
+        b.addConv2d(input: t1, output: mid, weight: b.addTensor(c1 + ".conv.weight", w.values, dims: w.shape),
+                    params: Conv2DParams(groups: g))
         report.group1x1 = g
         report.bottleneck = w.shape[0] / growth
         // input channels at this layer / kept per group = condense factor
@@ -364,11 +359,11 @@ public struct DenseFamilyConverter {
         let bn2 = try bn(c2 + ".norm", channels: s.c)
         report.parametersBefore += w.count + 2 * s.c
         let t2 = b.addBuffer(c: s.c, h: s.h, w: s.w)
-        b.addOp(.channel, input: mid, output: t2, relu: true, tensors: [
-            b.addTensor(c2 + ".norm.scale", bn2.scale, dims: [s.c]),
-            b.addTensor(c2 + ".norm.shift", bn2.shift, dims: [s.c])], params: [shuffle > 1 ? shuffle : 0])
-        b.addOp(.conv2d, input: t2, output: output, tensors: [b.addTensor(c2 + ".conv.weight", w.values, dims: w.shape)],
-                params: [1, 1, 1, 1, g])
+        b.addChannel(input: mid, output: t2, scale: b.addTensor(c2 + ".norm.scale", bn2.scale, dims: [s.c]),
+                     shift: b.addTensor(c2 + ".norm.shift", bn2.shift, dims: [s.c]), relu: true,
+                     params: ChannelParams(shuffleGroups: shuffle > 1 ? shuffle : 0))
+        b.addConv2d(input: t2, output: output, weight: b.addTensor(c2 + ".conv.weight", w.values, dims: w.shape),
+                    params: Conv2DParams(stride: 1, pad: 1, groups: g))
         report.group3x3 = g
     }
 
@@ -383,15 +378,14 @@ public struct DenseFamilyConverter {
             let bnt = try bn(t + ".conv.norm", channels: s.c)
             report.parametersBefore += w.count + 2 * s.c
             let t1 = b.addBuffer(c: s.c, h: s.h, w: s.w)
-            b.addOp(.channel, input: src, output: t1, relu: true, tensors: [
-                b.addTensor(t + ".conv.norm.scale", bnt.scale, dims: [s.c]),
-                b.addTensor(t + ".conv.norm.shift", bnt.shift, dims: [s.c])])
+            b.addChannel(input: src, output: t1, scale: b.addTensor(t + ".conv.norm.scale", bnt.scale, dims: [s.c]),
+                         shift: b.addTensor(t + ".conv.norm.shift", bnt.shift, dims: [s.c]), relu: true)
             let t2 = b.addBuffer(c: w.shape[0], h: s.h, w: s.w)
-            b.addOp(.conv2d, input: t1, output: t2, tensors: [b.addTensor(t + ".conv.conv.weight", w.values, dims: w.shape)],
-                    params: [1, 1, 0, 0, s.c / w.shape[1]])
-            b.addOp(.avgpool, input: t2, output: dst, params: [2, 2, 2, 2, 0, 0])
+            b.addConv2d(input: t1, output: t2, weight: b.addTensor(t + ".conv.conv.weight", w.values, dims: w.shape),
+                        params: Conv2DParams(groups: s.c / w.shape[1]))
+            b.addPool(.average, input: t2, output: dst, params: PoolParams(kernel: 2, stride: 2))
         } else {
-            b.addOp(.avgpool, input: src, output: dst, params: [2, 2, 2, 2, 0, 0])
+            b.addPool(.average, input: src, output: dst, params: PoolParams(kernel: 2, stride: 2))
         }
     }
 
@@ -432,9 +426,8 @@ public struct DenseFamilyConverter {
 
     mutating func emitLinear(w: [Float], n: Int, k: Int, bias: [Float], index: [Int]?, input: Int) {
         let out = b.addBuffer(c: n, h: 1, w: 1)
-        var t = [b.addTensor("classifier.weight", w, dims: [n, k]), b.addTensor("classifier.bias", bias, dims: [n])]
-        if let index { t.append(b.addIndex("classifier.index", index)) }
-        b.addOp(.linear, input: input, output: out, tensors: t)
+        let wt = b.addTensor("classifier.weight", w, dims: [n, k]), bt = b.addTensor("classifier.bias", bias, dims: [n])
+        b.addLinear(input: input, output: out, weight: wt, bias: bt, index: index.map { b.addIndex("classifier.index", $0) })
         b.outputValue = out
     }
 

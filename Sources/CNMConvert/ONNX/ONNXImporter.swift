@@ -631,23 +631,24 @@ public struct ONNXImporter {
                 convIndex += 1
                 let name = op.name.isEmpty ? "conv\(convIndex)" : op.name
                 let wt = b.addTensor(name + ".weight", weight, dims: dims)
-                let bt = bias.map { b.addTensor(name + ".bias", $0, dims: [dims[0]]) } ?? -1
+                let bt = bias.map { b.addTensor(name + ".bias", $0, dims: [dims[0]]) }
                 let x = try input(op.inputs[0])
-                b.addOp(.conv2d, input: x, output: output(op.output), relu: op.relu, tensors: [wt, bt],
-                        params: [stride.0, stride.1, pad.0, pad.1, groups])
+                b.addConv2d(input: x, output: output(op.output), weight: wt, bias: bt, relu: op.relu,
+                            params: Conv2DParams(strideH: stride.0, strideW: stride.1, padH: pad.0, padW: pad.1, groups: groups))
             case .channel(let scale, let shift):
                 let name = op.name.isEmpty ? "bn\(k)" : op.name
-                let st = scale.map { b.addTensor(name + ".scale", $0, dims: [$0.count]) } ?? -1
-                let sh = shift.map { b.addTensor(name + ".shift", $0, dims: [$0.count]) } ?? -1
-                b.addOp(.channel, input: try input(op.inputs[0]), output: output(op.output), relu: op.relu, tensors: [st, sh])
+                let st = scale.map { b.addTensor(name + ".scale", $0, dims: [$0.count]) }
+                let sh = shift.map { b.addTensor(name + ".shift", $0, dims: [$0.count]) }
+                b.addChannel(input: try input(op.inputs[0]), output: output(op.output), scale: st, shift: sh, relu: op.relu)
             case .pool(let isMax, let kernel, let stride, let pad, let ceil):
-                b.addOp(isMax ? .maxpool : .avgpool, input: try input(op.inputs[0]), output: output(op.output), relu: op.relu,
-                        params: [kernel.0, kernel.1, stride.0, stride.1, pad.0, pad.1] + (isMax ? [ceil ? 1 : 0] : []))
+                b.addPool(isMax ? .max : .average, input: try input(op.inputs[0]), output: output(op.output), relu: op.relu,
+                          params: PoolParams(kernelH: kernel.0, kernelW: kernel.1, strideH: stride.0, strideW: stride.1,
+                                             padH: pad.0, padW: pad.1, ceilMode: isMax && ceil))
             case .add:
-                b.addOp(.add, input: try input(op.inputs[0]), input1: try input(op.inputs[1]), output: output(op.output), relu: op.relu)
+                b.addAdd(input: try input(op.inputs[0]), input1: try input(op.inputs[1]), output: output(op.output), relu: op.relu)
             case .lrn(let size, let alpha, let beta, let bias):
-                b.addOp(.lrn, input: try input(op.inputs[0]), output: output(op.output), relu: op.relu,
-                        params: [size, CNMBuilder.floatParam(alpha), CNMBuilder.floatParam(beta), CNMBuilder.floatParam(bias)])
+                b.addLRN(input: try input(op.inputs[0]), output: output(op.output), relu: op.relu,
+                         params: LRNParams(size: size, alpha: alpha, beta: beta, bias: bias))
             case .concat:
                 try emitConcat(k, op)
             }
@@ -659,7 +660,7 @@ public struct ONNXImporter {
             if pl.views.contains(k) { return }
             for (x, off) in pl.copies[k] ?? [] {
                 let s = imp.shapes[x]!
-                b.addOp(.channel, input: try input(x), output: b.slice(of: out, cOff: off, c: s.c))
+                b.addChannel(input: try input(x), output: b.slice(of: out, cOff: off, c: s.c))
             }
         }
 
@@ -668,7 +669,7 @@ public struct ONNXImporter {
             var out = try input(imp.outputName)
             if !b.isWholeBuffer(out) {
                 let whole = b.addBuffer(c: imp.shapes[imp.outputName]!.c, h: 1, w: 1)
-                b.addOp(.channel, input: out, output: whole)
+                b.addChannel(input: out, output: whole)
                 out = whole
             }
             b.outputValue = out
