@@ -145,8 +145,7 @@ public struct DenseFamilyConverter {
         let stem = Stem(weight: stemW, torchvision: kind.tvStem, h: stemH)
         var last: Int?  // the previous block's output, all its channels
         for bi in blocks {
-            let first = bi == blocks.first
-            let out = try emitBlock(bi, stem: first ? stem : nil, previous: last ?? -1, channels: channels, h: h)
+            let out = try emitBlock(bi, from: last.map { .transition(from: $0) } ?? .stem(stem), channels: channels, h: h)
             last = out.value
             channels = out.channels
             if bi != blocks.last {
@@ -216,9 +215,16 @@ public struct DenseFamilyConverter {
         }
     }
 
-    /// Dense block `bi` in a buffer of its own, fed by the stem (the first block) or by the
-    /// transition from the previous block's output. Returns the value of all its channels.
-    mutating func emitBlock(_ bi: Int, stem: Stem?, previous: Int, channels c0: Int, h: Int) throws -> (value: Int, channels: Int) {
+    /// What writes a dense block's first channels.
+    enum BlockFeed {
+        /// the first block: the stem
+        case stem(Stem)
+        /// the others: the transition from the previous block's output
+        case transition(from: Int)
+    }
+
+    /// Dense block `bi` in a buffer of its own. Returns the value of all its channels.
+    mutating func emitBlock(_ bi: Int, from feed: BlockFeed, channels c0: Int, h: Int) throws -> (value: Int, channels: Int) {
         let layers = try numbered("features.denseblock_\(bi).denselayer_")
         guard !layers.isEmpty else { throw fail("block \(bi) has no layers") }
         // growth: from the first layer's 3x3 conv output channels
@@ -226,10 +232,9 @@ public struct DenseFamilyConverter {
         let growth = g0.shape[0]
         let buf = b.addBuffer(c: c0 + layers.count * growth, h: h, w: h)
         let blockInput = b.slice(of: buf, cOff: 0, c: c0)
-        if let stem {
-            try emitStem(stem, into: blockInput)
-        } else {
-            try emitTransition(bi - 1, from: previous, into: blockInput)
+        switch feed {
+        case .stem(let stem): try emitStem(stem, into: blockInput)
+        case .transition(let previous): try emitTransition(bi - 1, from: previous, into: blockInput)
         }
         report.stages.append(layers.count)
         report.growth.append(growth)
