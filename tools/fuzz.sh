@@ -17,7 +17,8 @@ targets=${*:-cnm pnm npy pickle}
 make -s fuzz >/dev/null
 if [[ " $targets " == *" pickle "* ]]; then
   swiftc -parse-as-library -sanitize=fuzzer,address -O ../Sources/CNMConvert/Checkpoint/Unpickler.swift \
-    ../Sources/CNMConvert/Checkpoint/Tensor.swift ../tools/fuzz/FuzzPickle.swift -o build-fuzz/fuzz_pickle 2>/dev/null
+    ../Sources/CNMConvert/Checkpoint/PickleError.swift ../Sources/CNMConvert/Checkpoint/Tensor.swift \
+    ../Sources/CNMConvert/ConvertError.swift ../tools/fuzz/FuzzPickle.swift -o build-fuzz/fuzz_pickle 2>/dev/null
 fi
 for t in $targets; do
   mkdir -p build-fuzz/corpus-$t

@@ -129,6 +129,9 @@ public struct OperatorInfo: Sendable, Equatable {
     public let ceilMode: Bool
     public let hasIndex: Bool
     public let macs: Int
+    /// Element operations of one inference: MACs for conv and linear, the window reads of pools
+    /// and LRN, one per element for add and channel.
+    public let work: Int
     public let weightName: String
     /// The operator whose kernel also runs this one, if fused.
     public let fusedInto: Int?
@@ -142,17 +145,22 @@ public struct OperatorInfo: Sendable, Equatable {
         relu = o.relu != 0
         inputShape = [Int(o.in_c), Int(o.in_h), Int(o.in_w)]
         outputShape = [Int(o.out_c), Int(o.out_h), Int(o.out_w)]
-        kernel = (Int(o.kernel_h), Int(o.kernel_w))
-        stride = (Int(o.stride_h), Int(o.stride_w))
-        padding = (Int(o.pad_h), Int(o.pad_w))
-        groups = Int(o.groups)
-        shuffle = Int(o.shuffle)
-        ceilMode = o.ceil_mode != 0
+        kernel = (Int(o.kernel_h), Int(o.kernel_w))  // a conv's from its weight, a pool's window
+        // the decoded parameters of the operator's type (zero for the others)
+        let conv = o.type == CNM_OP_CONV2D.rawValue ? o.params.conv2d : cnm_conv2d_params()
+        let isPool = o.type == CNM_OP_AVGPOOL.rawValue || o.type == CNM_OP_MAXPOOL.rawValue
+        let pool = isPool ? o.params.pool : cnm_pool_params()
+        stride = isPool ? (Int(pool.stride_h), Int(pool.stride_w)) : (Int(conv.stride_h), Int(conv.stride_w))
+        padding = isPool ? (Int(pool.pad_h), Int(pool.pad_w)) : (Int(conv.pad_h), Int(conv.pad_w))
+        groups = Int(conv.groups)
+        shuffle = o.type == CNM_OP_CHANNEL.rawValue ? Int(o.params.channel.shuffle_groups) : 0
+        ceilMode = pool.ceil_mode != 0
         hasIndex = o.has_index != 0
         macs = Int(o.macs)
+        work = Int(o.work)
         weightName = o.weight_name.map { String(cString: $0) } ?? ""
         fusedInto = o.fused_into >= 0 ? Int(o.fused_into) : nil
-        inputQuantization = o.quantized != 0 ? (o.input_scale, Int(o.zero_point)) : nil
+        inputQuantization = o.quantized != 0 ? (conv.input_scale, Int(conv.zero_point)) : nil
         inputValue = Int(o.in0)
         outputValue = Int(o.out)
     }
@@ -195,28 +203,4 @@ func makeHandle(_ create: (UnsafeMutablePointer<OpaquePointer?>, UnsafeMutablePo
     let st = create(&ptr, &err)
     guard st == CNM_OK, let ptr else { throw EdgeInferError(status: st, err) }
     return ptr
-}
-
-extension EdgeInferError {
-    init(status: cnm_status, _ err: cnm_error) {
-        var e = err
-        let msg = withUnsafeBytes(of: &e.message) { raw in
-            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-        }
-        let kind: Kind
-        switch status {
-        case CNM_ERR_IO: kind = .io
-        case CNM_ERR_MAGIC, CNM_ERR_FORMAT: kind = .format
-        case CNM_ERR_VERSION: kind = .version
-        case CNM_ERR_CHECKSUM: kind = .checksum
-        case CNM_ERR_TRUNCATED: kind = .truncated
-        case CNM_ERR_GRAPH: kind = .graph
-        case CNM_ERR_LIMIT: kind = .limit
-        case CNM_ERR_IMAGE: kind = .image
-        case CNM_ERR_NPY: kind = .npy
-        case CNM_ERR_NOMEM: kind = .memory
-        default: kind = .argument
-        }
-        self.init(kind, msg.isEmpty ? String(cString: cnm_status_string(status)) : msg)
-    }
 }

@@ -24,8 +24,8 @@ struct CNMConvertCommand: ParsableCommand {
     @Option(name: [.short, .customLong("output")], help: "The .cnm file to write.")
     var output: String
 
-    @Option(help: "What the checkpoint cannot say: input size, stem stride, mean/std, labels (cifar10 | imagenet).")
-    var preset: String
+    @Option(help: "What the checkpoint cannot say: input size, stem stride, mean/std, labels.")
+    var preset: PresetChoice
 
     @Flag(help: "Lossless conversion of a training-time checkpoint: keep every classifier input (the official conversion keeps 50%) and every channel the masks keep.")
     var keepClassifier = false
@@ -57,79 +57,40 @@ struct CNMConvertCommand: ParsableCommand {
     @Option(help: "How many calibration inputs to use.")
     var calibrationCount = 100
 
-    @Option(help: "Activation ranges: minmax, percentile (99.99%) or entropy (KL).")
-    var calibrationMethod = "minmax"
+    @Option(help: "Activation ranges: the observed min/max, the 99.99th percentile, or the KL-optimal clip (entropy).")
+    var calibrationMethod = CalibrationMethod.minmax
 
     @Flag(name: .shortAndLong, help: "Print what was converted.")
     var verbose = false
 
-    func floats(_ s: String?, _ what: String) throws -> [Float]? {
+    /// `--mean` / `--std` as numbers; nil when not given.
+    static func floats(_ s: String?, _ what: String) throws -> [Float]? {
         guard let s else { return nil }
-        let v = s.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
-        guard !v.isEmpty, v.allSatisfy({ $0 != nil }) else { throw ValidationError("--\(what) '\(s)' is not a comma-separated list of numbers") }
-        return v.map { $0! }
+        let parts = s.split(separator: ",")
+        let v = parts.compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
+        guard !v.isEmpty, v.count == parts.count else {
+            throw ValidationError("--\(what) '\(s)' is not a comma-separated list of numbers")
+        }
+        return v
     }
 
     func validate() throws {
         if int8 && calibration == nil { throw ValidationError("--int8 needs --calibration SOURCE") }
         if !int8 && calibration != nil { throw ValidationError("--calibration is only used with --int8") }
-        if CalibrationMethod(rawValue: calibrationMethod) == nil {
-            throw ValidationError("--calibration-method must be one of \(CalibrationMethod.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         if calibrationCount < 1 { throw ValidationError("--calibration-count must be at least 1") }
         if let n = inputSize, !(8...4096).contains(n) { throw ValidationError("--input-size must be in 8...4096") }
+        _ = try Self.floats(mean, "mean")
+        _ = try Self.floats(std, "std")
     }
 
     mutating func run() throws {
-        guard let p = Preset.named(preset) else {
-            throw ValidationError("unknown preset '\(preset)' (known: \(Preset.all.map(\.name).joined(separator: ", ")))")
-        }
-        var opt = ConvertOptions(preset: p.with(mean: try floats(mean, "mean"), std: try floats(std, "std"), inputSize: inputSize))
-        opt.keepClassifier = keepClassifier
-        opt.inputSizeOverride = inputSize
-        opt.group1x1 = group1x1
-        opt.condenseFactor = condenseFactor
         do {
-            if let labels {
-                guard let text = try? String(contentsOfFile: labels, encoding: .utf8) else {
-                    throw ConvertError("\(labels): cannot read the labels file")
-                }
-                opt.labels = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
-            }
-            var q: QuantizeOptions?
-            if int8, let calibration {
-                var o = QuantizeOptions(source: calibration)
-                o.count = calibrationCount
-                o.method = CalibrationMethod(rawValue: calibrationMethod)!
-                o.progress = true
-                q = o
-            }
-            let (bytes, r, qr) = try Converter.convert(checkpoint: checkpoint, options: opt, int8: q)
+            let (bytes, r, qr) = try Converter.convert(checkpoint: checkpoint, options: try convertOptions(), int8: quantizeOptions)
             guard FileManager.default.createFile(atPath: output, contents: Data(bytes)) else {
                 throw ConvertError("\(output): cannot write the file")
             }
-            if verbose {
-                print("converted \(checkpoint) (\(r.checkpointKind) \(r.arch)) -> \(output)")
-                if r.arch == "onnx" {
-                    print("  \(r.batchNormsFolded) BatchNorms folded into convolutions")
-                } else {
-                print("  stages \(r.stages.map(String.init).joined(separator: "-")), growth \(r.growth.map(String.init).joined(separator: "-")), bottleneck \(r.bottleneck), groups 1x1 \(r.group1x1) / 3x3 \(r.group3x3)" + (r.arch == "condensenet" ? ", condense factor \(r.condenseFactor)" : "") + (r.compression.map { String(format: ", compression %.3g", $0) } ?? ""))
-                print("  dense layers \(r.denseLayers), classifier \(r.classifier)")
-                }
-                print("  parameters \(r.parametersBefore) in the checkpoint -> \(r.parametersAfter) in the model")
-                print(String(format: "  %.1f M multiply-accumulates per image, file %d bytes (%.2f MiB)", Double(r.macs) / 1e6, r.fileBytes, Double(r.fileBytes) / 1048576))
-                for n in r.notes { print("  note: \(n)") }
-            }
-            if let qr {
-                print("int8: \(qr.method.rawValue) calibration on \(qr.images) inputs; int8 vs fp32 on the calibration inputs:")
-                print(String(format: "  logits SQNR %.1f dB, top-1 agreement %.1f%%", qr.logitSQNR, 100 * qr.top1Agreement))
-                print("  per-layer output SQNR, worst first:")
-                let worst = qr.layers.sorted { $0.sqnr < $1.sqnr }
-                for l in worst.prefix(verbose ? worst.count : 8) {
-                    print(String(format: "    %6.1f dB  ", l.sqnr) + l.name + String(format: "  (input scale %.4g, zero point %d)", l.scale, l.zeroPoint))
-                }
-                if !verbose && worst.count > 8 { print("    ... \(worst.count - 8) more (--verbose lists all)") }
-            }
+            if verbose { printReport(r) }
+            if let qr { printQuantization(qr) }
         } catch let e as ConvertError {
             FileHandle.standardError.write(Data("cnm-convert: error: \(e.description)\n".utf8))
             throw ExitCode(2)
@@ -137,5 +98,59 @@ struct CNMConvertCommand: ParsableCommand {
             FileHandle.standardError.write(Data("cnm-convert: error: \(e.message)\n".utf8))
             throw ExitCode(e.exitCode)
         }
+    }
+
+    /// The preset with the command line's overrides; reads the --labels file.
+    func convertOptions() throws -> ConvertOptions {
+        let p = preset.preset.with(mean: try Self.floats(mean, "mean"), std: try Self.floats(std, "std"), inputSize: inputSize)
+        var opt = ConvertOptions(preset: p)
+        opt.keepClassifier = keepClassifier
+        opt.inputSizeOverride = inputSize
+        opt.group1x1 = group1x1
+        opt.condenseFactor = condenseFactor
+        if let labels {
+            guard let text = try? String(contentsOfFile: labels, encoding: .utf8) else {
+                throw ConvertError("\(labels): cannot read the labels file")
+            }
+            opt.labels = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
+        }
+        return opt
+    }
+
+    /// With --int8: the calibration settings.
+    var quantizeOptions: QuantizeOptions? {
+        guard int8, let calibration else { return nil }
+        var o = QuantizeOptions(source: calibration)
+        o.count = calibrationCount
+        o.method = calibrationMethod
+        o.progress = true
+        return o
+    }
+
+    func printReport(_ r: ConversionReport) {
+        print("converted \(checkpoint) (\(r.checkpointKind) \(r.arch)) -> \(output)")
+        if r.arch == "onnx" {
+            print("  \(r.batchNormsFolded) BatchNorms folded into convolutions")
+        } else {
+            let stages = r.stages.map(String.init).joined(separator: "-"), growth = r.growth.map(String.init).joined(separator: "-")
+            print("  stages \(stages), growth \(growth), bottleneck \(r.bottleneck), groups 1x1 \(r.group1x1) / 3x3 \(r.group3x3)"
+                  + (r.arch == "condensenet" ? ", condense factor \(r.condenseFactor)" : "")
+                  + (r.compression.map { String(format: ", compression %.3g", $0) } ?? ""))
+            print("  dense layers \(r.denseLayers), classifier \(r.classifier)")
+        }
+        print("  parameters \(r.parametersBefore) in the checkpoint -> \(r.parametersAfter) in the model")
+        print(String(format: "  %.1f M multiply-accumulates per image, file %d bytes (%.2f MiB)", Double(r.macs) / 1e6, r.fileBytes, Double(r.fileBytes) / 1048576))
+        for n in r.notes { print("  note: \(n)") }
+    }
+
+    func printQuantization(_ qr: QuantizeReport) {
+        print("int8: \(qr.method.rawValue) calibration on \(qr.images) inputs; int8 vs fp32 on the calibration inputs:")
+        print(String(format: "  logits SQNR %.1f dB, top-1 agreement %.1f%%", qr.logitSQNR, 100 * qr.top1Agreement))
+        print("  per-layer output SQNR, worst first:")
+        let worst = qr.layers.sorted { $0.sqnr < $1.sqnr }
+        for l in worst.prefix(verbose ? worst.count : 8) {
+            print(String(format: "    %6.1f dB  ", l.sqnr) + l.name + String(format: "  (input scale %.4g, zero point %d)", l.scale, l.zeroPoint))
+        }
+        if !verbose && worst.count > 8 { print("    ... \(worst.count - 8) more (--verbose lists all)") }
     }
 }

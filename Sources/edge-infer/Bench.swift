@@ -59,88 +59,121 @@ struct Bench: ParsableCommand {
             let t0 = DispatchTime.now().uptimeNanoseconds
             let model = try modelOption.load()
             let loadMs = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
-            let info = model.info
-            // a deterministic, normalised-looking input
-            var input = [Float](repeating: 0, count: info.inputCount)
-            var state: UInt32 = 12345
-            for i in input.indices {
-                state = state &* 1_664_525 &+ 1_013_904_223
-                input[i] = Float(Int32(bitPattern: state >> 8) % 2000) / 1000 - 1
-            }
-            var output = [Float](repeating: 0, count: info.numClasses)
+            let input = Self.input(count: model.info.inputCount)
             var results: [Result] = []
             var isa = ""
             for t in threadCounts {
                 let s = try Session(model: model, threads: t)
                 isa = s.isa
-                let w0 = DispatchTime.now().uptimeNanoseconds
-                var warm = 0
-                while warm < warmup || Double(DispatchTime.now().uptimeNanoseconds - w0) / 1e6 < warmupMs {
-                    try s.run(input, into: &output)
-                    warm += 1
-                }
-                var times = [Double](repeating: 0, count: runs)
-                for r in 0..<runs {
-                    let a = DispatchTime.now().uptimeNanoseconds
-                    try s.run(input, into: &output)
-                    times[r] = Double(DispatchTime.now().uptimeNanoseconds - a) / 1e9
-                }
-                var ops = [Double](repeating: 0, count: info.operators)
-                if profile {
-                    s.profiling = true
-                    let n = max(10, runs / 3)
-                    for _ in 0..<n {
-                        try s.run(input, into: &output)
-                        for (k, v) in s.operatorSeconds.enumerated() { ops[k] += v / Double(n) }
-                    }
-                }
-                results.append(Result(threads: t, times: times.sorted(), opSeconds: ops))
+                results.append(try measure(s, threads: t, input: input))
             }
-            let policy = openMPPolicy()
+            let m = Measured(model: model, results: results, loadMs: loadMs, isa: isa, policy: openMPPolicy())
             if json {
-                let objs = results.map { r -> String in
-                    var o = "{\"threads\": \(r.threads), \"runs\": \(runs), \"warmup\": \(warmup), \"warmup_ms\": \(warmupMs)"
-                    for (k, v) in [("min_ms", r.times[0]), ("p50_ms", r.q(0.5)), ("p90_ms", r.q(0.9)), ("p99_ms", r.q(0.99)), ("mean_ms", r.mean)] {
-                        o += ", \"\(k)\": \(String(format: "%.4f", v * 1e3))"
-                    }
-                    o += ", \"macs\": \(info.macs), \"gflops\": \(String(format: "%.2f", 2 * Double(info.macs) / r.q(0.5) / 1e9))"
-                    o += ", \"arena_bytes\": \(info.arenaBytes), \"arena_lower_bound\": \(info.arenaLowerBound)"
-                    o += ", \"scratch_bytes\": \(info.scratchBytes + (r.threads - 1) * info.scratchBytesPerThread)"
-                    o += ", \"load_ms\": \(String(format: "%.3f", loadMs)), \"isa\": \(jsonString(isa)), \"openmp\": \(jsonString(policy))"
-                    o += ", \"model\": \(jsonString(model.name))}"
-                    return o
-                }
-                print(objs.count == 1 ? objs[0] : "[" + objs.joined(separator: ",\n ") + "]")
+                printJSON(m)
                 return
             }
-            print("model:    \(model.name): \(String(format: "%.2f", Double(info.macs) / 1e6)) M MACs, \(info.parameters) parameters, loaded in \(String(format: "%.2f", loadMs)) ms")
-            print("memory:   activation arena \(info.arenaBytes) bytes (lower bound \(info.arenaLowerBound)), kernel scratch \(info.scratchBytes) bytes + \(info.scratchBytesPerThread) per extra thread")
-            print("cpu:      \(cpuName()), kernels \(isa)")
-            print("openmp:   \(policy)")
-            print("latency:  batch 1, \(runs) runs after at least \(warmup) warm-up runs and \(String(format: "%.0f", warmupMs)) ms")
-            print("threads      min      p50      p90      p99     mean   GFLOP/s")
-            for r in results {
-                let ms = [r.times[0], r.q(0.5), r.q(0.9), r.q(0.99), r.mean].map { String(format: "%8.3f", $0 * 1e3) }
-                print(String(format: "%7d ", r.threads) + ms.joined(separator: " ") + String(format: "  %8.1f", 2 * Double(info.macs) / r.q(0.5) / 1e9) + "   (ms)")
+            printTable(m)
+            if profile { printProfile(m) }
+        }
+    }
+
+    /// A deterministic, normalised-looking input.
+    static func input(count: Int) -> [Float] {
+        var input = [Float](repeating: 0, count: count)
+        var state: UInt32 = 12345
+        for i in input.indices {
+            state = state &* 1_664_525 &+ 1_013_904_223
+            input[i] = Float(Int32(bitPattern: state >> 8) % 2000) / 1000 - 1
+        }
+        return input
+    }
+
+    /// Warm-up, the timed runs and (--profile) the per-operator times of one session.
+    func measure(_ s: Session, threads: Int, input: [Float]) throws -> Result {
+        let info = s.model.info
+        var output = [Float](repeating: 0, count: info.numClasses)
+        let w0 = DispatchTime.now().uptimeNanoseconds
+        var warm = 0
+        while warm < warmup || Double(DispatchTime.now().uptimeNanoseconds - w0) / 1e6 < warmupMs {
+            try s.run(input, into: &output)
+            warm += 1
+        }
+        var times = [Double](repeating: 0, count: runs)
+        for r in 0..<runs {
+            let a = DispatchTime.now().uptimeNanoseconds
+            try s.run(input, into: &output)
+            times[r] = Double(DispatchTime.now().uptimeNanoseconds - a) / 1e9
+        }
+        var ops = [Double](repeating: 0, count: info.operators)
+        if profile {
+            s.profiling = true
+            let n = max(10, runs / 3)
+            for _ in 0..<n {
+                try s.run(input, into: &output)
+                for (k, v) in s.operatorSeconds.enumerated() { ops[k] += v / Double(n) }
             }
-            if profile {
-                let ops = model.operators
-                for r in results {
-                    let total = r.opSeconds.reduce(0, +)
-                    print("\nper-operator profile, \(r.threads) thread(s) (mean of the profiled runs; fused ops run inside the op they name)")
-                    print("   op  kind                                                   ms   share  GFLOP/s")
-                    let order = r.opSeconds.indices.filter { ops[$0].fusedInto == nil }.sorted { r.opSeconds[$0] > r.opSeconds[$1] }
-                    for k in order {
-                        let o = ops[k]
-                        let fused = ops.indices.filter { ops[$0].fusedInto == k }
-                        var name = o.summary
-                        if !fused.isEmpty { name = "[" + fused.map { ops[$0].type }.joined(separator: "+") + " fused] " + name }
-                        if name.count > 52 { name = String(name.prefix(52)) }
-                        let gf = r.opSeconds[k] > 0 ? 2 * Double(o.macs) / r.opSeconds[k] / 1e9 : 0
-                        print(String(format: "%5d  ", k) + name.padding(toLength: 52, withPad: " ", startingAt: 0)
-                              + String(format: " %8.4f %6.1f%% %8.1f", r.opSeconds[k] * 1e3, 100 * r.opSeconds[k] / max(total, 1e-12), gf))
-                    }
-                }
+        }
+        return Result(threads: threads, times: times.sorted(), opSeconds: ops)
+    }
+
+    /// What is printed: the model, a result per thread count, and the setting.
+    struct Measured {
+        let model: Model
+        let results: [Result]
+        let loadMs: Double
+        let isa: String
+        let policy: String
+        var info: ModelInfo { model.info }
+    }
+
+    func printJSON(_ m: Measured) {
+        let info = m.info
+        let objs = m.results.map { r -> String in
+            var o = "{\"threads\": \(r.threads), \"runs\": \(runs), \"warmup\": \(warmup), \"warmup_ms\": \(warmupMs)"
+            for (k, v) in [("min_ms", r.times[0]), ("p50_ms", r.q(0.5)), ("p90_ms", r.q(0.9)), ("p99_ms", r.q(0.99)), ("mean_ms", r.mean)] {
+                o += ", \"\(k)\": \(String(format: "%.4f", v * 1e3))"
+            }
+            o += ", \"macs\": \(info.macs), \"gflops\": \(String(format: "%.2f", 2 * Double(info.macs) / r.q(0.5) / 1e9))"
+            o += ", \"arena_bytes\": \(info.arenaBytes), \"arena_lower_bound\": \(info.arenaLowerBound)"
+            o += ", \"scratch_bytes\": \(info.scratchBytes + (r.threads - 1) * info.scratchBytesPerThread)"
+            o += ", \"load_ms\": \(String(format: "%.3f", m.loadMs)), \"isa\": \(jsonString(m.isa)), \"openmp\": \(jsonString(m.policy))"
+            o += ", \"model\": \(jsonString(m.model.name))}"
+            return o
+        }
+        print(objs.count == 1 ? objs[0] : "[" + objs.joined(separator: ",\n ") + "]")
+    }
+
+    func printTable(_ m: Measured) {
+        let info = m.info
+        print("model:    \(m.model.name): \(String(format: "%.2f", Double(info.macs) / 1e6)) M MACs, \(info.parameters) parameters, loaded in \(String(format: "%.2f", m.loadMs)) ms")
+        print("memory:   activation arena \(info.arenaBytes) bytes (lower bound \(info.arenaLowerBound)), kernel scratch \(info.scratchBytes) bytes + \(info.scratchBytesPerThread) per extra thread")
+        print("cpu:      \(cpuName()), kernels \(m.isa)")
+        print("openmp:   \(m.policy)")
+        print("latency:  batch 1, \(runs) runs after at least \(warmup) warm-up runs and \(String(format: "%.0f", warmupMs)) ms")
+        print("threads      min      p50      p90      p99     mean   GFLOP/s")
+        for r in m.results {
+            let ms = [r.times[0], r.q(0.5), r.q(0.9), r.q(0.99), r.mean].map { String(format: "%8.3f", $0 * 1e3) }
+            print(String(format: "%7d ", r.threads) + ms.joined(separator: " ") + String(format: "  %8.1f", 2 * Double(info.macs) / r.q(0.5) / 1e9) + "   (ms)")
+        }
+    }
+
+    /// Per thread count, the operators by time (fused ones under the op that runs them).
+    func printProfile(_ m: Measured) {
+        let ops = m.model.operators
+        for r in m.results {
+            let total = r.opSeconds.reduce(0, +)
+            print("\nper-operator profile, \(r.threads) thread(s) (mean of the profiled runs; fused ops run inside the op they name)")
+            print("   op  kind                                                   ms   share  GFLOP/s")
+            let order = r.opSeconds.indices.filter { ops[$0].fusedInto == nil }.sorted { r.opSeconds[$0] > r.opSeconds[$1] }
+            for k in order {
+                let o = ops[k]
+                let fused = ops.indices.filter { ops[$0].fusedInto == k }
+                var name = o.summary
+                if !fused.isEmpty { name = "[" + fused.map { ops[$0].type }.joined(separator: "+") + " fused] " + name }
+                if name.count > 52 { name = String(name.prefix(52)) }
+                let gf = r.opSeconds[k] > 0 ? 2 * Double(o.macs) / r.opSeconds[k] / 1e9 : 0
+                print(String(format: "%5d  ", k) + name.padding(toLength: 52, withPad: " ", startingAt: 0)
+                      + String(format: " %8.4f %6.1f%% %8.1f", r.opSeconds[k] * 1e3, 100 * r.opSeconds[k] / max(total, 1e-12), gf))
             }
         }
     }

@@ -39,99 +39,133 @@ struct Eval: ParsableCommand {
     mutating func run() throws {
         try reportingErrors {
             let model = try modelOption.load()
-            let labels = model.labels
             let data = try Dataset(path: dataset)
-            var classIndex: [String: Int] = [:]
-            if data.classes.allSatisfy({ labels.contains($0) }) {
-                for c in data.classes { classIndex[c] = labels.firstIndex(of: c)! }
-            } else if data.classes.count == labels.count {
-                for (i, c) in data.classes.enumerated() { classIndex[c] = i }
-            } else if reference != nil {
-                // agreement only: the images are real, their classes are not the model's
-            } else {
-                throw EdgeInferError(.argument, "\(dataset): \(data.classes.count) class folders do not match the model's \(labels.count) labels by name or count")
-            }
+            let classIndex = try classIndex(data.classes, labels: model.labels)
             let samples = Array(data.samples.prefix(limit ?? Int.max))
             let session = try Session(model: model, threads: threads)
-            var output = [Float](repeating: 0, count: labels.count)
-            var top1 = 0, top5 = 0
-            let refModel = try reference.map { try Model(path: $0) }
-            if let refModel {
-                let a = refModel.info, b = model.info
-                guard a.numClasses == b.numClasses, a.inputChannels == b.inputChannels, a.inputHeight == b.inputHeight,
-                      a.inputWidth == b.inputWidth, a.mean == b.mean, a.std == b.std, a.resize == b.resize else {
-                    throw EdgeInferError(.argument, "\(reference ?? ""): its input, preprocessing or classes differ from \(model.name)'s")
-                }
-            }
+            let refModel = try referenceModel(like: model)
             let refSession = try refModel.map { try Session(model: $0, threads: threads) }
-            var refOutput = output
-            var refTop1 = 0, agree = 0
-            var perClass: [String: (right: Int, total: Int)] = [:]
-            let tty = isatty(2) != 0
-            let start = DispatchTime.now().uptimeNanoseconds
-            for (n, s) in samples.enumerated() {
-                let img = try Image.decode(try s.bytes(), name: s.name)
-                let input = try img.modelInput(for: model)
-                try session.run(input, into: &output)
-                let best = topK(output, 5), truth = classIndex[s.className] ?? -1
-                if let refSession {
-                    try refSession.run(input, into: &refOutput)
-                    let r = topK(refOutput, 1).first
-                    if r == truth { refTop1 += 1 }
-                    if r == best.first { agree += 1 }
-                }
-                if best.first == truth { top1 += 1 }
-                if best.contains(truth) { top5 += 1 }
-                perClass[s.className, default: (0, 0)].total += 1
-                if best.first == truth { perClass[s.className]!.right += 1 }
-                if tty && (n % 50 == 49 || n == samples.count - 1) {
-                    let f = Double(n + 1) / Double(samples.count)
-                    let bar = String(repeating: "#", count: Int(f * 30)) + String(repeating: " ", count: 30 - Int(f * 30))
-                    FileHandle.standardError.write(Data(String(format: "\r[%@] %d/%d  top-1 %.2f%%", bar, n + 1, samples.count, 100 * Double(top1) / Double(n + 1)).utf8))
-                }
-            }
-            if tty { FileHandle.standardError.write(Data("\n".utf8)) }
-            let secs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            let count = samples.count
-            let ips = Double(count) / max(secs, 1e-9)
+            let t = try evaluate(samples, model: model, session: session, reference: refSession, classIndex: classIndex)
             if classIndex.isEmpty {
-                let a = Double(agree) / Double(count)
-                if json {
-                    print("{\"model\": \(jsonString(model.name)), \"dataset\": \(jsonString(dataset)), \"count\": \(count), \"labelled\": false, "
-                          + String(format: "\"agreement\": %.6f, \"images_per_second\": %.1f, \"threads\": %d}", a, ips, session.threads))
-                } else {
-                    print("model:     \(model.name)\ndataset:   \(dataset): \(count) images; its classes are not the model's: no accuracy")
-                    print(String(format: "agreement: top-1 of %@ equals that of %@ on %.2f%% (%d/%d)", model.name, refModel?.name ?? "", 100 * a, agree, count))
-                }
-                return
+                printAgreement(t, model: model, reference: refModel, threads: session.threads)
+            } else if json {
+                printJSON(t, model: model, classes: data.classes, hasReference: refModel != nil, threads: session.threads)
+            } else {
+                printText(t, model: model, classes: data.classes, reference: refModel, threads: session.threads)
             }
-            if json {
-                let pc = data.classes.filter { perClass[$0] != nil }.map { c in
-                    "\(jsonString(c)): \(String(format: "%.6f", Double(perClass[c]!.right) / Double(perClass[c]!.total)))"
-                }
-                print("{\"model\": \(jsonString(model.name)), \"dataset\": \(jsonString(dataset)), \"count\": \(count), "
-                      + "\"top1\": \(String(format: "%.6f", Double(top1) / Double(count))), \"top5\": \(String(format: "%.6f", Double(top5) / Double(count))), "
-                      + "\"per_class\": {\(pc.joined(separator: ", "))}, \"images_per_second\": \(String(format: "%.1f", ips)), \"threads\": \(session.threads)"
-                      + (refModel == nil ? "" : String(format: ", \"reference_top1\": %.6f, \"agreement\": %.6f", Double(refTop1) / Double(count), Double(agree) / Double(count)))
-                      + "}")
-                return
+        }
+    }
+
+    /// Data set class -> model class: by name, else by sorted order; empty when neither fits
+    /// and --reference asks for the agreement only.
+    func classIndex(_ classes: [String], labels: [String]) throws -> [String: Int] {
+        var classIndex: [String: Int] = [:]
+        if classes.allSatisfy({ labels.contains($0) }) {
+            for c in classes { classIndex[c] = labels.firstIndex(of: c) }
+        } else if classes.count == labels.count {
+            for (i, c) in classes.enumerated() { classIndex[c] = i }
+        } else if reference == nil {
+            throw EdgeInferError(.argument, "\(dataset): \(classes.count) class folders do not match the model's \(labels.count) labels by name or count")
+        }
+        // else agreement only: the images are real, their classes are not the model's
+        return classIndex
+    }
+
+    /// --reference, which must take the same input with the same preprocessing and classes.
+    func referenceModel(like model: Model) throws -> Model? {
+        guard let reference else { return nil }
+        let refModel = try Model(path: reference)
+        let a = refModel.info, b = model.info
+        guard a.numClasses == b.numClasses, a.inputChannels == b.inputChannels, a.inputHeight == b.inputHeight,
+              a.inputWidth == b.inputWidth, a.mean == b.mean, a.std == b.std, a.resize == b.resize else {
+            throw EdgeInferError(.argument, "\(reference): its input, preprocessing or classes differ from \(model.name)'s")
+        }
+        return refModel
+    }
+
+    /// Counts over the evaluated images.
+    struct Tally {
+        var count = 0, top1 = 0, top5 = 0, refTop1 = 0, agree = 0
+        var perClass: [String: (right: Int, total: Int)] = [:]
+        var seconds = 0.0
+        var imagesPerSecond: Double { Double(count) / max(seconds, 1e-9) }
+        func fraction(_ n: Int) -> Double { Double(n) / Double(count) }
+    }
+
+    func evaluate(_ samples: [Dataset.Sample], model: Model, session: Session, reference refSession: Session?,
+                  classIndex: [String: Int]) throws -> Tally {
+        var t = Tally()
+        t.count = samples.count
+        var output = [Float](repeating: 0, count: model.labels.count), refOutput = output
+        let tty = isatty(2) != 0
+        let start = DispatchTime.now().uptimeNanoseconds
+        for (n, s) in samples.enumerated() {
+            let img = try Image.decode(try s.bytes(), name: s.name)
+            let input = try img.modelInput(for: model)
+            try session.run(input, into: &output)
+            let best = topK(output, 5), truth = classIndex[s.className] ?? -1
+            if let refSession {
+                try refSession.run(input, into: &refOutput)
+                let r = topK(refOutput, 1).first
+                if r == truth { t.refTop1 += 1 }
+                if r == best.first { t.agree += 1 }
             }
-            print("model:   \(model.name)")
-            print("dataset: \(dataset): \(count) images, \(data.classes.count) classes")
-            print(String(format: "top-1:   %.2f%% (%d/%d)", 100 * Double(top1) / Double(count), top1, count))
-            print(String(format: "top-5:   %.2f%%", 100 * Double(top5) / Double(count)))
-            if let refModel {
-                print(String(format: "reference %@: top-1 %.2f%%; top-1 agreement %.2f%% (%d/%d)", refModel.name,
-                             100 * Double(refTop1) / Double(count), 100 * Double(agree) / Double(count), agree, count))
-            }
-            print(String(format: "speed:   %.1f images/s (%d threads, decoding and preprocessing included)", ips, session.threads))
-            print("per class:")
-            let width = (data.classes.map(\.count).max() ?? 0) + 2
-            for c in data.classes {
-                if let p = perClass[c] {
-                    print("  " + c.padding(toLength: width, withPad: " ", startingAt: 0)
-                          + String(format: "%6.2f%%  (%d)", 100 * Double(p.right) / Double(p.total), p.total))
-                }
+            if best.first == truth { t.top1 += 1 }
+            if best.contains(truth) { t.top5 += 1 }
+            t.perClass[s.className, default: (0, 0)].total += 1
+            if best.first == truth { t.perClass[s.className, default: (0, 0)].right += 1 }
+            if tty && (n % 50 == 49 || n == samples.count - 1) { showProgress(n + 1, of: samples.count, top1: t.top1) }
+        }
+        if tty { FileHandle.standardError.write(Data("\n".utf8)) }
+        t.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return t
+    }
+
+    func showProgress(_ n: Int, of total: Int, top1: Int) {
+        let f = Double(n) / Double(total)
+        let bar = String(repeating: "#", count: Int(f * 30)) + String(repeating: " ", count: 30 - Int(f * 30))
+        FileHandle.standardError.write(Data(String(format: "\r[%@] %d/%d  top-1 %.2f%%", bar, n, total, 100 * Double(top1) / Double(n)).utf8))
+    }
+
+    /// Classes that are not the model's: the agreement with --reference only.
+    func printAgreement(_ t: Tally, model: Model, reference refModel: Model?, threads: Int) {
+        let a = t.fraction(t.agree)
+        if json {
+            print("{\"model\": \(jsonString(model.name)), \"dataset\": \(jsonString(dataset)), \"count\": \(t.count), \"labelled\": false, "
+                  + String(format: "\"agreement\": %.6f, \"images_per_second\": %.1f, \"threads\": %d}", a, t.imagesPerSecond, threads))
+        } else {
+            print("model:     \(model.name)\ndataset:   \(dataset): \(t.count) images; its classes are not the model's: no accuracy")
+            print(String(format: "agreement: top-1 of %@ equals that of %@ on %.2f%% (%d/%d)", model.name, refModel?.name ?? "", 100 * a, t.agree, t.count))
+        }
+    }
+
+    func printJSON(_ t: Tally, model: Model, classes: [String], hasReference: Bool, threads: Int) {
+        let pc = classes.compactMap { c in
+            t.perClass[c].map { "\(jsonString(c)): \(String(format: "%.6f", Double($0.right) / Double($0.total)))" }
+        }
+        print("{\"model\": \(jsonString(model.name)), \"dataset\": \(jsonString(dataset)), \"count\": \(t.count), "
+              + "\"top1\": \(String(format: "%.6f", t.fraction(t.top1))), \"top5\": \(String(format: "%.6f", t.fraction(t.top5))), "
+              + "\"per_class\": {\(pc.joined(separator: ", "))}, \"images_per_second\": \(String(format: "%.1f", t.imagesPerSecond)), \"threads\": \(threads)"
+              + (hasReference ? String(format: ", \"reference_top1\": %.6f, \"agreement\": %.6f", t.fraction(t.refTop1), t.fraction(t.agree)) : "")
+              + "}")
+    }
+
+    func printText(_ t: Tally, model: Model, classes: [String], reference refModel: Model?, threads: Int) {
+        print("model:   \(model.name)")
+        print("dataset: \(dataset): \(t.count) images, \(classes.count) classes")
+        print(String(format: "top-1:   %.2f%% (%d/%d)", 100 * t.fraction(t.top1), t.top1, t.count))
+        print(String(format: "top-5:   %.2f%%", 100 * t.fraction(t.top5)))
+        if let refModel {
+            print(String(format: "reference %@: top-1 %.2f%%; top-1 agreement %.2f%% (%d/%d)", refModel.name,
+                         100 * t.fraction(t.refTop1), 100 * t.fraction(t.agree), t.agree, t.count))
+        }
+        print(String(format: "speed:   %.1f images/s (%d threads, decoding and preprocessing included)", t.imagesPerSecond, threads))
+        print("per class:")
+        let width = (classes.map(\.count).max() ?? 0) + 2
+        for c in classes {
+            if let p = t.perClass[c] {
+                print("  " + c.padding(toLength: width, withPad: " ", startingAt: 0)
+                      + String(format: "%6.2f%%  (%d)", 100 * Double(p.right) / Double(p.total), p.total))
             }
         }
     }

@@ -121,4 +121,17 @@ import Testing
                            contains: ["not a CondenseNet or DenseNet checkpoint"], file: unrelated)
         #expect(!FileManager.default.fileExists(atPath: tmp + "/x.cnm"))  // no partial model
     }
+
+    /// Choice options are parsed by argument-parser: an unknown value is a usage error (64) naming the choices.
+    @Test func unknownChoicesAreUsageErrors() throws {
+        let ck = Paths.fixture("condensenet-c8-cifar10-train.pth")
+        let p = try runProduct("cnm-convert", [ck, "-o", tmp + "/x.cnm", "--preset", "mnist"])
+        #expect(p.status == 64 && p.stderr.contains("'mnist' is invalid for '--preset") && p.stderr.contains("'cifar10' and 'imagenet'"), "\(p.stderr)")
+        let m = try runProduct("cnm-convert", [ck, "-o", tmp + "/x.cnm", "--preset", "cifar10", "--int8", "--calibration",
+                                               Paths.fixture("condensenet-c8-cifar10-inputs.npy"), "--calibration-method", "kl"])
+        #expect(m.status == 64 && m.stderr.contains("'minmax', 'percentile' or 'entropy'"), "\(m.stderr)")
+        let n = try runProduct("cnm-convert", [ck, "-o", tmp + "/x.cnm", "--preset", "cifar10", "--mean", "0.5,x"])
+        #expect(n.status == 64 && n.stderr.contains("--mean '0.5,x' is not a comma-separated list of numbers"), "\(n.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: tmp + "/x.cnm"))
+    }
 }

@@ -1,6 +1,7 @@
 // libFuzzer harness for the checkpoint reader's own parsing code: the unpickler and the
 // tensor materialisation (strides, offsets, storage sizes). Built and run by tools/fuzz.sh:
-//   swiftc -parse-as-library -sanitize=fuzzer,address Unpickler.swift Tensor.swift FuzzPickle.swift
+//   swiftc -parse-as-library -sanitize=fuzzer,address Unpickler.swift PickleError.swift Tensor.swift \
+//     ConvertError.swift FuzzPickle.swift
 // The input is a pickle; its bytes also serve as the storage every tensor refers to.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzPickle(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

@@ -1,5 +1,5 @@
 /// Tensors of a checkpoint: the materialised form and the conversion from torch storages.
-/// (No zip dependency here, so the fuzz harness can compile it with the unpickler alone.)
+/// (No zip dependency here, so the fuzz harness can compile it with the unpickler and the error types alone.)
 /// One tensor of a state_dict, materialised (contiguous, row-major).
 public struct Tensor: Sendable {
     public let name: String
@@ -16,11 +16,6 @@ public struct Tensor: Sendable {
         self.values = values
         self.isInteger = isInteger
     }
-}
-
-public struct ConvertError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ d: String) { description = d }
 }
 
 extension Tensor {

@@ -65,10 +65,6 @@ public struct TorchTensorRef {
     public let stride: [Int]
 }
 
-public struct PickleError: Error, CustomStringConvertible {
-    public let description: String
-}
-
 /// A small unpickler for the opcodes of protocols 0-5 that `torch.save` and `pickle`
 /// emit for plain data: dicts, lists, tuples, numbers, strings, and torch tensors
 /// (persistent ids + `torch._utils._rebuild_tensor_v2`). It never executes code.

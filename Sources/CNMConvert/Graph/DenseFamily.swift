@@ -125,28 +125,11 @@ public struct DenseFamilyConverter {
     }
 
     mutating func run() throws {
-        guard has("features.init_conv.weight") else {
-            let sample = ck.keys.prefix(3).joined(separator: ", ")
-            throw fail("not a CondenseNet or DenseNet checkpoint of the official code or torchvision: no 'features.init_conv.weight' or 'features.conv0.weight' (the state_dict starts with \(sample))")
-        }
-        let p = opt.preset
-        let stemW = try tensor("features.init_conv.weight", shape: [nil, nil, nil, nil])
-        let inC = stemW.shape[1], k0 = stemW.shape[2]
-        guard stemW.shape[2] == stemW.shape[3], k0 % 2 == 1 else {
-            throw fail("'features.init_conv.weight' has a \(stemW.shape[2])x\(stemW.shape[3]) kernel; an odd square kernel is expected")
-        }
-        guard inC == 3 || inC == 1 else { throw fail("'features.init_conv.weight' takes \(inC) input channels (1 or 3 expected)") }
+        let stemW = try stemWeight()
         let blocks = try numbered("features.denseblock_")
         guard !blocks.isEmpty else { throw fail("no 'features.denseblock_N' keys: not a dense network") }
-        let isCondense = ck.keys.contains { $0.hasSuffix("conv_1._mask") || $0.hasSuffix("conv_1.index") }
-        let isTraining = ck.keys.contains { $0.hasSuffix("conv_1._mask") }
-        let tvStem = has("features.init_norm.weight")  // torchvision: 7x7/2 conv, BN-ReLU, 3x3/2 max pool
-        report.arch = isCondense ? "condensenet" : tvStem ? "densenet" : "densenet-bc"
-        report.checkpointKind = isCondense ? (isTraining ? "training-time" : "converted") : "trained"
-        if let a = ck.extras["arch"], !a.isEmpty, !(a == "condensenet" || a == "densenet" || a == "condensenet_converted") {
-            report.notes.append("checkpoint arch field is '\(a)'")
-        }
-
+        let kind = identify()
+        let p = opt.preset, inC = stemW.shape[1], k0 = stemW.shape[2]
         b.inputShape = (inC, p.inputSize, p.inputSize)
         b.mean = Array(p.mean.prefix(inC))
         b.std = Array(p.std.prefix(inC))
@@ -155,83 +138,141 @@ public struct DenseFamilyConverter {
 
         // Stem writes the first channels of block 1's buffer.
         var channels = stemW.shape[0]
-        let stemStride = tvStem ? 2 : p.stemStride
-        let stemH = (p.inputSize + 2 * (k0 / 2) - k0) / stemStride + 1
-        var h = tvStem ? (stemH + 2 - 3) / 2 + 1 : stemH
+        let stemH = (p.inputSize + 2 * (k0 / 2) - k0) / (kind.tvStem ? 2 : p.stemStride) + 1
+        var h = kind.tvStem ? (stemH + 2 - 3) / 2 + 1 : stemH
         guard h >= 1 else { throw fail("a \(p.inputSize)x\(p.inputSize) input is too small for this stem") }
-        var blockInput = -1  // value holding the block input (whole buffer prefix)
-        var stemTarget = -1
-        var pending: (src: Int, kind: String)? = nil
         report.parametersBefore += stemW.count
-
+        let stem = Stem(weight: stemW, torchvision: kind.tvStem, h: stemH)
+        var last: Int?  // the previous block's output, all its channels
         for bi in blocks {
-            let layers = try numbered("features.denseblock_\(bi).denselayer_")
-            guard !layers.isEmpty else { throw fail("block \(bi) has no layers") }
-            // growth: from the first layer's 3x3 conv output channels
-            let g0 = try tensor("features.denseblock_\(bi).denselayer_1.conv_2.conv.weight", shape: [nil, nil, 3, 3])
-            let growth = g0.shape[0]
-            let total = channels + layers.count * growth
-            let buf = b.addBuffer(c: total, h: h, w: h)
-            blockInput = b.slice(of: buf, cOff: 0, c: channels)
-            if bi == blocks.first! {
-                stemTarget = blockInput
-                let convW = b.addTensor("features.init_conv.weight", stemW.values, dims: stemW.shape)
-                if tvStem {
-                    let bn0 = try bn("features.init_norm", channels: channels)
-                    report.parametersBefore += 2 * channels
-                    let c0 = b.addBuffer(c: channels, h: stemH, w: stemH), c1 = b.addBuffer(c: channels, h: stemH, w: stemH)
-                    b.addOp(.conv2d, input: b.inputValue, output: c0, tensors: [convW], params: [2, 2, k0 / 2, k0 / 2, 1])
-                    b.addOp(.channel, input: c0, output: c1, relu: true, tensors: [
-                        b.addTensor("features.init_norm.scale", bn0.scale, dims: [channels]),
-                        b.addTensor("features.init_norm.shift", bn0.shift, dims: [channels])])
-                    b.addOp(.maxpool, input: c1, output: stemTarget, params: [3, 3, 2, 2, 1, 1])
-                } else {
-                    b.addOp(.conv2d, input: b.inputValue, output: stemTarget, tensors: [convW],
-                            params: [p.stemStride, p.stemStride, k0 / 2, k0 / 2, 1])
-                }
-            } else if let pend = pending {
-                try emitTransition(bi - 1, from: pend.src, into: blockInput)
-            }
-            report.stages.append(layers.count)
-            report.growth.append(growth)
-            for li in layers {
-                let input = b.slice(of: buf, cOff: 0, c: channels)
-                let output = b.slice(of: buf, cOff: channels, c: growth)
-                try emitDenseLayer("features.denseblock_\(bi).denselayer_\(li)", input: input, output: output,
-                                   inChannels: channels, growth: growth)
-                channels += growth
-                report.denseLayers += 1
-            }
-            pending = (b.slice(of: buf, cOff: 0, c: channels), "")
-            if bi != blocks.last! {
+            let out = try emitBlock(bi, from: last.map { .transition(from: $0) } ?? .stem(stem), channels: channels, h: h)
+            last = out.value
+            channels = out.channels
+            if bi != blocks.last {
                 // the next block's size depends on the transition
-                let t = "features.transition_\(bi)"
-                if has(t + ".conv.conv.weight") {
-                    let w = ck.tensors[t + ".conv.conv.weight"]!
-                    guard w.shape.count == 4 else { throw fail("'\(t).conv.conv.weight' is not 4-D") }
-                    report.compression = Double(w.shape[0]) / Double(channels)
-                    channels = w.shape[0]
-                } else if isCondense == false {
-                    throw fail("DenseNet block \(bi) is followed by no 'features.transition_\(bi).conv' keys")
-                }
+                channels = try transitionChannels(bi, channels: channels, isCondense: kind.isCondense)
                 h = (h - 2) / 2 + 1
             }
         }
-        // final BN-ReLU, global average pool, classifier
-        guard let last = pending?.src else { throw fail("no blocks") }
-        let bnl = try bn("features.norm_last", channels: channels)
-        report.parametersBefore += 2 * channels
-        let t = b.addBuffer(c: channels, h: h, w: h)
-        b.addOp(.channel, input: last, output: t, relu: true, tensors: [
-            b.addTensor("features.norm_last.scale", bnl.scale, dims: [channels]),
-            b.addTensor("features.norm_last.shift", bnl.shift, dims: [channels])])
-        let pooled = b.addBuffer(c: channels, h: 1, w: 1)
-        b.addOp(.avgpool, input: t, output: pooled, params: [h, h, 1, 1, 0, 0])
-        try emitClassifier(features: channels, input: pooled)
+        guard let last else { throw fail("no blocks") }
+        try emitHead(last, channels: channels, h: h)
         try checkAllUsed()
 
         b.labels = try labels()
         b.meta = metaEntries()
+    }
+
+    /// `features.init_conv.weight`: an odd square kernel over 1 or 3 input channels.
+    mutating func stemWeight() throws -> Tensor {
+        guard has("features.init_conv.weight") else {
+            let sample = ck.keys.prefix(3).joined(separator: ", ")
+            throw fail("not a CondenseNet or DenseNet checkpoint of the official code or torchvision: no 'features.init_conv.weight' or 'features.conv0.weight' (the state_dict starts with \(sample))")
+        }
+        let stemW = try tensor("features.init_conv.weight", shape: [nil, nil, nil, nil])
+        let inC = stemW.shape[1], k0 = stemW.shape[2]
+        guard stemW.shape[2] == stemW.shape[3], k0 % 2 == 1 else {
+            throw fail("'features.init_conv.weight' has a \(stemW.shape[2])x\(stemW.shape[3]) kernel; an odd square kernel is expected")
+        }
+        guard inC == 3 || inC == 1 else { throw fail("'features.init_conv.weight' takes \(inC) input channels (1 or 3 expected)") }
+        return stemW
+    }
+
+    /// The architecture and the kind of checkpoint, from its keys (into the report).
+    mutating func identify() -> (isCondense: Bool, tvStem: Bool) {
+        let isCondense = ck.keys.contains { $0.hasSuffix("conv_1._mask") || $0.hasSuffix("conv_1.index") }
+        let isTraining = ck.keys.contains { $0.hasSuffix("conv_1._mask") }
+        let tvStem = has("features.init_norm.weight")  // torchvision: 7x7/2 conv, BN-ReLU, 3x3/2 max pool
+        report.arch = isCondense ? "condensenet" : tvStem ? "densenet" : "densenet-bc"
+        report.checkpointKind = isCondense ? (isTraining ? "training-time" : "converted") : "trained"
+        if let a = ck.extras["arch"], !a.isEmpty, !(a == "condensenet" || a == "densenet" || a == "condensenet_converted") {
+            report.notes.append("checkpoint arch field is '\(a)'")
+        }
+        return (isCondense, tvStem)
+    }
+
+    /// The first convolution (torchvision's: stride 2, then BN-ReLU and a 3x3/2 max pool).
+    struct Stem {
+        let weight: Tensor
+        let torchvision: Bool
+        /// output height (and width) of the convolution
+        let h: Int
+    }
+
+    mutating func emitStem(_ s: Stem, into target: Int) throws {
+        let channels = s.weight.shape[0], k0 = s.weight.shape[2]
+        let convW = b.addTensor("features.init_conv.weight", s.weight.values, dims: s.weight.shape)
+        if s.torchvision {
+            let bn0 = try bn("features.init_norm", channels: channels)
+            report.parametersBefore += 2 * channels
+            let c0 = b.addBuffer(c: channels, h: s.h, w: s.h), c1 = b.addBuffer(c: channels, h: s.h, w: s.h)
+            b.addConv2d(input: b.inputValue, output: c0, weight: convW, params: Conv2DParams(stride: 2, pad: k0 / 2))
+            b.addChannel(input: c0, output: c1, scale: b.addTensor("features.init_norm.scale", bn0.scale, dims: [channels]),
+                         shift: b.addTensor("features.init_norm.shift", bn0.shift, dims: [channels]), relu: true)
+            b.addPool(.max, input: c1, output: target, params: PoolParams(kernel: 3, stride: 2, pad: 1))
+        } else {
+            let stride = opt.preset.stemStride
+            b.addConv2d(input: b.inputValue, output: target, weight: convW, params: Conv2DParams(stride: stride, pad: k0 / 2))
+        }
+    }
+
+    /// What writes a dense block's first channels.
+    enum BlockFeed {
+        /// the first block: the stem
+        case stem(Stem)
+        /// the others: the transition from the previous block's output
+        case transition(from: Int)
+    }
+
+    /// Dense block `bi` in a buffer of its own. Returns the value of all its channels.
+    mutating func emitBlock(_ bi: Int, from feed: BlockFeed, channels c0: Int, h: Int) throws -> (value: Int, channels: Int) {
+        let layers = try numbered("features.denseblock_\(bi).denselayer_")
+        guard !layers.isEmpty else { throw fail("block \(bi) has no layers") }
+        // growth: from the first layer's 3x3 conv output channels
+        let g0 = try tensor("features.denseblock_\(bi).denselayer_1.conv_2.conv.weight", shape: [nil, nil, 3, 3])
+        let growth = g0.shape[0]
+        let buf = b.addBuffer(c: c0 + layers.count * growth, h: h, w: h)
+        let blockInput = b.slice(of: buf, cOff: 0, c: c0)
+        switch feed {
+        case .stem(let stem): try emitStem(stem, into: blockInput)
+        case .transition(let previous): try emitTransition(bi - 1, from: previous, into: blockInput)
+        }
+        report.stages.append(layers.count)
+        report.growth.append(growth)
+        var channels = c0
+        for li in layers {
+            let input = b.slice(of: buf, cOff: 0, c: channels)
+            let output = b.slice(of: buf, cOff: channels, c: growth)
+            try emitDenseLayer("features.denseblock_\(bi).denselayer_\(li)", input: input, output: output,
+                               inChannels: channels, growth: growth)
+            channels += growth
+            report.denseLayers += 1
+        }
+        return (b.slice(of: buf, cOff: 0, c: channels), channels)
+    }
+
+    /// The output channels of transition `bi` (its conv's; a CondenseNet's transition is a pool only).
+    mutating func transitionChannels(_ bi: Int, channels: Int, isCondense: Bool) throws -> Int {
+        let t = "features.transition_\(bi)"
+        if let w = ck.tensors[t + ".conv.conv.weight"] {
+            guard w.shape.count == 4 else { throw fail("'\(t).conv.conv.weight' is not 4-D") }
+            report.compression = Double(w.shape[0]) / Double(channels)
+            return w.shape[0]
+        } else if !isCondense {
+            throw fail("DenseNet block \(bi) is followed by no 'features.transition_\(bi).conv' keys")
+        }
+        return channels
+    }
+
+    /// Final BN-ReLU, global average pool, classifier.
+    mutating func emitHead(_ last: Int, channels: Int, h: Int) throws {
+        let bnl = try bn("features.norm_last", channels: channels)
+        report.parametersBefore += 2 * channels
+        let t = b.addBuffer(c: channels, h: h, w: h)
+        b.addChannel(input: last, output: t, scale: b.addTensor("features.norm_last.scale", bnl.scale, dims: [channels]),
+                     shift: b.addTensor("features.norm_last.shift", bnl.shift, dims: [channels]), relu: true)
+        let pooled = b.addBuffer(c: channels, h: 1, w: 1)
+        b.addPool(.average, input: t, output: pooled, params: PoolParams(kernel: h, stride: 1))
+        try emitClassifier(features: channels, input: pooled)
     }
 
     mutating func emitDenseLayer(_ pre: String, input: Int, output: Int, inChannels: Int, growth: Int) throws {
@@ -255,14 +296,13 @@ public struct DenseFamilyConverter {
             let cond = try condense(c1, weight: w, mask: mask, inChannels: inChannels, hint: g3)
             let bn1 = try bn(c1 + ".norm", channels: inChannels).gathered(cond.index)
             let t1 = b.addBuffer(c: cond.index.count, h: b.shape(of: input).h, w: b.shape(of: input).w)
-            b.addOp(.channel, input: input, output: t1, relu: true, tensors: [
-                b.addTensor(c1 + ".norm.scale", bn1.scale, dims: [bn1.count]),
-                b.addTensor(c1 + ".norm.shift", bn1.shift, dims: [bn1.count]),
-                b.addIndex(c1 + ".index", cond.index)])
+            b.addChannel(input: input, output: t1, scale: b.addTensor(c1 + ".norm.scale", bn1.scale, dims: [bn1.count]),
+                         shift: b.addTensor(c1 + ".norm.shift", bn1.shift, dims: [bn1.count]),
+                         index: b.addIndex(c1 + ".index", cond.index), relu: true)
             mid = b.addBuffer(c: w.shape[0], h: b.shape(of: input).h, w: b.shape(of: input).w)
-            b.addOp(.conv2d, input: t1, output: mid,
-                    tensors: [b.addTensor(c1 + ".conv.weight", cond.weight, dims: [w.shape[0], cond.index.count / cond.groups, 1, 1])],
-                    params: [1, 1, 0, 0, cond.groups])
+            b.addConv2d(input: t1, output: mid,
+                        weight: b.addTensor(c1 + ".conv.weight", cond.weight, dims: [w.shape[0], cond.index.count / cond.groups, 1, 1]),
+                        params: Conv2DParams(groups: cond.groups))
             shuffle = cond.groups
             report.group1x1 = cond.groups
             report.condenseFactor = cond.factor
@@ -277,12 +317,11 @@ public struct DenseFamilyConverter {
             let bn1 = try bn(c1 + ".norm", channels: inChannels)
             report.parametersBefore += w.count + 2 * inChannels
             let t1 = b.addBuffer(c: inChannels, h: b.shape(of: input).h, w: b.shape(of: input).w)
-            b.addOp(.channel, input: input, output: t1, relu: true, tensors: [
-                b.addTensor(c1 + ".norm.scale", bn1.scale, dims: [inChannels]),
-                b.addTensor(c1 + ".norm.shift", bn1.shift, dims: [inChannels])])
+            b.addChannel(input: input, output: t1, scale: b.addTensor(c1 + ".norm.scale", bn1.scale, dims: [inChannels]),
+                         shift: b.addTensor(c1 + ".norm.shift", bn1.shift, dims: [inChannels]), relu: true)
             mid = b.addBuffer(c: w.shape[0], h: b.shape(of: input).h, w: b.shape(of: input).w)
-            b.addOp(.conv2d, input: t1, output: mid, tensors: [b.addTensor(c1 + ".conv.weight", w.values, dims: w.shape)],
-                    params: [1, 1, 0, 0, g])
+            b.addConv2d(input: t1, output: mid, weight: b.addTensor(c1 + ".conv.weight", w.values, dims: w.shape),
+                        params: Conv2DParams(groups: g))
             report.group1x1 = g
             report.bottleneck = w.shape[0] / growth
             shuffle = 0
@@ -302,13 +341,12 @@ public struct DenseFamilyConverter {
         report.parametersBefore += w.count + 2 * index.count
         let s = b.shape(of: input)
         let t1 = b.addBuffer(c: index.count, h: s.h, w: s.w)
-        b.addOp(.channel, input: input, output: t1, relu: true, tensors: [
-            b.addTensor(c1 + ".norm.scale", bn1.scale, dims: [bn1.count]),
-            b.addTensor(c1 + ".norm.shift", bn1.shift, dims: [bn1.count]),
-            b.addIndex(c1 + ".index", index)])
+        b.addChannel(input: input, output: t1, scale: b.addTensor(c1 + ".norm.scale", bn1.scale, dims: [bn1.count]),
+                     shift: b.addTensor(c1 + ".norm.shift", bn1.shift, dims: [bn1.count]),
+                     index: b.addIndex(c1 + ".index", index), relu: true)
         let mid = b.addBuffer(c: w.shape[0], h: s.h, w: s.w)
-        b.addOp(.conv2d, input: t1, output: mid, tensors: [b.addTensor(c1 + ".conv.weight", w.values, dims: w.shape)],
-                params: [1, 1, 0, 0, g])
+        b.addConv2d(input: t1, output: mid, weight: b.addTensor(c1 + ".conv.weight", w.values, dims: w.shape),
+                    params: Conv2DParams(groups: g))
         report.group1x1 = g
         report.bottleneck = w.shape[0] / growth
         // input channels at this layer / kept per group = condense factor
@@ -326,11 +364,11 @@ public struct DenseFamilyConverter {
         let bn2 = try bn(c2 + ".norm", channels: s.c)
         report.parametersBefore += w.count + 2 * s.c
         let t2 = b.addBuffer(c: s.c, h: s.h, w: s.w)
-        b.addOp(.channel, input: mid, output: t2, relu: true, tensors: [
-            b.addTensor(c2 + ".norm.scale", bn2.scale, dims: [s.c]),
-            b.addTensor(c2 + ".norm.shift", bn2.shift, dims: [s.c])], params: [shuffle > 1 ? shuffle : 0])
-        b.addOp(.conv2d, input: t2, output: output, tensors: [b.addTensor(c2 + ".conv.weight", w.values, dims: w.shape)],
-                params: [1, 1, 1, 1, g])
+        b.addChannel(input: mid, output: t2, scale: b.addTensor(c2 + ".norm.scale", bn2.scale, dims: [s.c]),
+                     shift: b.addTensor(c2 + ".norm.shift", bn2.shift, dims: [s.c]), relu: true,
+                     params: ChannelParams(shuffleGroups: shuffle > 1 ? shuffle : 0))
+        b.addConv2d(input: t2, output: output, weight: b.addTensor(c2 + ".conv.weight", w.values, dims: w.shape),
+                    params: Conv2DParams(stride: 1, pad: 1, groups: g))
         report.group3x3 = g
     }
 
@@ -345,15 +383,14 @@ public struct DenseFamilyConverter {
             let bnt = try bn(t + ".conv.norm", channels: s.c)
             report.parametersBefore += w.count + 2 * s.c
             let t1 = b.addBuffer(c: s.c, h: s.h, w: s.w)
-            b.addOp(.channel, input: src, output: t1, relu: true, tensors: [
-                b.addTensor(t + ".conv.norm.scale", bnt.scale, dims: [s.c]),
-                b.addTensor(t + ".conv.norm.shift", bnt.shift, dims: [s.c])])
+            b.addChannel(input: src, output: t1, scale: b.addTensor(t + ".conv.norm.scale", bnt.scale, dims: [s.c]),
+                         shift: b.addTensor(t + ".conv.norm.shift", bnt.shift, dims: [s.c]), relu: true)
             let t2 = b.addBuffer(c: w.shape[0], h: s.h, w: s.w)
-            b.addOp(.conv2d, input: t1, output: t2, tensors: [b.addTensor(t + ".conv.conv.weight", w.values, dims: w.shape)],
-                    params: [1, 1, 0, 0, s.c / w.shape[1]])
-            b.addOp(.avgpool, input: t2, output: dst, params: [2, 2, 2, 2, 0, 0])
+            b.addConv2d(input: t1, output: t2, weight: b.addTensor(t + ".conv.conv.weight", w.values, dims: w.shape),
+                        params: Conv2DParams(groups: s.c / w.shape[1]))
+            b.addPool(.average, input: t2, output: dst, params: PoolParams(kernel: 2, stride: 2))
         } else {
-            b.addOp(.avgpool, input: src, output: dst, params: [2, 2, 2, 2, 0, 0])
+            b.addPool(.average, input: src, output: dst, params: PoolParams(kernel: 2, stride: 2))
         }
     }
 
@@ -394,9 +431,8 @@ public struct DenseFamilyConverter {
 
     mutating func emitLinear(w: [Float], n: Int, k: Int, bias: [Float], index: [Int]?, input: Int) {
         let out = b.addBuffer(c: n, h: 1, w: 1)
-        var t = [b.addTensor("classifier.weight", w, dims: [n, k]), b.addTensor("classifier.bias", bias, dims: [n])]
-        if let index { t.append(b.addIndex("classifier.index", index)) }
-        b.addOp(.linear, input: input, output: out, tensors: t)
+        let wt = b.addTensor("classifier.weight", w, dims: [n, k]), bt = b.addTensor("classifier.bias", bias, dims: [n])
+        b.addLinear(input: input, output: out, weight: wt, bias: bt, index: index.map { b.addIndex("classifier.index", $0) })
         b.outputValue = out
     }
 

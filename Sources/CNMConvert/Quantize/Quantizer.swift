@@ -42,32 +42,12 @@ public struct QuantizeReport: Sendable {
 /// with a zero point, 0 for the post-ReLU inputs of every conv but the stem).
 public enum Quantizer {
     public static func quantize(_ builder: CNMBuilder, options o: QuantizeOptions) throws -> (CNMBuilder, QuantizeReport) {
-        let fp32Bytes = builder.serialize()
-        let model = try Model(bytes: fp32Bytes, name: "fp32 model", unfused: true)
+        let model = try Model(bytes: builder.serialize(), name: "fp32 model", unfused: true)
         let inputs = try calibrationInputs(o.source, count: o.count, model: model)
         guard !inputs.isEmpty else { throw ConvertError("\(o.source): no calibration inputs found") }
         let session = try Session(model: model)
         let convs = builder.convOps
-        var lo = [Float](repeating: .infinity, count: convs.count), hi = [Float](repeating: -.infinity, count: convs.count)
-        let bins = 2048
-        var hist = [[Double]](repeating: [Double](repeating: 0, count: bins), count: convs.count)
-        let passes = o.method == .minmax ? 1 : 2
-        var out = [Float](repeating: 0, count: model.info.numClasses)
-        for pass in 0..<passes {
-            for (n, x) in inputs.enumerated() {
-                try session.run(x, into: &out)
-                for (k, c) in convs.enumerated() {
-                    guard let v = session.value(c.input) else { continue }
-                    if pass == 0 {
-                        for f in v { lo[k] = min(lo[k], f); hi[k] = max(hi[k], f) }
-                    } else if hi[k] > 0 {
-                        let w = Float(bins) / hi[k]
-                        for f in v where f > 0 { hist[k][min(bins - 1, Int(f * w))] += 1 }
-                    }
-                }
-                if o.progress { progress("calibrating (\(o.method.rawValue)\(passes > 1 ? ", pass \(pass + 1)/2" : ""))", n + 1, inputs.count) }
-            }
-        }
+        let ranges = try calibrate(session, convs: convs, inputs: inputs, options: o)
         var q = builder
         // Everything that stays float in an int8 model (BatchNorm, biases, the classifier) is
         // stored as binary16; the fp32 conv weights being replaced are dropped by the writer.
@@ -78,47 +58,109 @@ public enum Quantizer {
         report.images = inputs.count
         var params: [(scale: Float, zp: Int)] = []
         for (k, c) in convs.enumerated() {
-            var top = hi[k]
-            if lo[k] >= 0 && o.method != .minmax && top > 0 {
-                top = o.method == .percentile ? percentile(hist[k], 0.9999, hi[k]) : entropyThreshold(hist[k], hi[k])
-            }
-            let (scale, zp) = inputQuantization(min: min(lo[k], 0), max: max(top, 0))
+            let (scale, zp) = inputQuantization(min: min(ranges.lo[k], 0), max: max(ranges.top(k, o.method), 0))
             params.append((scale, zp))
-            let w = builder.floats(ofTensor: c.weight), dims = builder.tensorDims(c.weight)
-            let per = w.count / dims[0]
-            var scales = [Float](repeating: 1, count: dims[0]), codes = [Int8](repeating: 0, count: w.count)
-            for oc in 0..<dims[0] {
-                let amax = w[(oc * per)..<((oc + 1) * per)].map { abs($0) }.max() ?? 0
-                scales[oc] = amax > 0 ? amax / 127 : 1
-            }
-            // Scales are stored as binary16 when all are normal halves: each rounded up to a half
-            // (so no code passes 127) before the codes are computed with exactly the stored value.
-            let halfScales = scales.allSatisfy { $0 >= Float(Float16.leastNormalMagnitude) && $0 <= CNMBuilder.halfMax / 2 }
-            if halfScales {
-                scales = scales.map { s in
-                    var h = Float16(s)
-                    if Float(h) < s { h = h.nextUp }
-                    return Float(h)
-                }
-            }
-            for oc in 0..<dims[0] {
-                let s = scales[oc]
-                for j in 0..<per { codes[oc * per + j] = Int8(max(-127, min(127, (w[oc * per + j] / s).rounded()))) }
-            }
-            let name = builder.tensorName(c.weight)
-            q.setQuantized(op: c.op, weight: q.addTensorI8(name + ".int8", codes, dims: dims),
-                           weightScales: halfScales ? q.addTensorF16(name + ".scale", scales, dims: [dims[0]])
-                                                    : q.addTensor(name + ".scale", scales, dims: [dims[0]]),
+            let name = builder.tensorName(c.weight), dims = builder.tensorDims(c.weight)
+            let w = quantizedWeights(builder.floats(ofTensor: c.weight), outputs: dims[0])
+            q.setQuantized(op: c.op, weight: q.addTensorI8(name + ".int8", w.codes, dims: dims),
+                           weightScales: w.half ? q.addTensorF16(name + ".scale", w.scales, dims: [dims[0]])
+                                                : q.addTensor(name + ".scale", w.scales, dims: [dims[0]]),
                            inputScale: scale, zeroPoint: zp)
         }
-        // error report: int8 vs fp32, conv by conv and on the logits
         let qModel = try Model(bytes: q.serialize(), name: "int8 model", unfused: true)
-        let qs = try Session(model: qModel)
+        let checked = Array(inputs.prefix(50))
+        let err = try measureError(fp32: session, int8: try Session(model: qModel), convs: convs, inputs: checked, progress: o.progress)
+        report.layers = convs.indices.map {
+            QuantizeReport.Layer(name: builder.tensorName(convs[$0].weight), sqnr: err.layerSQNR[$0],
+                                 scale: params[$0].scale, zeroPoint: params[$0].zp)
+        }
+        report.logitSQNR = err.logitSQNR
+        report.top1Agreement = err.top1Agreement
+        q.meta.append(("quantization", "int8: weights per output channel (symmetric, -127..127), conv inputs per tensor (uint8, zero point); exact int32 accumulation, float epilogue"))
+        q.meta.append(("calibration", "\(o.method.rawValue), \(inputs.count) inputs from \(URL(fileURLWithPath: o.source).lastPathComponent)"))
+        q.meta.append(("int8_check", String(format: "logit SQNR %.1f dB, top-1 agreement %.1f%% on %d calibration inputs", report.logitSQNR, 100 * report.top1Agreement, checked.count)))
+        return (q, report)
+    }
+
+    typealias Conv = (op: Int, input: Int, output: Int, weight: Int)
+
+    /// What calibration saw at each conv's input: the range, and (percentile, entropy) a
+    /// histogram of the positive values over 0...hi.
+    struct Ranges {
+        static let bins = 2048
+        var lo: [Float], hi: [Float]
+        var hist: [[Double]]
+
+        init(count: Int) {
+            lo = [Float](repeating: .infinity, count: count)
+            hi = [Float](repeating: -.infinity, count: count)
+            hist = [[Double]](repeating: [Double](repeating: 0, count: Self.bins), count: count)
+        }
+
+        /// The top of conv k's input range under `method`.
+        func top(_ k: Int, _ method: CalibrationMethod) -> Float {
+            guard lo[k] >= 0 && method != .minmax && hi[k] > 0 else { return hi[k] }
+            return method == .percentile ? Quantizer.percentile(hist[k], 0.9999, hi[k]) : Quantizer.entropyThreshold(hist[k], hi[k])
+        }
+    }
+
+    /// Runs the calibration inputs: pass 1 the ranges, pass 2 (not minmax) the histograms.
+    static func calibrate(_ session: Session, convs: [Conv], inputs: [[Float]], options o: QuantizeOptions) throws -> Ranges {
+        var r = Ranges(count: convs.count)
+        let bins = Ranges.bins
+        let passes = o.method == .minmax ? 1 : 2
+        var out = [Float](repeating: 0, count: session.model.info.numClasses)
+        for pass in 0..<passes {
+            for (n, x) in inputs.enumerated() {
+                try session.run(x, into: &out)
+                for (k, c) in convs.enumerated() {
+                    guard let v = session.value(c.input) else { continue }
+                    if pass == 0 {
+                        for f in v { r.lo[k] = min(r.lo[k], f); r.hi[k] = max(r.hi[k], f) }
+                    } else if r.hi[k] > 0 {
+                        let w = Float(bins) / r.hi[k]
+                        for f in v where f > 0 { r.hist[k][min(bins - 1, Int(f * w))] += 1 }
+                    }
+                }
+                if o.progress { progress("calibrating (\(o.method.rawValue)\(passes > 1 ? ", pass \(pass + 1)/2" : ""))", n + 1, inputs.count) }
+            }
+        }
+        return r
+    }
+
+    /// Weights per output channel, symmetric: codes -127...127 and one scale per channel.
+    /// Scales are stored as binary16 (`half`) when all are normal halves: each rounded up to a
+    /// half (so no code passes 127) before the codes are computed with exactly the stored value.
+    static func quantizedWeights(_ w: [Float], outputs: Int) -> (codes: [Int8], scales: [Float], half: Bool) {
+        let per = w.count / outputs
+        var scales = [Float](repeating: 1, count: outputs), codes = [Int8](repeating: 0, count: w.count)
+        for oc in 0..<outputs {
+            let amax = w[(oc * per)..<((oc + 1) * per)].map { abs($0) }.max() ?? 0
+            scales[oc] = amax > 0 ? amax / 127 : 1
+        }
+        let half = scales.allSatisfy { $0 >= Float(Float16.leastNormalMagnitude) && $0 <= CNMBuilder.halfMax / 2 }
+        if half {
+            scales = scales.map { s in
+                var h = Float16(s)
+                if Float(h) < s { h = h.nextUp }
+                return Float(h)
+            }
+        }
+        for oc in 0..<outputs {
+            let s = scales[oc]
+            for j in 0..<per { codes[oc * per + j] = Int8(max(-127, min(127, (w[oc * per + j] / s).rounded()))) }
+        }
+        return (codes, scales, half)
+    }
+
+    /// int8 vs fp32 on `inputs`: each conv's output SQNR, the logits' SQNR and the top-1 agreement.
+    static func measureError(fp32 session: Session, int8 qs: Session, convs: [Conv], inputs: [[Float]], progress show: Bool) throws
+        -> (layerSQNR: [Double], logitSQNR: Double, top1Agreement: Double)
+    {
         var sig = [Double](repeating: 0, count: convs.count), noise = sig
         var lsig = 0.0, lnoise = 0.0, agree = 0
-        var qout = out
-        let checked = Array(inputs.prefix(50))
-        for (n, x) in checked.enumerated() {
+        var out = [Float](repeating: 0, count: session.model.info.numClasses), qout = out
+        for (n, x) in inputs.enumerated() {
             try session.run(x, into: &out)
             var ref: [[Float]] = convs.map { c in session.value(c.output).map(Array.init) ?? [] }
             try qs.run(x, into: &qout)
@@ -133,19 +175,10 @@ public enum Quantizer {
             ref = []
             for i in 0..<out.count { lsig += Double(out[i] * out[i]); lnoise += Double((out[i] - qout[i]) * (out[i] - qout[i])) }
             if topK(out, 1) == topK(qout, 1) { agree += 1 }
-            if o.progress { progress("measuring int8 error", n + 1, checked.count) }
+            if show { progress("measuring int8 error", n + 1, inputs.count) }
         }
         func db(_ s: Double, _ n: Double) -> Double { n > 0 ? 10 * log10(max(s, 1e-30) / n) : 200 }
-        report.layers = convs.indices.map {
-            QuantizeReport.Layer(name: builder.tensorName(convs[$0].weight), sqnr: db(sig[$0], noise[$0]),
-                                 scale: params[$0].scale, zeroPoint: params[$0].zp)
-        }
-        report.logitSQNR = db(lsig, lnoise)
-        report.top1Agreement = Double(agree) / Double(checked.count)
-        q.meta.append(("quantization", "int8: weights per output channel (symmetric, -127..127), conv inputs per tensor (uint8, zero point); exact int32 accumulation, float epilogue"))
-        q.meta.append(("calibration", "\(o.method.rawValue), \(inputs.count) inputs from \(URL(fileURLWithPath: o.source).lastPathComponent)"))
-        q.meta.append(("int8_check", String(format: "logit SQNR %.1f dB, top-1 agreement %.1f%% on %d calibration inputs", report.logitSQNR, 100 * report.top1Agreement, checked.count)))
-        return (q, report)
+        return (convs.indices.map { db(sig[$0], noise[$0]) }, db(lsig, lnoise), Double(agree) / Double(inputs.count))
     }
 
     /// uint8 with a zero point covering [min, max] (min <= 0 <= max).
