@@ -52,16 +52,23 @@ typedef struct cnm_error {
 typedef struct cnm_model cnm_model;
 typedef struct cnm_context cnm_context;
 
-/* Operator types, as in docs/FORMAT.md (the `type` of an OPS record). CNM_OP_END is one past the
- * last: the operator table (src/ops/) has an entry for every type below it. */
+/* Operator types, as in docs/FORMAT.md (the `type` of an OPS record): one X(NAME, name, code) per
+ * operator. The enum and the operator table (src/ops/common.c: the cnm_op_<name> of
+ * src/ops/<name>.c) are made from this list, so a type cannot lack an entry. CNM_OP_END is one past
+ * the last code. */
+#define CNM_OPS(X)                \
+    X(CONV2D, conv2d, 1)          \
+    X(CHANNEL, channel, 2)        \
+    X(AVGPOOL, avgpool, 3)        \
+    X(LINEAR, linear, 4)          \
+    X(MAXPOOL, maxpool, 5)        \
+    X(ADD, add, 6)                \
+    X(LRN, lrn, 7)                \
+    X(SIGMOID, sigmoid, 8)
 typedef enum cnm_op_type {
-    CNM_OP_CONV2D = 1,
-    CNM_OP_CHANNEL = 2,
-    CNM_OP_AVGPOOL = 3,
-    CNM_OP_LINEAR = 4,
-    CNM_OP_MAXPOOL = 5,
-    CNM_OP_ADD = 6,
-    CNM_OP_LRN = 7,
+#define CNM_OP_ENUM_(NAME, name, code) CNM_OP_##NAME = code,
+    CNM_OPS(CNM_OP_ENUM_)
+#undef CNM_OP_ENUM_
     CNM_OP_END
 } cnm_op_type;
 

@@ -22,7 +22,7 @@ struct ONNXTests {
     static func ops(_ m: Model, _ type: String) -> [OperatorInfo] { m.operators.filter { $0.type == type } }
 
     @Test("ONNX graphs reproduce PyTorch's logits (fp32, 1 and 2 threads)",
-          arguments: ["lenet5", "alexnet", "vgg16", "googlenet", "resnet", "densenet", "tiny"])
+          arguments: ["lenet5", "alexnet", "vgg16", "googlenet", "resnet", "densenet", "tiny", "sigmoid"])
     func matchesPyTorch(_ name: String) throws {
         let (m, report, _) = try Self.convert(name)
         let x = try NpyArray(contentsOf: Self.dir + name + "-inputs.npy")
@@ -66,6 +66,11 @@ struct ONNXTests {
         #expect(Self.ops(tiny, "channel").count == 1 && Self.ops(tiny, "channel")[0].weightName.isEmpty)
         #expect(Self.ops(tiny, "add").count == 1 && Self.ops(tiny, "lrn").count == 1)
         #expect(Self.ops(tiny, "maxpool").filter(\.ceilMode).map(\.outputShape) == [[4, 6, 6]])
+
+        // Sigmoid is an operator of its own; the ReLU after the second one is folded into it
+        let (sig, _, _) = try Self.convert("sigmoid")
+        #expect(Self.ops(sig, "sigmoid").map(\.relu) == [false, true])
+        #expect(Self.ops(sig, "conv2d").contains { $0.kernel.h == 3 && $0.kernel.w == 1 && $0.stride.h == 2 && $0.stride.w == 1 })
     }
 
     /// Logit SQNR against PyTorch, calibrated on the two fixture inputs. Random weights carry no
@@ -102,11 +107,11 @@ struct ONNXTests {
         #expect { try Converter.convert(checkpoint: cut, options: opt) } throws: { e in "\(e)".contains("cut.onnx") }
         // an operator outside the supported set is named
         var model = try Onnx_ModelProto(serializedBytes: real)
-        model.graph.node[1].opType = "Sigmoid"
-        let sig = dir.appendingPathComponent("sigmoid.onnx").path
-        FileManager.default.createFile(atPath: sig, contents: try model.serializedData())
-        #expect { try Converter.convert(checkpoint: sig, options: opt) } throws: { e in
-            "\(e)".contains("sigmoid.onnx") && "\(e)".contains("operator Sigmoid is not supported")
+        model.graph.node[1].opType = "HardSwish"
+        let hs = dir.appendingPathComponent("hardswish.onnx").path
+        FileManager.default.createFile(atPath: hs, contents: try model.serializedData())
+        #expect { try Converter.convert(checkpoint: hs, options: opt) } throws: { e in
+            "\(e)".contains("hardswish.onnx") && "\(e)".contains("operator HardSwish is not supported")
         }
     }
 }

@@ -3,19 +3,13 @@
 
 #include <stdio.h>
 
-/* Every cnm_op_type has an entry: a type added to cnm.h without one fails to compile here (the
- * size), and the C tests check that no entry in between is missing (cnm_op_def_of). */
-static const cnm_op_def *const OP_TABLE[] = {
-    [0] = NULL,
-    [CNM_OP_CONV2D] = &cnm_op_conv2d,
-    [CNM_OP_CHANNEL] = &cnm_op_channel,
-    [CNM_OP_AVGPOOL] = &cnm_op_avgpool,
-    [CNM_OP_LINEAR] = &cnm_op_linear,
-    [CNM_OP_MAXPOOL] = &cnm_op_maxpool,
-    [CNM_OP_ADD] = &cnm_op_add,
-    [CNM_OP_LRN] = &cnm_op_lrn,
-};
-_Static_assert(sizeof OP_TABLE / sizeof OP_TABLE[0] == CNM_OP_END, "the operator table must cover every cnm_op_type");
+/* Every cnm_op_type has an entry: the table is made from cnm.h's CNM_OPS list, and the codes must
+ * be 1, 2, ... in order (checked at compile time: a gap or a repeat changes the table's size). */
+#define CNM_OP_ENTRY_(NAME, name, code) [CNM_OP_##NAME] = &cnm_op_##name,
+#define CNM_OP_COUNT_(NAME, name, code) +1
+static const cnm_op_def *const OP_TABLE[] = {[0] = NULL, CNM_OPS(CNM_OP_ENTRY_)};
+_Static_assert(sizeof OP_TABLE / sizeof OP_TABLE[0] == CNM_OP_END && CNM_OP_END == 1 CNM_OPS(CNM_OP_COUNT_),
+               "the operator codes of CNM_OPS must be 1, 2, ... without gaps");
 
 const cnm_op_def *cnm_op_def_of(uint32_t type) { return type < CNM_OP_END ? OP_TABLE[type] : NULL; }
 

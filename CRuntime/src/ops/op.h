@@ -34,8 +34,9 @@ typedef struct cnm_op_def {
     void (*reference)(const cnm_model *m, float *arena, const cnm_op *op);
 } cnm_op_def;
 
-extern const cnm_op_def cnm_op_conv2d, cnm_op_channel, cnm_op_avgpool, cnm_op_maxpool, cnm_op_linear, cnm_op_add,
-    cnm_op_lrn;
+#define CNM_OP_DECLARE_(NAME, name, code) extern const cnm_op_def cnm_op_##name;
+CNM_OPS(CNM_OP_DECLARE_)
+#undef CNM_OP_DECLARE_
 
 /* The kernel arguments of a conv2d op and of a pool op (ops/conv2d.c, ops/pool.c). */
 cnm_conv_shape cnm_conv_shape_of(const cnm_model *m, const cnm_op *op);

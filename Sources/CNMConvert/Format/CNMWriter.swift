@@ -22,7 +22,7 @@ public struct CNMBuilder {
 
     /// Operator types, numbered as cnm.h's `cnm_op_type`.
     public enum OpType: Sendable {
-        case conv2d, channel, avgpool, linear, maxpool, add, lrn
+        case conv2d, channel, avgpool, linear, maxpool, add, lrn, sigmoid
 
         public var code: UInt32 {
             switch self {
@@ -33,6 +33,7 @@ public struct CNMBuilder {
             case .maxpool: CNM_OP_MAXPOOL.rawValue
             case .add: CNM_OP_ADD.rawValue
             case .lrn: CNM_OP_LRN.rawValue
+            case .sigmoid: CNM_OP_SIGMOID.rawValue
             }
         }
     }
@@ -234,6 +235,11 @@ public struct CNMBuilder {
     /// The element-wise sum of `input` and `input1`.
     public mutating func addAdd(input: Int, input1: Int, output: Int, relu: Bool = false) {
         append(.add, input: input, input1: input1, output: output, relu: relu)
+    }
+
+    /// The logistic function of every element.
+    public mutating func addSigmoid(input: Int, output: Int, relu: Bool = false) {
+        append(.sigmoid, input: input, output: output, relu: relu)
     }
 
     /// The parameter slots of op `o`, from the C encoder.

@@ -34,6 +34,7 @@ public struct ONNXImporter {
         case pool(max: Bool, kernel: (Int, Int), stride: (Int, Int), pad: (Int, Int), ceil: Bool)
         case add
         case lrn(size: Int, alpha: Float, beta: Float, bias: Float)
+        case sigmoid
         case concat
     }
 
@@ -216,6 +217,7 @@ public struct ONNXImporter {
         case "GlobalAveragePool": try lowerGlobalAveragePool(n)
         case "Add": try lowerAdd(n)
         case "LRN": try lowerLRN(n)
+        case "Sigmoid": try lowerSigmoid(n)
         case "Concat": try lowerConcat(n)
         case "Softmax", "LogSoftmax": try lowerSoftmax(n)
         default:
@@ -457,6 +459,10 @@ public struct ONNXImporter {
                     inputs: [n.input[0]], output: n.out0, name: n.name), s, at: n.index)
     }
 
+    mutating func lowerSigmoid(_ n: Node) throws {
+        record(IROp(kind: .sigmoid, inputs: [n.input[0]], output: n.out0, name: n.name), try shape(n, 0), at: n.index)
+    }
+
     mutating func lowerConcat(_ n: Node) throws {
         let axis = n.a.int("axis", 1)
         guard axis == 1 || axis == -3 else { throw fail("\(n.label): concatenation along axis \(axis); only channels (axis 1) are supported") }
@@ -649,6 +655,8 @@ public struct ONNXImporter {
             case .lrn(let size, let alpha, let beta, let bias):
                 b.addLRN(input: try input(op.inputs[0]), output: output(op.output), relu: op.relu,
                          params: LRNParams(size: size, alpha: alpha, beta: beta, bias: bias))
+            case .sigmoid:
+                b.addSigmoid(input: try input(op.inputs[0]), output: output(op.output), relu: op.relu)
             case .concat:
                 try emitConcat(k, op)
             }
