@@ -253,17 +253,10 @@ static cnm_status parse_header(cnm_model *m, section sec[CNM_SEC_COUNT], cnm_err
     return CNM_OK;
 }
 
-static cnm_status parse_tables(cnm_model *m, const section sec[CNM_SEC_COUNT], cnm_error *err) {
+/* META and LABELS: copies of their strings */
+static cnm_status parse_strings(cnm_model *m, const section sec[CNM_SEC_COUNT], cnm_error *err) {
     cnm_status st = CNM_OK;
     const uint8_t *b = m->base;
-    uint64_t data_start = CNM_HEADER_SIZE;
-    for (int s = 0; s < CNM_SEC_COUNT; s++)
-        if (sec[s].count) {
-            uint64_t end = sec[s].offset + (uint64_t)sec[s].count * sec[s].entry;
-            if (end > data_start) data_start = end;
-        }
-
-    /* meta and labels */
     m->n_meta = sec[CNM_SEC_META].count;
     m->meta_keys = calloc(m->n_meta + 1, sizeof(char *));
     m->meta_vals = calloc(m->n_meta + 1, sizeof(char *));
@@ -286,8 +279,40 @@ static cnm_status parse_tables(cnm_model *m, const section sec[CNM_SEC_COUNT], c
         if (!(m->labels[i] = dup_string(m, &sec[CNM_SEC_STRINGS], rd32(e), rd32(e + 4), "label", i, err, &st)))
             return st;
     }
+    return CNM_OK;
+}
 
-    /* tensors */
+/* No two tensors' data overlap: sort the (offset, size) spans, O(n log n) whatever order the file uses. */
+static cnm_status check_tensor_overlap(cnm_model *m, cnm_error *err) {
+    cnm_status st = CNM_OK;
+    if (m->n_tensors > 1) {
+        tensor_span *ord = malloc(sizeof(tensor_span) * m->n_tensors);
+        if (!ord) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
+        for (uint32_t i = 0; i < m->n_tensors; i++) ord[i] = (tensor_span){m->tensors[i].offset, m->tensors[i].nbytes, i};
+        qsort(ord, m->n_tensors, sizeof(tensor_span), cmp_span);
+        for (uint32_t i = 1; i < m->n_tensors; i++) {
+            if (ord[i - 1].offset + ord[i - 1].nbytes > ord[i].offset) {
+                st = cnm_fail(err, CNM_ERR_FORMAT, "%s: tensors %u '%s' and %u '%s' overlap", m->name, ord[i - 1].index,
+                              m->tensors[ord[i - 1].index].name, ord[i].index, m->tensors[ord[i].index].name);
+                free(ord);
+                return st;
+            }
+        }
+        free(ord);
+    }
+    return CNM_OK;
+}
+
+/* TENSORS: dtype, shape, data bounds and alignment; storage types widened */
+static cnm_status parse_tensors(cnm_model *m, const section sec[CNM_SEC_COUNT], cnm_error *err) {
+    cnm_status st = CNM_OK;
+    const uint8_t *b = m->base;
+    uint64_t data_start = CNM_HEADER_SIZE; /* tensor data lies after the header and every table */
+    for (int s = 0; s < CNM_SEC_COUNT; s++)
+        if (sec[s].count) {
+            uint64_t end = sec[s].offset + (uint64_t)sec[s].count * sec[s].entry;
+            if (end > data_start) data_start = end;
+        }
     m->n_tensors = sec[CNM_SEC_TENSORS].count;
     m->tensors = calloc(m->n_tensors + 1, sizeof(cnm_tensor));
     if (!m->tensors) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
@@ -346,24 +371,12 @@ static cnm_status parse_tables(cnm_model *m, const section sec[CNM_SEC_COUNT], c
         m->weight_bytes += t->nbytes;
         if (t->dtype != CNM_DT_I32) m->num_params += elems;
     }
-    /* overlap check: sort the (offset, size) spans, O(n log n) whatever order the file uses */
-    if (m->n_tensors > 1) {
-        tensor_span *ord = malloc(sizeof(tensor_span) * m->n_tensors);
-        if (!ord) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
-        for (uint32_t i = 0; i < m->n_tensors; i++) ord[i] = (tensor_span){m->tensors[i].offset, m->tensors[i].nbytes, i};
-        qsort(ord, m->n_tensors, sizeof(tensor_span), cmp_span);
-        for (uint32_t i = 1; i < m->n_tensors; i++) {
-            if (ord[i - 1].offset + ord[i - 1].nbytes > ord[i].offset) {
-                st = cnm_fail(err, CNM_ERR_FORMAT, "%s: tensors %u '%s' and %u '%s' overlap", m->name, ord[i - 1].index,
-                              m->tensors[ord[i - 1].index].name, ord[i].index, m->tensors[ord[i].index].name);
-                free(ord);
-                return st;
-            }
-        }
-        free(ord);
-    }
+    return check_tensor_overlap(m, err);
+}
 
-    /* buffers and values */
+/* BUFFERS and VALUES: shapes, limits, channel ranges */
+static cnm_status parse_buffers(cnm_model *m, const section sec[CNM_SEC_COUNT], cnm_error *err) {
+    const uint8_t *b = m->base;
     m->n_buffers = sec[CNM_SEC_BUFFERS].count;
     m->buffers = calloc(m->n_buffers + 1, sizeof(cnm_buffer));
     if (!m->buffers) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
@@ -403,8 +416,12 @@ static cnm_status parse_tables(cnm_model *m, const section sec[CNM_SEC_COUNT], c
             return cnm_fail(err, CNM_ERR_FORMAT, "%s: value %u: channels [%u, +%u) outside buffer %u (%u channels)",
                             m->name, i, v->c_off, v->c, v->buffer, m->buffers[v->buffer].c);
     }
+    return CNM_OK;
+}
 
-    /* ops (records only; semantics are checked in validate_graph) */
+/* OPS: the records only (their meaning is checked by validate_graph and the operator table) */
+static cnm_status parse_op_records(cnm_model *m, const section sec[CNM_SEC_COUNT], cnm_error *err) {
+    const uint8_t *b = m->base;
     m->n_ops = sec[CNM_SEC_OPS].count;
     m->ops = calloc(m->n_ops + 1, sizeof(cnm_op));
     if (!m->ops) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
@@ -414,9 +431,17 @@ static cnm_status parse_tables(cnm_model *m, const section sec[CNM_SEC_COUNT], c
         op->type = rd32(e); op->flags = rd32(e + 4);
         op->in0 = rdi32(e + 8); op->in1 = rdi32(e + 12); op->out = rdi32(e + 16);
         for (int k = 0; k < 4; k++) op->t[k] = rdi32(e + 20 + 4 * k);
-        for (int k = 0; k < 7; k++) op->p[k] = rdi32(e + 36 + 4 * k);
+        for (int k = 0; k < CNM_OP_SLOTS; k++) op->p[k] = rdi32(e + 36 + 4 * k);
     }
     return CNM_OK;
+}
+
+static cnm_status parse_tables(cnm_model *m, const section sec[CNM_SEC_COUNT], cnm_error *err) {
+    cnm_status st = parse_strings(m, sec, err);
+    if (st == CNM_OK) st = parse_tensors(m, sec, err);
+    if (st == CNM_OK) st = parse_buffers(m, sec, err);
+    if (st == CNM_OK) st = parse_op_records(m, sec, err);
+    return st;
 }
 
 /* ---- graph validation ----

@@ -82,6 +82,9 @@ public struct ModelInfo: Sendable, Equatable {
     public let parameters: Int
     public let weightBytes: Int
     public let macs: Int
+    /// Element operations of one inference, every operator (MACs, pool and LRN window reads, one
+    /// per element of add, channel and sigmoid).
+    public let work: Int
     public let arenaBytes: Int
     public let arenaLowerBound: Int
     /// Kernel scratch of a one-thread context; each further thread adds `scratchBytesPerThread`.
@@ -106,6 +109,7 @@ public struct ModelInfo: Sendable, Equatable {
         parameters = Int(i.num_params)
         weightBytes = Int(i.weight_bytes)
         macs = Int(i.macs)
+        work = Int(i.work)
         arenaBytes = Int(i.arena_bytes)
         arenaLowerBound = Int(i.arena_lower_bound)
         scratchBytes = Int(i.scratch_bytes)

@@ -156,7 +156,8 @@ struct Info: ParsableCommand {
             if !meta.isEmpty { print("converted from:") }
             for (k, v) in meta { print("  " + (k + ":").padding(toLength: width, withPad: " ", startingAt: 0) + v) }
             print("parameters:  \(i.parameters) (\(i.weightBytes) bytes of tensors in \(i.tensors) tensors)")
-            print(String(format: "compute:     %.2f M multiply-accumulates per image", Double(i.macs) / 1e6))
+            print(String(format: "compute:     %.2f M multiply-accumulates per image, %.2f M element operations in all",
+                         Double(i.macs) / 1e6, Double(i.work) / 1e6))
             print("activations: arena \(i.arenaBytes) bytes (lower bound \(i.arenaLowerBound)), \(i.buffers) buffers")
             let ops = m.operators
             var counts: [String: Int] = [:]
