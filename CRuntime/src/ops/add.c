@@ -4,8 +4,6 @@
  *   slots    none; in1 is the second input */
 #include "op.h"
 
-static int decode(const cnm_model *m, cnm_op *op) { (void)m; (void)op; return 0; }
-static void encode(const cnm_op_params *prm, int32_t p[CNM_OP_SLOTS]) { (void)prm; (void)p; }
 
 static cnm_status validate(const cnm_op_ctx *c) {
     const cnm_value *in1 = &c->m->values[c->op->in1];
@@ -20,8 +18,6 @@ static cnm_status validate(const cnm_op_ctx *c) {
     return CNM_OK;
 }
 
-static void describe(const cnm_model *m, const cnm_op *op, cnm_op_info *info) { (void)m; (void)op; (void)info; }
-
 static void reference(const cnm_model *m, float *arena, const cnm_op *op) {
     const cnm_value *ov = &m->values[op->out];
     const cnm_buffer *ob = &m->buffers[ov->buffer];
@@ -29,4 +25,4 @@ static void reference(const cnm_model *m, float *arena, const cnm_op *op) {
                     (size_t)ov->c * ob->h * ob->w, cnm_op_relu(op));
 }
 
-const cnm_op_def cnm_op_add = {"add", 2, decode, encode, validate, describe, reference};
+const cnm_op_def cnm_op_add = {"add", 2, cnm_op_decode_none, cnm_op_encode_none, validate, cnm_op_describe_none, reference};

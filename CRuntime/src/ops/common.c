@@ -72,3 +72,14 @@ cnm_status cnm_op_no_tensors(const cnm_op_ctx *c, int from) {
         }
     return CNM_OK;
 }
+
+int cnm_op_decode_none(const cnm_model *m, cnm_op *op) { (void)m; (void)op; return 0; }
+void cnm_op_encode_none(const cnm_op_params *prm, int32_t p[CNM_OP_SLOTS]) { (void)prm; (void)p; }
+void cnm_op_describe_none(const cnm_model *m, const cnm_op *op, cnm_op_info *info) { (void)m; (void)op; (void)info; }
+
+cnm_status cnm_op_same_shape(const cnm_op_ctx *c) {
+    if (c->in->c != c->out->c || c->ob->h != c->ib->h || c->ob->w != c->ib->w)
+        return cnm_op_fail(c, "output %ux%ux%u differs from the input %ux%ux%u", c->out->c, c->ob->h, c->ob->w, c->in->c,
+                           c->ib->h, c->ib->w);
+    return CNM_OK;
+}

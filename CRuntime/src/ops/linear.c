@@ -5,8 +5,6 @@
  *   slots    none */
 #include "op.h"
 
-static int decode(const cnm_model *m, cnm_op *op) { (void)m; (void)op; return 0; }
-static void encode(const cnm_op_params *prm, int32_t p[CNM_OP_SLOTS]) { (void)prm; (void)p; }
 
 static cnm_status validate_index(const cnm_op_ctx *c, uint32_t k, uint64_t feats) {
     cnm_status st;
@@ -52,4 +50,4 @@ static void reference(const cnm_model *m, float *arena, const cnm_op *op) {
                        cnm_value_ptr(m, arena, op->out), (int)w->dims[0], (int)w->dims[1], cnm_op_relu(op));
 }
 
-const cnm_op_def cnm_op_linear = {"linear", 1, decode, encode, validate, describe, reference};
+const cnm_op_def cnm_op_linear = {"linear", 1, cnm_op_decode_none, cnm_op_encode_none, validate, describe, reference};

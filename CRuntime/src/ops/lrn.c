@@ -28,9 +28,7 @@ static cnm_status validate(const cnm_op_ctx *c) {
         !(p->bias > 0.0f && p->bias < 1e30f))
         return cnm_op_fail(c, "size %d must be 1..4096, alpha %g >= 0, beta %g in 0..64 and bias %g > 0", p->size, p->alpha,
                            p->beta, p->bias);
-    if (c->in->c != c->out->c || c->ob->h != c->ib->h || c->ob->w != c->ib->w)
-        return cnm_op_fail(c, "output %ux%ux%u differs from the input %ux%ux%u", c->out->c, c->ob->h, c->ob->w, c->in->c,
-                           c->ib->h, c->ib->w);
+    if ((st = cnm_op_same_shape(c)) != CNM_OK) return st;
     c->op->macs = c->op->work = (uint64_t)c->in->c * c->ib->h * c->ib->w * (uint64_t)p->size;
     return CNM_OK;
 }

@@ -61,6 +61,14 @@ const cnm_tensor *cnm_op_tensor(const cnm_op_ctx *c, int32_t t, const char *role
 /* t0..t3 from index `from` on must all be -1. */
 cnm_status cnm_op_no_tensors(const cnm_op_ctx *c, int from);
 
+/* The entries of an operator without parameters (add, linear, sigmoid) or cnm_op_info fields of
+ * its own. */
+int cnm_op_decode_none(const cnm_model *m, cnm_op *op);
+void cnm_op_encode_none(const cnm_op_params *prm, int32_t p[CNM_OP_SLOTS]);
+void cnm_op_describe_none(const cnm_model *m, const cnm_op *op, cnm_op_info *info);
+/* The output must have the input's shape (element-wise operators). */
+cnm_status cnm_op_same_shape(const cnm_op_ctx *c);
+
 /* f32 <-> slot bits */
 static inline float cnm_slot_f32(int32_t slot) {
     float f;

@@ -6,20 +6,14 @@
 
 #include <math.h>
 
-static int decode(const cnm_model *m, cnm_op *op) { (void)m; (void)op; return 0; }
-static void encode(const cnm_op_params *prm, int32_t p[CNM_OP_SLOTS]) { (void)prm; (void)p; }
 
 static cnm_status validate(const cnm_op_ctx *c) {
     cnm_status st = cnm_op_no_tensors(c, 0);
     if (st) return st;
-    if (c->in->c != c->out->c || c->ob->h != c->ib->h || c->ob->w != c->ib->w)
-        return cnm_op_fail(c, "output %ux%ux%u differs from the input %ux%ux%u", c->out->c, c->ob->h, c->ob->w, c->in->c,
-                           c->ib->h, c->ib->w);
+    if ((st = cnm_op_same_shape(c)) != CNM_OK) return st;
     c->op->work = (uint64_t)c->out->c * c->ob->h * c->ob->w;
     return CNM_OK;
 }
-
-static void describe(const cnm_model *m, const cnm_op *op, cnm_op_info *info) { (void)m; (void)op; (void)info; }
 
 /* the scalar reference: expf of -x (finite for every x: +inf gives 1, -inf 0, NaN stays NaN) */
 static void reference(const cnm_model *m, float *arena, const cnm_op *op) {
@@ -37,4 +31,4 @@ static void reference(const cnm_model *m, float *arena, const cnm_op *op) {
         }
 }
 
-const cnm_op_def cnm_op_sigmoid = {"sigmoid", 1, decode, encode, validate, describe, reference};
+const cnm_op_def cnm_op_sigmoid = {"sigmoid", 1, cnm_op_decode_none, cnm_op_encode_none, validate, cnm_op_describe_none, reference};
