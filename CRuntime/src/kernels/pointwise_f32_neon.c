@@ -1,53 +1,40 @@
-/* Fused pointwise convolution, fp32, NEON (aarch64): the algorithm of pointwise_f32_ref.c with
- * a 4 output channels x 16 pixels micro-kernel in 16 q-register accumulators (fmla). */
+/* Fused pointwise convolution, fp32, NEON (aarch64): the layer of pointwise.h (see
+ * pointwise_f32_ref.c for the algorithm). Register tile: up to 4 output channels x 4 slots of 4
+ * pixels in 16 q-register accumulators (fmla). */
 #include "kernels.h"
+#include "simd_neon.h"
 
 #if defined(__aarch64__)
-#include <arm_neon.h>
-#include <string.h>
-
-static inline void store_row(float *y, const float32x4_t v[4], int n, float s, float b, int relu) {
-    float tmp[16];
-    const float32x4_t vs = vdupq_n_f32(s), vb = vdupq_n_f32(b), z = vdupq_n_f32(0.0f);
-    for (int h = 0; h < 4; h++) {
-        float32x4_t r = vfmaq_f32(vb, v[h], vs);
-        if (relu) r = vmaxq_f32(r, z);
-        vst1q_f32(tmp + 4 * h, r);
-    }
-    memcpy(y, tmp, sizeof(float) * (size_t)(n < 16 ? n : 16));
+#define PW_TARGET
+#define PW_L 4
+#define PW_S 4
+#define PW_MR 4
+typedef cnm_pw_args pw_args;
+#define PW_A(q) (q)
+#define PW_DOT_LAYOUT 0
+#define PW_PADDED_MR 0
+#define PW_TAIL_SLOTS 0
+#define PW_WORDS(cin_g) (cin_g)
+#define PW_WEIGHTS(q) ((const int32_t *)(const void *)(q)->w)
+typedef float32x4_t pw_acc, pw_xv, pw_vf;
+typedef int pw_wt;
+static inline pw_xv pw_load(const int32_t *p) { return vld1q_f32((const float *)(const void *)p); }
+static inline pw_wt pw_wt_load(const int32_t *p) { (void)p; return 0; }
+static inline pw_acc pw_mac(pw_acc acc, pw_xv x, pw_wt w, const int32_t *p, int r, size_t wr) {
+    (void)w;
+    return vfmaq_f32(acc, vld1q_dup_f32((const float *)(const void *)p + (size_t)r * wr), x);
 }
+static inline pw_acc pw_acc_init(const pw_args *a, int o) { return vdupq_n_f32(a->bias ? a->bias[o] : 0.0f); }
+static inline pw_vf pw_finish(pw_acc acc, const pw_args *a, int o) { (void)a; (void)o; return acc; }
+static inline pw_vf pw_post(pw_vf v, float s, float b, int relu) {
+    v = vfmaq_f32(vdupq_n_f32(b), v, vdupq_n_f32(s));
+    return relu ? simd4_relu(v) : v;
+}
+#define pw_store simd4_store
+static inline int32_t *pw_panel(const pw_args *a) { return (int32_t *)(void *)(a->scratch + a->scratch_stride * cnm_thread_slot()); }
 
-#define PW_KERNEL(MR)                                                                              \
-    static void pw_kernel_##MR(const cnm_pw_args *a, const float *panel, int o, int p0, int n) {    \
-        const int T = CNM_PW_TILE, K = a->cin_g;                                                    \
-        const float *w = a->w + (size_t)o * K;                                                      \
-        for (int q = 0; q < n; q += 16) {                                                           \
-            float32x4_t acc[MR][4];                                                                 \
-            for (int r = 0; r < MR; r++)                                                            \
-                for (int h = 0; h < 4; h++) acc[r][h] = vdupq_n_f32(a->bias ? a->bias[o + r] : 0.0f); \
-            const float *pp = panel + q;                                                            \
-            for (int k = 0; k < K; k++) {                                                           \
-                float32x4_t x[4];                                                                   \
-                for (int h = 0; h < 4; h++) x[h] = vld1q_f32(pp + (size_t)k * T + 4 * h);           \
-                for (int r = 0; r < MR; r++) {                                                      \
-                    const float32x4_t wv = vld1q_dup_f32(w + (size_t)r * K + k);                    \
-                    for (int h = 0; h < 4; h++) acc[r][h] = vfmaq_f32(acc[r][h], wv, x[h]);         \
-                }                                                                                   \
-            }                                                                                       \
-            for (int r = 0; r < MR; r++) {                                                          \
-                const int d = a->dst ? a->dst[o + r] : o + r;                                       \
-                store_row(a->out + (size_t)d * a->hw + p0 + q, acc[r], n - q,                       \
-                          a->post_scale ? a->post_scale[d] : 1.0f,                                  \
-                          a->post_shift ? a->post_shift[d] : 0.0f, a->post_relu);                   \
-            }                                                                                       \
-        }                                                                                           \
-    }
-PW_KERNEL(1)
-PW_KERNEL(2)
-PW_KERNEL(3)
-PW_KERNEL(4)
-
-static void pack(const cnm_pw_args *a, float *panel, int g, int p0, int n) {
+static void pw_pack(const cnm_pw_args *a, int32_t *words, int g, int p0, int n) {
+    float *panel = (float *)(void *)words;
     const int T = CNM_PW_TILE;
     for (int j = 0; j < a->cin_g; j++) {
         const int c = g * a->cin_g + j;
@@ -69,24 +56,7 @@ static void pack(const cnm_pw_args *a, float *panel, int g, int p0, int n) {
     }
 }
 
-void cnm_pointwise_f32_neon(const cnm_pw_args *a) {
-    const int cout_g = a->cout / a->groups, items = cnm_pw_items(a);
-    float *panel = a->scratch + a->scratch_stride * cnm_thread_slot();
-#pragma omp for schedule(static)
-    for (int it = 0; it < items; it++) {
-        const cnm_pw_item w = cnm_pw_item_at(a, it);
-        const int g = w.g, p0 = w.p0, n = w.n;
-        pack(a, panel, g, p0, n);
-        int oo = 0;
-        for (; oo + 4 <= cout_g; oo += 4) pw_kernel_4(a, panel, g * cout_g + oo, p0, n);
-        switch (cout_g - oo) {
-        case 3: pw_kernel_3(a, panel, g * cout_g + oo, p0, n); break;
-        case 2: pw_kernel_2(a, panel, g * cout_g + oo, p0, n); break;
-        case 1: pw_kernel_1(a, panel, g * cout_g + oo, p0, n); break;
-        default: break;
-        }
-    }
-}
-#else
-void cnm_pointwise_f32_neon(const cnm_pw_args *a) { cnm_pointwise_f32_ref(a); }
+#include "pointwise.h"
+
+void cnm_pointwise_f32_neon(const cnm_pw_args *a) { pw_run(a); }
 #endif

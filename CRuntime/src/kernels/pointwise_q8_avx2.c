@@ -2,11 +2,43 @@
  * of consecutive input channels; `vpmaddwd` multiplies a pair by a broadcast pair of weights and
  * adds the two products into an int32 lane. Unlike `vpmaddubsw` (uint8 x int8 pair sums that
  * saturate at 32767: 2 x 255 x 127 = 64770), nothing can overflow, so the result is exact and
- * bit-identical to pointwise_q8_ref.c. Micro-kernel: 4 output channels x 16 pixels. */
+ * bit-identical to pointwise_q8_ref.c. The layer of pointwise.h: 4 output channels x 2 slots of
+ * 8 pixels. */
 #include "q8_avx2.h"
 
 #if defined(__x86_64__)
-AVX2 static void pack(const cnm_q8_args *q, int32_t *panel, int g, int p0, int n) {
+#define PW_TARGET AVX2
+#define PW_L 8
+#define PW_S 2
+#define PW_MR 4
+#define PW_DOT_LAYOUT 0
+#define PW_PADDED_MR 0
+#define PW_TAIL_SLOTS 0
+#define PW_WORDS(cin_g) (((cin_g) + 1) / 2)
+#define PW_WEIGHTS(q) ((q)->wpairs)
+typedef cnm_q8_args pw_args;
+#define PW_A(q) (&(q)->pw)
+static inline int32_t *pw_panel(const pw_args *q) { return (int32_t *)(void *)(q->panel + q->panel_stride * cnm_thread_slot()); }
+typedef __m256i pw_acc, pw_xv;
+typedef __m256 pw_vf;
+typedef int pw_wt;
+AVX2 static inline pw_xv pw_load(const int32_t *p) { return _mm256_loadu_si256((const __m256i *)(const void *)p); }
+AVX2 static inline pw_wt pw_wt_load(const int32_t *p) { (void)p; return 0; }
+AVX2 static inline pw_acc pw_mac(pw_acc acc, pw_xv x, pw_wt w, const int32_t *p, int r, size_t wr) {
+    (void)w;
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(x, _mm256_set1_epi32(p[(size_t)r * wr])));
+}
+AVX2 static inline pw_acc pw_acc_init(const pw_args *q, int o) { (void)q; (void)o; return _mm256_setzero_si256(); }
+AVX2 static inline pw_vf pw_finish(pw_acc acc, const pw_args *q, int o) {
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), _mm256_set1_ps(q->mult[o]), _mm256_set1_ps(q->pw.bias ? q->pw.bias[o] : 0.0f));
+}
+AVX2 static inline pw_vf pw_post(pw_vf v, float s, float b, int relu) {
+    v = _mm256_fmadd_ps(v, _mm256_set1_ps(s), _mm256_set1_ps(b));
+    return relu ? simd8_relu(v) : v;
+}
+#define pw_store simd8_store
+
+AVX2 static void pw_pack(const cnm_q8_args *q, int32_t *panel, int g, int p0, int n) {
     const cnm_pw_args *a = &q->pw;
     const int T = CNM_PW_TILE, pairs = (a->cin_g + 1) / 2;
     const __m256 inv = _mm256_set1_ps(q->inv_scale), lo = _mm256_set1_ps((float)-q->zp),
@@ -29,54 +61,7 @@ AVX2 static void pack(const cnm_q8_args *q, int32_t *panel, int g, int p0, int n
     }
 }
 
-#define Q8_KERNEL(MR)                                                                              \
-    AVX2 static void q8_kernel_##MR(const cnm_q8_args *q, const int32_t *panel, int o, int p0, int n) { \
-        const cnm_pw_args *a = &q->pw;                                                              \
-        const int T = CNM_PW_TILE, KP = (a->cin_g + 1) / 2;                                         \
-        for (int s = 0; s < n; s += 16) {                                                           \
-            __m256i acc[MR][2];                                                                     \
-            for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm256_setzero_si256();           \
-            for (int j = 0; j < KP; j++) {                                                          \
-                const __m256i x0 = _mm256_loadu_si256((const __m256i *)(panel + (size_t)j * T + s)); \
-                const __m256i x1 = _mm256_loadu_si256((const __m256i *)(panel + (size_t)j * T + s + 8)); \
-                for (int r = 0; r < MR; r++) {                                                      \
-                    const __m256i wv = _mm256_set1_epi32(q->wpairs[(size_t)(o + r) * KP + j]);      \
-                    acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(x0, wv));             \
-                    acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(x1, wv));             \
-                }                                                                                   \
-            }                                                                                       \
-            for (int r = 0; r < MR; r++) {                                                          \
-                const int d = a->dst ? a->dst[o + r] : o + r;                                       \
-                float *y = a->out + (size_t)d * a->hw + p0 + s;                                     \
-                q8x_pw_store(q, o + r, acc[r][0], y, n - s);                                            \
-                q8x_pw_store(q, o + r, acc[r][1], y + 8, n - s - 8);                                    \
-            }                                                                                       \
-        }                                                                                           \
-    }
-Q8_KERNEL(1)
-Q8_KERNEL(2)
-Q8_KERNEL(3)
-Q8_KERNEL(4)
+#include "pointwise.h"
 
-AVX2 void cnm_pointwise_q8_avx2(const cnm_q8_args *q) {
-    const cnm_pw_args *a = &q->pw;
-    const int cout_g = a->cout / a->groups, items = cnm_pw_items(a);
-    int32_t *panel = (int32_t *)(q->panel + q->panel_stride * cnm_thread_slot());
-#pragma omp for schedule(static)
-    for (int it = 0; it < items; it++) {
-        const cnm_pw_item w = cnm_pw_item_at(a, it);
-        const int g = w.g, p0 = w.p0, n = w.n;
-        pack(q, panel, g, p0, n);
-        int oo = 0;
-        for (; oo + 4 <= cout_g; oo += 4) q8_kernel_4(q, panel, g * cout_g + oo, p0, n);
-        switch (cout_g - oo) {
-        case 3: q8_kernel_3(q, panel, g * cout_g + oo, p0, n); break;
-        case 2: q8_kernel_2(q, panel, g * cout_g + oo, p0, n); break;
-        case 1: q8_kernel_1(q, panel, g * cout_g + oo, p0, n); break;
-        default: break;
-        }
-    }
-}
-#else
-void cnm_pointwise_q8_avx2(const cnm_q8_args *q) { cnm_pointwise_q8_ref(q); }
+void cnm_pointwise_q8_avx2(const cnm_q8_args *q) { pw_run(q); }
 #endif

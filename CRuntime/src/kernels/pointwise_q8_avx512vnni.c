@@ -1,30 +1,52 @@
 /* Fused pointwise convolution, int8, x86-64 with AVX-512 VNNI (AMD Zen 4/5, Intel Ice Lake and
  * later): the AVX-VNNI kernel (pointwise_q8_avxvnni.c: the same panel of uint8 code words, the
- * same dot-layout weights, zp * sum(w) subtracted back) on zmm registers. Micro-kernel: 4 outputs
- * x the whole 64-pixel tile, 16 accumulators, 64 MACs per instruction; the panel is packed 16
+ * same dot-layout weights, zp * sum(w) subtracted back) on zmm registers. The layer of pointwise.h: 4 outputs
+ * x 4 slots of 16 pixels (the whole 64-pixel tile; a shorter tile computes only the slots it
+ * stores), 16 accumulators, 64 MACs per instruction; the panel is packed 16
  * pixels per zmm (pack16). Bit-identical to pointwise_q8_ref.c. */
 #include "q8_avx2.h"
 
 #if defined(__x86_64__)
-/* fma(acc, mult, bias), the post BatchNorm and ReLU for 16 pixels of output o, masked store */
-AVX512VNNI static inline void store16(const cnm_q8_args *q, int o, __m512i acc, float *y, int n) {
-    if (n <= 0) return;
-    const cnm_pw_args *a = &q->pw;
-    const int d = a->dst ? a->dst[o] : o;
-    __m512 v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_set1_ps(q->mult[o]), _mm512_set1_ps(a->bias ? a->bias[o] : 0.0f));
-    v = _mm512_fmadd_ps(v, _mm512_set1_ps(a->post_scale ? a->post_scale[d] : 1.0f),
-                        _mm512_set1_ps(a->post_shift ? a->post_shift[d] : 0.0f));
-    if (a->post_relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
-    if (n >= 16) _mm512_storeu_ps(y, v);
-    else _mm512_mask_storeu_ps(y, (__mmask16)((1u << n) - 1u), v);
+#define PW_TARGET AVX512VNNI
+#define PW_L 16
+#define PW_S 4
+#define PW_MR 4
+#define PW_DOT_LAYOUT 1
+#define PW_PADDED_MR 1
+#define PW_TAIL_SLOTS 1
+#define PW_WORDS(cin_g) (((cin_g) + 3) / 4)
+typedef cnm_q8_args pw_args;
+#define PW_A(q) (&(q)->pw)
+static inline int32_t *pw_panel(const pw_args *q) { return (int32_t *)(void *)(q->panel + q->panel_stride * cnm_thread_slot()); }
+typedef __m512i pw_acc, pw_xv;
+typedef __m512 pw_vf;
+typedef int pw_wt;
+AVX512VNNI static inline pw_xv pw_load(const int32_t *p) { return _mm512_loadu_si512((const void *)p); }
+AVX512VNNI static inline pw_wt pw_wt_load(const int32_t *p) { (void)p; return 0; }
+AVX512VNNI static inline pw_acc pw_mac(pw_acc acc, pw_xv x, pw_wt w, const int32_t *p, int r, size_t wr) {
+    (void)w;
+    int32_t w4;
+    memcpy(&w4, p + (size_t)r * wr, sizeof w4); /* 4 int8 weights */
+    return _mm512_dpbusd_epi32(acc, x, _mm512_set1_epi32(w4));
 }
+AVX512VNNI static inline pw_acc pw_acc_init(const pw_args *q, int o) { (void)q; (void)o; return _mm512_setzero_si512(); }
+AVX512VNNI static inline pw_vf pw_finish(pw_acc acc, const pw_args *q, int o) {
+    const __m512i corr = _mm512_set1_epi32(q->zp * q->wsum[o]);
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc, corr)), _mm512_set1_ps(q->mult[o]),
+                           _mm512_set1_ps(q->pw.bias ? q->pw.bias[o] : 0.0f));
+}
+AVX512VNNI static inline pw_vf pw_post(pw_vf v, float s, float b, int relu) {
+    v = _mm512_fmadd_ps(v, _mm512_set1_ps(s), _mm512_set1_ps(b));
+    return relu ? simd16_relu(v) : v;
+}
+#define pw_store simd16_store
 
 /* The panel of q8x_pack_words (q8_avx2.h) 16 pixels at a time, the codes through q8z_code and
  * q8z_words (the same codes in fewer operations); the ReLU before the quantiser becomes a byte
  * max with the code of 0 after it (max(v, 0) * inv rounds to the code zp exactly when v * inv
  * rounds to a code <= zp; NaN gives zp both ways). Lanes past n hold codes whose sums are never
  * stored (loaded as 0 under the masks). */
-AVX512VNNI static void pack16(const cnm_q8_args *q, int32_t *panel, int g, int p0, int n) {
+AVX512VNNI static void pw_pack(const cnm_q8_args *q, int32_t *panel, int g, int p0, int n) {
     const cnm_pw_args *a = &q->pw;
     const int T = CNM_PW_TILE, words = (a->cin_g + 3) / 4;
     const __m512 inv = _mm512_set1_ps(q->inv_scale), hi = _mm512_set1_ps((float)(255 - q->zp));
@@ -59,44 +81,7 @@ AVX512VNNI static void pack16(const cnm_q8_args *q, int32_t *panel, int g, int p
     }
 }
 
-AVX512VNNI static void kernel(const cnm_q8_args *q, const int32_t *panel, const int8_t *wb, int o, int mr, int p0, int n) {
-    const cnm_pw_args *a = &q->pw;
-    const int T = CNM_PW_TILE, kq = (a->cin_g + 3) / 4, V = (n + 15) / 16; /* zmm columns in use */
-    __m512i acc[4][4];
-    for (int r = 0; r < 4; r++)
-        for (int v = 0; v < 4; v++) acc[r][v] = _mm512_setzero_si512();
-    for (int j = 0; j < kq; j++) {
-        const int32_t *row = panel + (size_t)j * T;
-        __m512i x[4];
-        for (int v = 0; v < 4; v++) x[v] = _mm512_loadu_si512((const void *)(row + 16 * v));
-        int32_t w4[4];
-        memcpy(w4, wb + (size_t)j * 16, sizeof w4);
-        for (int r = 0; r < 4; r++) {
-            const __m512i w = _mm512_set1_epi32(w4[r]);
-            for (int v = 0; v < 4; v++) acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], x[v], w);
-        }
-    }
-    for (int r = 0; r < mr; r++) {
-        const int d = a->dst ? a->dst[o + r] : o + r;
-        const __m512i corr = _mm512_set1_epi32(q->zp * q->wsum[o + r]);
-        float *y = a->out + (size_t)d * a->hw + p0;
-        for (int v = 0; v < V; v++) store16(q, o + r, _mm512_sub_epi32(acc[r][v], corr), y + 16 * v, n - 16 * v);
-    }
-}
+#include "pointwise.h"
 
-void cnm_pointwise_q8_avx512vnni(const cnm_q8_args *q) {
-    const cnm_pw_args *a = &q->pw;
-    const int cout_g = a->cout / a->groups, items = cnm_pw_items(a), nb = (cout_g + 3) / 4;
-    const size_t block = (size_t)((a->cin_g + 3) / 4) * 16;
-    int32_t *panel = (int32_t *)(q->panel + q->panel_stride * cnm_thread_slot());
-#pragma omp for schedule(static)
-    for (int it = 0; it < items; it++) {
-        const cnm_pw_item w = cnm_pw_item_at(a, it);
-        pack16(q, panel, w.g, w.p0, w.n);
-        for (int b = 0; b < nb; b++) {
-            const int mr = cout_g - 4 * b < 4 ? cout_g - 4 * b : 4;
-            kernel(q, panel, q->wdot + (size_t)(w.g * nb + b) * block, w.g * cout_g + 4 * b, mr, w.p0, w.n);
-        }
-    }
-}
+void cnm_pointwise_q8_avx512vnni(const cnm_q8_args *q) { pw_run(q); }
 #endif

@@ -47,17 +47,6 @@ AVX2 static inline __m256 q8x_pre(const q8x_chan *ch, int relu, int p, int n) {
     return relu ? _mm256_max_ps(v, _mm256_setzero_ps()) : v;
 }
 
-/* The pointwise epilogue for 8 pixels of output o: fma(acc, mult, bias), the post BN fma and ReLU,
- * stored at its destination channel row y. */
-AVX2 static inline void q8x_pw_store(const cnm_q8_args *q, int o, __m256i acc, float *y, int n) {
-    const cnm_pw_args *a = &q->pw;
-    const int d = a->dst ? a->dst[o] : o;
-    __m256 v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), _mm256_set1_ps(q->mult[o]), _mm256_set1_ps(a->bias ? a->bias[o] : 0.0f));
-    v = _mm256_fmadd_ps(v, _mm256_set1_ps(a->post_scale ? a->post_scale[d] : 1.0f),
-                        _mm256_set1_ps(a->post_shift ? a->post_shift[d] : 0.0f));
-    if (a->post_relu) v = _mm256_max_ps(v, _mm256_setzero_ps());
-    q8x_store(y, v, n);
-}
 /* The pointwise panel of the VNNI kernels (AVX-VNNI and AVX-512 VNNI): quantise 4 channels x 8
  * pixels and interleave their uint8 codes into 8 words (pixel p: bytes
  * u0[p], u1[p], u2[p], u3[p]): two saturating packs (the codes are in 0..255), then one byte

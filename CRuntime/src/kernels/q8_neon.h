@@ -19,14 +19,6 @@
 #define CNM_DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
 #endif
 
-/* In the sdot kernels: accumulators acc[r][V] (outputs r = 0..3, pixel vector V) += the 4-byte
- * dot products of input vector xV with output r's 4 weights (lane r of w). */
-#define DOT4(V)                                                                 \
-    acc[0][V] = vdotq_laneq_s32(acc[0][V], x##V, w, 0);                        \
-    acc[1][V] = vdotq_laneq_s32(acc[1][V], x##V, w, 1);                        \
-    acc[2][V] = vdotq_laneq_s32(acc[2][V], x##V, w, 2);                        \
-    acc[3][V] = vdotq_laneq_s32(acc[3][V], x##V, w, 3);
-
 static inline float32x4_t q8n_load(const float *x, int n) {
     if (n >= 4) return vld1q_f32(x);
     float t[4] = {0};
@@ -52,16 +44,6 @@ static inline int32x4_t q8n_word(int32x4_t word, int32x4_t qv, int h, int per, i
 /* the word standing for q = 0 in every channel (zero border of direct convolutions) */
 static inline int32_t q8n_zero_word(int per, int zp) {
     return per == 2 ? 0 : (int32_t)(((uint32_t)(zp - 128) & 0xFFu) * 0x01010101u);
-}
-
-/* The epilogue of the pointwise contract for 4 pixels of output o: fma(acc, mult, bias), then the
- * post BN fma and ReLU, stored at its destination channel. */
-static inline void q8n_pw_store(const cnm_q8_args *q, int o, int32x4_t acc, float *y, int n) {
-    const cnm_pw_args *a = &q->pw;
-    const int d = a->dst ? a->dst[o] : o;
-    float32x4_t v = vfmaq_f32(vdupq_n_f32(a->bias ? a->bias[o] : 0.0f), vcvtq_f32_s32(acc), vdupq_n_f32(q->mult[o]));
-    v = vfmaq_f32(vdupq_n_f32(a->post_shift ? a->post_shift[d] : 0.0f), v, vdupq_n_f32(a->post_scale ? a->post_scale[d] : 1.0f));
-    q8n_store(y, a->post_relu ? q8n_relu(v) : v, n);
 }
 
 /* Quantise group g's inputs for pixels [p0, p0 + n) into panel[j * CNM_PW_TILE + p], one word of
