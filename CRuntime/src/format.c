@@ -6,6 +6,7 @@
 #include "ops/op.h"
 
 #include <errno.h>
+#include <float.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,10 +245,10 @@ static cnm_status parse_header(cnm_model *m, section sec[CNM_SEC_COUNT], cnm_err
     m->resize = rd32(b + 200);
     if (m->input_c < 1 || m->input_c > 4)
         return cnm_fail(err, CNM_ERR_FORMAT, "%s: input_c %u is not in 1..4", m->name, m->input_c);
-    for (uint32_t i = 0; i < m->input_c; i++)
-        if (!(m->std[i] > 0.0f) || m->std[i] != m->std[i] || m->mean[i] != m->mean[i])
-            return cnm_fail(err, CNM_ERR_FORMAT, "%s: normalisation std[%u] must be > 0 and mean finite",
-                            m->name, i);
+    for (uint32_t i = 0; i < m->input_c; i++) /* (x - mean) / std must be finite for every pixel */
+        if (!(m->std[i] >= FLT_MIN && m->std[i] <= FLT_MAX) || !(m->mean[i] >= -FLT_MAX && m->mean[i] <= FLT_MAX))
+            return cnm_fail(err, CNM_ERR_FORMAT, "%s: normalisation std[%u] = %g must be a positive normal float and mean[%u] = %g finite",
+                            m->name, i, m->std[i], i, m->mean[i]);
     if (m->resize > 1)
         return cnm_fail(err, CNM_ERR_FORMAT, "%s: unknown resize mode %u", m->name, m->resize);
     return CNM_OK;
@@ -488,7 +489,7 @@ static cnm_status check_common(cnm_model *m, uint32_t i, const graph_walk *g, cn
 static void record_op(cnm_model *m, uint32_t i, const graph_walk *g) {
     const cnm_op *op = &m->ops[i];
     const cnm_value *out = &m->values[op->out];
-    m->macs += op->macs;
+    m->macs += op->macs; /* (each op's counts are below 2^60, and there are at most 2^16 ops) */
     m->work += op->work;
     memset(g->written + g->first[out->buffer] + out->c_off, 1, out->c);
     cnm_buffer *ibm = &m->buffers[m->values[op->in0].buffer], *obm = &m->buffers[out->buffer];
@@ -540,6 +541,9 @@ static cnm_status validate_graph(cnm_model *m, cnm_error *err) {
     }
     for (uint32_t ch = 0; st == CNM_OK && ch < ov->c; ch++)
         if (!g.written[g.first[ov->buffer] + ch]) st = cnm_fail(err, CNM_ERR_GRAPH, "%s: output channel %u is never written", m->name, ch);
+    if (st == CNM_OK && m->work > CNM_MAX_WORK)
+        st = cnm_fail(err, CNM_ERR_LIMIT, "%s: %llu element operations per inference exceed the limit of 2^35 (%llu)", m->name,
+                      (unsigned long long)m->work, (unsigned long long)CNM_MAX_WORK);
     if (st == CNM_OK) m->buffers[ov->buffer].last = (int32_t)m->n_ops;
     free(g.written);
     free(g.first);

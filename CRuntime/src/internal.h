@@ -18,6 +18,11 @@ enum { CNM_SEC_STRINGS, CNM_SEC_META, CNM_SEC_LABELS, CNM_SEC_TENSORS,
 #define CNM_MAX_TENSOR_ELEMS ((uint64_t)1 << 31)
 #define CNM_MAX_BUFFER_ELEMS ((uint64_t)1 << 28)
 #define CNM_MAX_ARENA ((uint64_t)1 << 30)
+/* Element operations of one inference (cnm_model_info.work): 2^35, about 34 G, twice VGG-16's
+ * 15.5 G MACs at 224x224; a quarter of a second at this x86 core's FMA peak, several seconds on
+ * a Cortex-A72. Beyond it a model is hostile (a few hundred bytes can ask for minutes of work)
+ * or no edge model. */
+#define CNM_MAX_WORK ((uint64_t)1 << 35)
 
 typedef struct cnm_tensor {
     const char *name;       /* NUL-terminated copy */

@@ -114,6 +114,13 @@ static int private_link(const cnm_model *m, uint32_t a, uint32_t b) {
            m->values[ob->out].buffer != buf;
 }
 
+/* Values u and v share channels of one buffer. A fused step must never write what it still reads:
+ * its kernel writes outputs while later groups' inputs are still to be packed. */
+static int values_overlap(const cnm_model *m, int32_t u, int32_t v) {
+    const cnm_value *a = &m->values[u], *b = &m->values[v];
+    return a->buffer == b->buffer && a->c_off < b->c_off + b->c && b->c_off < a->c_off + a->c;
+}
+
 static int is_pointwise_conv(const cnm_model *m, const cnm_op *op) {
     if (op->type != CNM_OP_CONV2D) return 0;
     const cnm_tensor *w = &m->tensors[op->t[0]];
@@ -204,7 +211,7 @@ cnm_status cnm_fuse(cnm_model *m, cnm_error *err) {
         if (m->no_fusion) {
             /* every op its own step; convs still get their kernels */
         } else if (op->type == CNM_OP_CHANNEL && i + 1 < m->n_ops && is_pointwise_conv(m, &m->ops[i + 1]) &&
-            private_link(m, i, i + 1)) {
+                   private_link(m, i, i + 1) && !values_overlap(m, op->in0, m->ops[i + 1].out)) {
             st->pre = (int32_t)i;
             conv = i + 1;
         } else if (is_pointwise_conv(m, op)) {
@@ -215,7 +222,8 @@ cnm_status cnm_fuse(cnm_model *m, cnm_error *err) {
             st->conv = (int32_t)conv;
             /* (a ReLU on the conv itself would come before the post op: not fused) */
             if (!m->no_fusion && conv + 1 < m->n_ops && m->ops[conv + 1].type == CNM_OP_CHANNEL && m->ops[conv + 1].t[2] == -1 &&
-                !cnm_op_relu(&m->ops[conv]) && private_link(m, conv, conv + 1))
+                !cnm_op_relu(&m->ops[conv]) && private_link(m, conv, conv + 1) &&
+                !values_overlap(m, st->pre >= 0 ? m->ops[st->pre].in0 : m->ops[conv].in0, m->ops[conv + 1].out))
                 st->post = (int32_t)(conv + 1);
             const cnm_op *cv = &m->ops[conv];
             if (st->pre >= 0) {

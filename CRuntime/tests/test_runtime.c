@@ -22,6 +22,7 @@ static int quick = 0;
 static float *read_npy(const char *path, size_t *count);
 static void test_model_every_table(const cnm_model *m, const float *x, const float *ref, size_t per, size_t k, size_t n,
                                    double tol);
+static void test_fusion_independent(const char *path, const float *x, size_t per, size_t k, size_t n);
 
 /* Allocation counting: the test binary is linked with -Wl,--wrap=malloc,... so every heap call
  * made by the runtime's objects goes through these counters. */
@@ -89,6 +90,7 @@ static void test_model_q8(const char *path, const char *in_path, const char *ref
      * (pooling, classifier) sum in another order on the portable path, and a last-bit difference
      * upstream can move a value across a rounding boundary of the next layer's quantisation */
     test_model_every_table(m, x, y[0], per, k, n, 1e-2);
+    test_fusion_independent(path, x, per, k, n);
     double ds = rel_diff(y[4], y[0], n * k);
     CHECK(ds < 1e-2, "int8 model: the scalar path differs by %.3g (relative)", ds);
     int agree = 0;
@@ -219,6 +221,45 @@ static void test_concurrency(const cnm_model *m, const float *x, const float *y1
     printf("concurrency: %d inferences on %d threads sharing one model, %d mismatches\n", concurrency_runs, T, mism);
 }
 
+/* Fusion is the runtime's business: the model loaded unfused (CNM_LOAD_NO_FUSION, every op its own
+ * kernel) gives the same bits as fused, on every kernel table, at 1 and 2 threads. */
+static void test_fusion_independent(const char *path, const float *x, size_t per, size_t k, size_t n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) { CHECK(0, "open %s", path); return; }
+    fseek(f, 0, SEEK_END);
+    const size_t size = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *bytes = malloc(size);
+    const int got = fread(bytes, 1, size, f) == size;
+    fclose(f);
+    cnm_model *fused = NULL, *unfused = NULL;
+    cnm_error err;
+    CHECK(got && cnm_model_load_memory(bytes, size, path, 0, &fused, &err) == CNM_OK &&
+              cnm_model_load_memory(bytes, size, path, CNM_LOAD_NO_FUSION, &unfused, &err) == CNM_OK,
+          "load %s fused and unfused", path);
+    const cnm_kernels *tables[16];
+    const int nt = cnm_kernel_tables(tables, 16);
+    float *y0 = malloc(sizeof(float) * k * n), *y1 = malloc(sizeof(float) * k * n);
+    for (int t = 0; fused && unfused && t < nt; t++)
+        for (int threads = 1; threads <= 2; threads++) {
+            cnm_context *c0 = NULL, *c1 = NULL;
+            cnm_context_create_with_kernels(fused, threads, tables[t], &c0);
+            cnm_context_create_with_kernels(unfused, threads, tables[t], &c1);
+            for (size_t i = 0; c0 && c1 && i < n; i++) {
+                cnm_context_run(c0, x + i * per, per, y0 + i * k, k, &err);
+                cnm_context_run(c1, x + i * per, per, y1 + i * k, k, &err);
+            }
+            CHECK(c0 && c1 && !memcmp(y0, y1, sizeof(float) * k * n), "%s on %s, %d threads: fused and unfused logits differ",
+                  path, tables[t]->name, threads);
+            cnm_context_free(c0);
+            cnm_context_free(c1);
+        }
+    printf("model %s: fused and unfused bit-identical on %d kernel tables at 1 and 2 threads\n", path, nt);
+    free(y0); free(y1); free(bytes);
+    cnm_model_free(fused);
+    cnm_model_free(unfused);
+}
+
 /* The model on every kernel table this CPU runs (1 thread): within `tol` of the reference logits. */
 static void test_model_every_table(const cnm_model *m, const float *x, const float *ref, size_t per, size_t k, size_t n,
                                    double tol) {
@@ -277,6 +318,7 @@ static void test_model(const char *model_path, const char *in_path, const char *
     }
     CHECK(d < 1e-4, "model %s (%s): max |logit - PyTorch| = %.3g", model_path, cnm_context_isa(c1), d);
     test_model_every_table(m, x, ref, per, info.num_classes, n, 1e-4);
+    test_fusion_independent(model_path, x, per, info.num_classes, n);
     CHECK(memcmp(y1, y2, sizeof(float) * nref) == 0, "model %s: 1 and 2 threads differ", model_path);
 #ifdef CNM_COUNT_ALLOCS
     if (!quick) { /* zero heap calls inside an inference (the contexts are warm: OpenMP's team exists) */

@@ -1,6 +1,10 @@
 /* Fused index-gather / channel shuffle + BatchNorm (folded scale, shift) + ReLU, fp32,
- * portable scalar reference. One pass over the channels a layer reads. */
+ * portable scalar reference. One pass over the channels a layer reads. The affine map is one fma
+ * and the ReLU maps NaN and -0 to +0, exactly as the fused kernels apply them (pack and epilogue),
+ * so a model gives the same bits fused and unfused. */
 #include "kernels.h"
+
+#include <math.h>
 
 void cnm_channel_f32_ref(const float *in, float *out, int cout, int hw, const float *scale,
                          const float *shift, const int32_t *index, int shuffle, int relu) {
@@ -15,11 +19,11 @@ void cnm_channel_f32_ref(const float *in, float *out, int cout, int hw, const fl
         float *y = out + (size_t)c * hw;
         if (relu) {
             for (int i = 0; i < hw; i++) {
-                const float v = a * x[i] + b;
+                const float v = fmaf(a, x[i], b);
                 y[i] = v > 0.0f ? v : 0.0f;
             }
         } else {
-            for (int i = 0; i < hw; i++) y[i] = a * x[i] + b;
+            for (int i = 0; i < hw; i++) y[i] = fmaf(a, x[i], b);
         }
     }
 }

@@ -51,8 +51,8 @@ AVX2 static void pw_pack(const cnm_pw_args *a, int32_t *words, int g, int p0, in
             _mm256_storeu_ps(row + p, v);
         }
         for (; p < n; p++) {
-            float v = (a->pre_scale ? a->pre_scale[c] : 1.0f) * x[p] + (a->pre_shift ? a->pre_shift[c] : 0.0f);
-            row[p] = (a->pre_relu && v < 0.0f) ? 0.0f : v;
+            const float v = fmaf(a->pre_scale ? a->pre_scale[c] : 1.0f, x[p], a->pre_shift ? a->pre_shift[c] : 0.0f);
+            row[p] = a->pre_relu && !(v > 0.0f) ? 0.0f : v;
         }
         for (; p < T; p++) row[p] = 0.0f; /* tail lanes: computed, never stored */
     }

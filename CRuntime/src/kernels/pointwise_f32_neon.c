@@ -41,16 +41,16 @@ static void pw_pack(const cnm_pw_args *a, int32_t *words, int g, int p0, int n) 
         const float *x = a->in + (size_t)(a->src ? a->src[c] : c) * a->hw + p0;
         float *row = panel + (size_t)j * T;
         const float s = a->pre_scale ? a->pre_scale[c] : 1.0f, b = a->pre_shift ? a->pre_shift[c] : 0.0f;
-        const float32x4_t vs = vdupq_n_f32(s), vb = vdupq_n_f32(b), z = vdupq_n_f32(0.0f);
+        const float32x4_t vs = vdupq_n_f32(s), vb = vdupq_n_f32(b);
         int p = 0;
         for (; p + 4 <= n; p += 4) {
             float32x4_t v = vfmaq_f32(vb, vld1q_f32(x + p), vs);
-            if (a->pre_relu) v = vmaxq_f32(v, z);
+            if (a->pre_relu) v = simd4_relu(v);
             vst1q_f32(row + p, v);
         }
         for (; p < n; p++) {
-            float v = s * x[p] + b;
-            row[p] = (a->pre_relu && v < 0.0f) ? 0.0f : v;
+            const float v = fmaf(s, x[p], b);
+            row[p] = a->pre_relu && !(v > 0.0f) ? 0.0f : v;
         }
         for (; p < T; p++) row[p] = 0.0f;
     }

@@ -6,7 +6,10 @@
  * composition of the reference channel and conv kernels. */
 #include "kernels.h"
 
-static float act(float v, int relu) { return (relu && v < 0.0f) ? 0.0f : v; }
+#include <math.h>
+
+/* the ReLU of the SIMD kernels (max with 0) and of cnm_channel_f32_ref: NaN and -0 give +0 */
+static float act(float v, int relu) { return relu && !(v > 0.0f) ? 0.0f : v; }
 
 void cnm_pointwise_f32_ref(const cnm_pw_args *a) {
     const int T = CNM_PW_TILE, cout_g = a->cout / a->groups, items = cnm_pw_items(a);
@@ -19,7 +22,7 @@ void cnm_pointwise_f32_ref(const cnm_pw_args *a) {
             const int c = g * a->cin_g + j;
             const float *x = a->in + (size_t)(a->src ? a->src[c] : c) * a->hw + p0;
             const float s = a->pre_scale ? a->pre_scale[c] : 1.0f, b = a->pre_shift ? a->pre_shift[c] : 0.0f;
-            for (int p = 0; p < n; p++) panel[j * T + p] = act(s * x[p] + b, a->pre_relu);
+            for (int p = 0; p < n; p++) panel[j * T + p] = act(fmaf(s, x[p], b), a->pre_relu);
         }
         for (int oo = 0; oo < cout_g; oo++) {
             const int o = g * cout_g + oo;
@@ -31,7 +34,7 @@ void cnm_pointwise_f32_ref(const cnm_pw_args *a) {
             const int d = a->dst ? a->dst[o] : o;
             const float s = a->post_scale ? a->post_scale[d] : 1.0f, b = a->post_shift ? a->post_shift[d] : 0.0f;
             float *y = a->out + (size_t)d * a->hw + p0;
-            for (int p = 0; p < n; p++) y[p] = act(s * acc[p] + b, a->post_relu);
+            for (int p = 0; p < n; p++) y[p] = act(fmaf(s, acc[p], b), a->post_relu);
         }
     }
 }

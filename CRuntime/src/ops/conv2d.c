@@ -5,7 +5,13 @@
  *            bits), p6 zero point */
 #include "op.h"
 
+#include <float.h>
+
 #define CONV_MAX_STRIDE_PAD 64
+/* The longest int8 reduction (cin/groups x kh x kw products) whose worst case fits an int32 sum
+ * exactly: |q| <= 255 (codes 0..255 minus a zero point; the VNNI kernels sum u = q + zp), |w| <= 127,
+ * so K * 255 * 127 <= 2^31 - 1 gives K <= 66,311. */
+#define CONV_Q8_MAX_REDUCTION 66311u
 
 static int is_int8(const cnm_model *m, const cnm_op *op) {
     return op->t[0] >= 0 && (uint32_t)op->t[0] < m->n_tensors && m->tensors[op->t[0]].dtype == CNM_DT_I8;
@@ -41,12 +47,21 @@ static cnm_status validate_int8(const cnm_op_ctx *c, const cnm_tensor *w, const 
     cnm_status st;
     const cnm_tensor *ws = cnm_op_tensor(c, c->op->t[2], "weight scale", CNM_DT_F32, 1, bd, 0, &st);
     if (!ws) return st;
-    if (!(p->input_scale > 0.0f && p->input_scale < 1e30f) || p->zero_point < 0 || p->zero_point > 255)
-        return cnm_op_fail(c, "input scale %g must be > 0 and zero point %d in 0..255", p->input_scale, p->zero_point);
+    /* normal (so that 1 / scale is finite), below 1e30, and every product in_scale * w_scale normal */
+    if (!(p->input_scale >= FLT_MIN && p->input_scale < 1e30f) || p->zero_point < 0 || p->zero_point > 255)
+        return cnm_op_fail(c, "input scale %g must be a normal float in (0, 1e30) and zero point %d in 0..255", p->input_scale,
+                           p->zero_point);
+    const uint64_t k = (uint64_t)w->dims[1] * w->dims[2] * w->dims[3];
+    if (k > CONV_Q8_MAX_REDUCTION)
+        return cnm_op_fail(c, "int8 reduction of %llu products (cin/groups x kh x kw) exceeds %u, the longest whose worst-case sum fits int32",
+                           (unsigned long long)k, CONV_Q8_MAX_REDUCTION);
     for (uint32_t o = 0; o < bd[0]; o++) {
         float v;
         memcpy(&v, (const uint8_t *)ws->data + 4 * (size_t)o, 4);
-        if (!(v > 0.0f && v < 1e30f)) return cnm_op_fail(c, "weight scale [%u] = %g must be > 0", o, v);
+        const float prod = p->input_scale * v;
+        if (!(v >= FLT_MIN && v < 1e30f) || !(prod >= FLT_MIN && prod <= FLT_MAX))
+            return cnm_op_fail(c, "weight scale [%u] = %g must be a normal float in (0, 1e30) whose product with the input scale %g is normal",
+                               o, v, p->input_scale);
     }
     const int8_t *wq = w->data;
     for (uint64_t k = 0; k < w->nbytes; k++)

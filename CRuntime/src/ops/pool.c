@@ -31,6 +31,11 @@ static void encode(const cnm_op_params *prm, int32_t p[CNM_OP_SLOTS]) {
     p[6] = q->ceil_mode;
 }
 
+/* like conv's stride and padding; a window up to 4096 (a global pool of a 4096-wide map), so that
+ * kh * kw fits 24 bits: the average's divisor is exact and the window count cannot overflow */
+#define POOL_MAX_WINDOW 4096
+#define POOL_MAX_STRIDE_PAD 64
+
 static cnm_status validate(const cnm_op_ctx *c) {
     const cnm_pool_params *p = &c->op->prm.pool;
     if (p->ceil_mode != 0 && p->ceil_mode != 1) return cnm_op_fail(c, "ceil mode p6 is %d, must be 0 or 1", p->ceil_mode);
@@ -38,9 +43,11 @@ static cnm_status validate(const cnm_op_ctx *c) {
     if (st) return st;
     const uint32_t h = c->ib->h, w = c->ib->w;
     if (p->kernel_h < 1 || p->kernel_w < 1 || p->stride_h < 1 || p->stride_w < 1 || p->pad_h < 0 || p->pad_w < 0 ||
+        p->kernel_h > POOL_MAX_WINDOW || p->kernel_w > POOL_MAX_WINDOW || p->stride_h > POOL_MAX_STRIDE_PAD ||
+        p->stride_w > POOL_MAX_STRIDE_PAD || p->pad_h > POOL_MAX_STRIDE_PAD || p->pad_w > POOL_MAX_STRIDE_PAD ||
         p->pad_h >= p->kernel_h || p->pad_w >= p->kernel_w || (uint64_t)p->kernel_h > h + 2u * (uint64_t)p->pad_h ||
         (uint64_t)p->kernel_w > w + 2u * (uint64_t)p->pad_w)
-        return cnm_op_fail(c, "bad window %dx%d, stride %dx%d or padding %dx%d for a %ux%u input", p->kernel_h, p->kernel_w,
+        return cnm_op_fail(c, "bad window %dx%d (1..4096, larger than its padding), stride %dx%d (1..64) or padding %dx%d (0..64) for a %ux%u input", p->kernel_h, p->kernel_w,
                            p->stride_h, p->stride_w, p->pad_h, p->pad_w, h, w);
     const uint64_t oh = cnm_window_out(h, (uint64_t)p->kernel_h, (uint64_t)p->stride_h, (uint64_t)p->pad_h, p->ceil_mode);
     const uint64_t ow = cnm_window_out(w, (uint64_t)p->kernel_w, (uint64_t)p->stride_w, (uint64_t)p->pad_w, p->ceil_mode);

@@ -1,0 +1,146 @@
+import CRuntime
+import Foundation
+import Testing
+
+@testable import CNMConvert
+@testable import EdgeInfer
+
+/// Models that pass every structural rule of FORMAT.md but break what the planner and kernels
+/// assume, built with the converter's own CNMBuilder: each is refused with the rule it breaks, or
+/// (fusion over an alias) runs right.
+struct SemanticValidationTests {
+    /// A model with input c x h x w whose graph `body` builds from the input value; it returns the
+    /// output value (classes x 1 x 1).
+    static func build(c: Int, h: Int, w: Int, mean: Float = 0, std: Float = 1,
+                      _ body: (inout CNMBuilder, Int) -> Int) -> [UInt8] {
+        var b = CNMBuilder()
+        b.inputShape = (c, h, w)
+        b.inputValue = b.addBuffer(c: c, h: h, w: w)
+        b.mean = [Float](repeating: mean, count: c)
+        b.std = [Float](repeating: std, count: c)
+        b.outputValue = body(&b, b.inputValue)
+        b.labels = (0..<b.shape(of: b.outputValue).c).map { "class \($0)" }
+        return b.serialize()
+    }
+
+    static func loadError(_ bytes: [UInt8], unfused: Bool = false) -> EdgeInferError? {
+        do {
+            _ = try Model(bytes: bytes, name: "hostile.cnm", unfused: unfused)
+            return nil
+        } catch let e as EdgeInferError {
+            return e
+        } catch {
+            return EdgeInferError(.argument, "unexpected \(error)")
+        }
+    }
+
+    static func ramp(_ n: Int, _ scale: Float = 0.1) -> [Float] { (0..<n).map { Float(($0 * 7) % 11 - 5) * scale } }
+
+    /// A global average pool and a classifier after `v` (so that any map ends in logits).
+    static func head(_ b: inout CNMBuilder, _ v: Int, classes: Int = 3) -> Int {
+        let s = b.shape(of: v)
+        let p = b.addBuffer(c: s.c, h: 1, w: 1)
+        b.addPool(.average, input: v, output: p, params: PoolParams(kernelH: s.h, kernelW: s.w, strideH: 1, strideW: 1))
+        let out = b.addBuffer(c: classes, h: 1, w: 1)
+        b.addLinear(input: p, output: out, weight: b.addTensor("fc", ramp(classes * s.c), dims: [classes, s.c]))
+        return out
+    }
+
+    /// The planner fuses a 1x1 conv with the channel shuffle after it only where the fused kernel
+    /// does not write what it still reads: here the shuffle writes back over the conv's input.
+    @Test func fusionNeverWritesWhatItReads() throws {
+        let bytes = Self.build(c: 3, h: 5, w: 5) { b, x in
+            let a = b.addBuffer(c: 8, h: 5, w: 5)
+            b.addConv2d(input: x, output: a, weight: b.addTensor("c0", Self.ramp(24, 0.3), dims: [8, 3, 1, 1]), params: Conv2DParams())
+            let t = b.addBuffer(c: 8, h: 5, w: 5)
+            b.addConv2d(input: a, output: t, weight: b.addTensor("c1", Self.ramp(32, 0.2), dims: [8, 4, 1, 1]),
+                        params: Conv2DParams(groups: 2))
+            b.addChannel(input: t, output: a, scale: b.addTensor("s", Self.ramp(8), dims: [8]), shift: b.addTensor("b", Self.ramp(8), dims: [8]),
+                         relu: true, params: ChannelParams(shuffleGroups: 2))
+            return Self.head(&b, a)
+        }
+        let fused = try Model(bytes: bytes, name: "alias.cnm"), unfused = try Model(bytes: bytes, name: "alias.cnm", unfused: true)
+        let x = Self.ramp(75, 0.5)
+        for threads in [1, 2] {
+            let y = try Session(model: fused, threads: threads).run(x), ref = try Session(model: unfused, threads: threads).run(x)
+            #expect(y == ref, "\(threads) threads: fused \(y), op by op \(ref)")
+            #expect(ref.contains { abs($0) > 0.1 }, "a meaningful check: \(ref)")
+        }
+    }
+
+    @Test func poolBoundsAndWorkLimit() {
+        // padding of 2^30 (overflowed int in the validator's output size) and a 65537-wide window
+        for (k, pad) in [(3, 1 << 30), (65537, 0), (3, 65)] {
+            let bytes = Self.build(c: 1, h: 8, w: 8) { b, x in
+                let p = b.addBuffer(c: 1, h: 1, w: 1)
+                b.addPool(.average, input: x, output: p, params: PoolParams(kernelH: k, kernelW: 8, strideH: 1, strideW: 1, padH: pad, padW: 0))
+                return p
+            }
+            let e = Self.loadError(bytes)
+            #expect(e?.kind == .graph && e?.message.contains("bad window") == true, "window \(k) pad \(pad): \(e?.message ?? "loaded")")
+        }
+        // a few hundred bytes asking for 1.8e13 window reads
+        let bomb = Self.build(c: 1, h: 4096, w: 4096) { b, x in
+            let p = b.addBuffer(c: 1, h: 2049, w: 2049)
+            b.addPool(.average, input: x, output: p, params: PoolParams(kernel: 2048, stride: 1))
+            return Self.head(&b, p, classes: 2)
+        }
+        #expect(bomb.count < 1024)
+        let e = Self.loadError(bomb)
+        #expect(e?.kind == .limit && e?.message.contains("element operations per inference") == true, "\(e?.message ?? "loaded")")
+    }
+
+    @Test func normalisationMustBeFinite() {
+        for (mean, std) in [(Float.infinity, Float(1)), (0, .infinity), (0, 1e-40), (.nan, 1)] {
+            let bytes = Self.build(c: 1, h: 2, w: 2, mean: mean, std: std) { b, x in Self.head(&b, x) }
+            let e = Self.loadError(bytes)
+            #expect(e?.kind == .format && e?.message.contains("normalisation") == true, "mean \(mean) std \(std): \(e?.message ?? "loaded")")
+        }
+    }
+
+    /// An int8 conv over `cin` channels with the given scales, after an fp32 conv that makes them.
+    static func int8Conv(cin: Int, inputScale: Float, weightScale: Float) -> [UInt8] {
+        Self.build(c: 1, h: 1, w: 1) { b, x in
+            let wide = b.addBuffer(c: cin, h: 1, w: 1)
+            b.addConv2d(input: x, output: wide, weight: b.addTensor("expand", Self.ramp(cin), dims: [cin, 1, 1, 1]), params: Conv2DParams())
+            let out = b.addBuffer(c: 2, h: 1, w: 1)
+            b.addConv2d(input: wide, output: out, weight: b.addTensor("w", Self.ramp(2 * cin), dims: [2, cin, 1, 1]), params: Conv2DParams())
+            let q = b.addTensorI8("wq", (0..<(2 * cin)).map { Int8($0 % 255 - 127) }, dims: [2, cin, 1, 1])
+            b.setQuantized(op: 1, weight: q, weightScales: b.addTensor("ws", [weightScale, weightScale], dims: [2]),
+                           inputScale: inputScale, zeroPoint: 3)
+            return out
+        }
+    }
+
+    @Test func int8SumsStayExact() throws {
+        // 66,311 products is the longest reduction whose worst case fits int32; 66,312 is refused
+        _ = try Model(bytes: Self.int8Conv(cin: 66311, inputScale: 0.01, weightScale: 0.01), name: "longest.cnm")
+        let e = Self.loadError(Self.int8Conv(cin: 66312, inputScale: 0.01, weightScale: 0.01))
+        #expect(e?.kind == .graph && e?.message.contains("int8 reduction of 66312 products") == true, "\(e?.message ?? "loaded")")
+        // scales each below 1e30 whose product is inf, and a subnormal input scale (1 / s = inf)
+        for (si, sw) in [(Float(1e20), Float(1e20)), (1e-40, 1)] {
+            let e = Self.loadError(Self.int8Conv(cin: 4, inputScale: si, weightScale: sw))
+            #expect(e?.kind == .graph && e?.message.contains("normal") == true, "scales \(si), \(sw): \(e?.message ?? "loaded")")
+        }
+    }
+
+    /// Fusion is the runtime's business: every fixture network, fp32 and int8, gives the same bits
+    /// fused and op by op, at 1 and 2 threads.
+    @Test(arguments: ["lenet5", "alexnet", "vgg16", "googlenet", "resnet", "densenet", "tiny", "sigmoid"])
+    func fusedEqualsUnfused(_ name: String) throws {
+        let dir = ONNXTests.dir
+        let x = try NpyArray(contentsOf: dir + name + "-inputs.npy")
+        var opt = ConvertOptions(preset: Preset.imagenet.with(mean: nil, std: nil, inputSize: x.shape[2]))
+        opt.labels = (0..<(try NpyArray(contentsOf: dir + name + "-logits.npy").shape[1])).map { "class \($0)" }
+        for int8 in [false, true] {
+            let q = int8 ? QuantizeOptions(source: dir + name + "-inputs.npy") : nil
+            let (bytes, _, _) = try Converter.convert(checkpoint: dir + name + ".onnx", options: opt, int8: q)
+            let fused = try Model(bytes: bytes, name: name), unfused = try Model(bytes: bytes, name: name, unfused: true)
+            for threads in [1, 2] {
+                let y = try Session(model: fused, threads: threads).runBatch(x.data, count: x.shape[0])
+                let ref = try Session(model: unfused, threads: threads).runBatch(x.data, count: x.shape[0])
+                #expect(y == ref, "\(name) int8 \(int8), \(threads) threads: fused and unfused differ by \(maxAbsDiff(y, ref))")
+            }
+        }
+    }
+}
