@@ -415,7 +415,7 @@ public struct ONNXImporter {
         try secondOutputUnused(n, "indices")
         guard let kk = n.a.ints("kernel_shape"), kk.count == 2, kk.allSatisfy({ (1...4096).contains($0) }) else { throw fail("\(n.label): needs a 2-D kernel_shape of 1...4096") }
         let st = n.a.ints("strides") ?? [1, 1]
-        guard st.count == 2, st.allSatisfy({ (1...4096).contains($0) }) else { throw fail("\(n.label): strides \(st) not supported") }
+        guard st.count == 2, st.allSatisfy({ (1...64).contains($0) }) else { throw fail("\(n.label): strides \(st) not supported (1...64)") }
         let pad = try pads2(n, "a pool")
         guard pad.0 < kk[0], pad.1 < kk[1], s.h + 2 * pad.0 >= kk[0], s.w + 2 * pad.1 >= kk[1] else {
             throw fail("\(n.label): window \(kk) with pads \(pad) does not fit a \(s.h)x\(s.w) input")
