@@ -143,4 +143,57 @@ struct SemanticValidationTests {
             }
         }
     }
+
+    /// The ONNX importer refuses attributes it does not compute: BatchNormalization in training
+    /// mode, and a final Softmax over anything but the classes.
+    @Test func onnxAttributesHonouredOrRefused() throws {
+        let dir = URL(fileURLWithPath: Paths.tempDir())
+        var opt = ConvertOptions(preset: Preset.imagenet.with(mean: nil, std: nil, inputSize: 64))
+        opt.labels = (0..<10).map { "class \($0)" }
+        var res = try Onnx_ModelProto(serializedBytes: try Data(contentsOf: URL(fileURLWithPath: ONNXTests.dir + "resnet.onnx")))
+        let k = try #require(res.graph.node.firstIndex { $0.opType == "BatchNormalization" })
+        var tm = Onnx_AttributeProto()
+        tm.name = "training_mode"
+        tm.type = .int
+        tm.i = 1
+        res.graph.node[k].attribute.append(tm)
+        let bn = dir.appendingPathComponent("bn-training.onnx").path
+        FileManager.default.createFile(atPath: bn, contents: try res.serializedData())
+        #expect { try Converter.convert(checkpoint: bn, options: opt) } throws: { e in
+            "\(e)".contains("bn-training.onnx") && "\(e)".contains("training_mode")
+        }
+        // LeNet-5 with a Softmax appended: axis 1 and -1 of N x C are the classes, axis 0 is not
+        let lenet = try Onnx_ModelProto(serializedBytes: try Data(contentsOf: URL(fileURLWithPath: ONNXTests.dir + "lenet5.onnx")))
+        var lopt = ConvertOptions(preset: Preset.cifar10.with(mean: nil, std: nil, inputSize: 32))
+        lopt.labels = opt.labels
+        let (plain, _) = try Converter.convert(checkpoint: ONNXTests.dir + "lenet5.onnx", options: lopt)
+        for axis in [1, -1, 0] {
+            var m = lenet
+            var sm = Onnx_NodeProto()
+            sm.opType = "Softmax"
+            sm.name = "softmax"
+            sm.input = [m.graph.output[0].name]
+            sm.output = ["probs"]
+            var a = Onnx_AttributeProto()
+            a.name = "axis"
+            a.type = .int
+            a.i = Int64(axis)
+            sm.attribute = [a]
+            m.graph.node.append(sm)
+            m.graph.output[0].name = "probs"
+            let path = dir.appendingPathComponent("softmax\(axis).onnx").path
+            FileManager.default.createFile(atPath: path, contents: try m.serializedData())
+            if axis == 0 {
+                #expect { try Converter.convert(checkpoint: path, options: lopt) } throws: { e in
+                    "\(e)".contains("softmax") && "\(e)".contains("axis = 0") && "\(e)".contains("class axis")
+                }
+            } else {
+                let (bytes, _) = try Converter.convert(checkpoint: path, options: lopt)
+                let x = try NpyArray(contentsOf: ONNXTests.dir + "lenet5-inputs.npy")
+                let y = try Session(model: try Model(bytes: bytes, name: "softmax"), threads: 1).runBatch(x.data, count: x.shape[0])
+                let ref = try Session(model: try Model(bytes: plain, name: "lenet5"), threads: 1).runBatch(x.data, count: x.shape[0])
+                #expect(y == ref, "axis \(axis): the dropped softmax leaves the logits")
+            }
+        }
+    }
 }

@@ -59,6 +59,10 @@ public struct ONNXImporter {
     // pass 1 state: the graph's nodes, how many readers each tensor has, nodes already folded
     var nodes: [Onnx_NodeProto] = []
     var graphOutputs: [String] = []
+    /// The declared rank of the first graph output (nil where the exporter gave no shape), and the
+    /// default ONNX opset's version.
+    var outputRank: Int?
+    var opset: Int64 = 0
     var consumers: [String: Int] = [:]
     var done = Set<Int>()
 
@@ -160,6 +164,8 @@ public struct ONNXImporter {
         try lowerInitializersAndInput(g)
         nodes = g.node
         graphOutputs = g.output.map(\.name)
+        if let o = g.output.first, o.type.tensorType.hasShape { outputRank = o.type.tensorType.shape.dim.count }
+        opset = model.opsetImport.first { $0.domain.isEmpty }?.version ?? 0
         for n in g.node { for i in n.input where !i.isEmpty { consumers[i, default: 0] += 1 } }
         for o in g.output { consumers[o.name, default: 0] += 1 }
         for k in g.node.indices where !done.contains(k) { try lowerNode(k) }
@@ -474,7 +480,13 @@ public struct ONNXImporter {
     /// Probabilities are computed by the runtime from the logits: a final softmax is dropped.
     mutating func lowerSoftmax(_ n: Node) throws {
         guard graphOutputs.first == n.out0 else { throw fail("\(n.label): \(n.opType) inside the graph is not supported (only as the last node)") }
-        _ = try shape(n, 0)
+        let s = try shape(n, 0)
+        // only a softmax over the classes may be dropped: axis 1 of N x C (or N x C x 1 x 1)
+        let rank = outputRank ?? (s.h == 1 && s.w == 1 ? 2 : 4)
+        let given = n.a.int("axis", opset >= 13 ? -1 : 1), axis = given < 0 ? given + rank : given
+        guard axis == 1, rank == 2 || (rank == 4 && s.h == 1 && s.w == 1) else {
+            throw fail("\(n.label): attribute axis = \(given) on a rank-\(rank) \(s.c)x\(s.h)x\(s.w) tensor is not the class axis; only a softmax over the classes (axis 1 of N x C) is supported")
+        }
         alias[n.out0] = resolve(n.input[0])
         report.notes.append("the final \(n.opType) is dropped: edge-infer reports probabilities from the logits")
     }
@@ -482,6 +494,9 @@ public struct ONNXImporter {
     func foldedBN(_ n: Onnx_NodeProto, channels: Int) throws -> (scale: [Double], shift: [Double]) {
         var eps: Float = 1e-5
         for at in n.attribute where at.name == "epsilon" { eps = at.f }
+        for at in n.attribute where at.name == "training_mode" && at.i != 0 {
+            throw fail("node '\(n.name)' (BatchNormalization): attribute training_mode = \(at.i) (batch statistics) is not supported; export the model in eval mode")
+        }
         guard n.input.count == 5, let g = consts[n.input[1]], let b = consts[n.input[2]], let m = consts[n.input[3]], let v = consts[n.input[4]],
             [g, b, m, v].allSatisfy({ $0.values.count == channels })
         else { throw fail("node '\(n.name)' (BatchNormalization): needs constant scale, bias, mean and variance of \(channels) values") }
