@@ -1,5 +1,8 @@
 /* JPEG (libjpeg-turbo, with a longjmp error manager so a corrupt file never exits the
- * process) and PNG (libpng's simplified API) decoding into cnm_image. */
+ * process) and PNG (libpng's simplified API) decoding into cnm_image, within a memory budget:
+ * JPEGs are decoded through the DCT scaling to the smallest size at least the model's input, their
+ * rows allocated as the data arrives and the decoder's own memory capped; a PNG's decoded size is
+ * checked against the budget before its pixels are allocated. */
 #include "image_io.h"
 
 #include <setjmp.h>
@@ -8,6 +11,7 @@
 #include <string.h>
 
 #include <jpeglib.h>
+#include <jerror.h>
 #include <png.h>
 #include <zlib.h>
 
@@ -33,13 +37,29 @@ static void jpeg_on_error(j_common_ptr cinfo) {
     longjmp(e->jump, 1);
 }
 
-/* warnings (level -1: corrupt or truncated data) are remembered and turned into an error */
+/* a warning of corrupt or truncated data (level -1) is an error at once: decoding stops at the
+ * first row the data does not prove, instead of filling the claimed size with grey */
 static void jpeg_warning(j_common_ptr cinfo, int level) {
-    jpeg_err *e = (jpeg_err *)cinfo->err;
-    if (level < 0 && e->mgr.num_warnings++ == 0) (*cinfo->err->format_message)(cinfo, e->message);
+    if (level < 0) {
+        jpeg_err *e = (jpeg_err *)cinfo->err;
+        (*cinfo->err->format_message)(cinfo, e->message);
+        longjmp(e->jump, 1);
+    }
 }
 
-cnm_status edge_decode_jpeg(const void *data, size_t size, const char *name, cnm_image *out, cnm_error *err) {
+/* The smallest DCT scale n/8 (libjpeg-turbo decodes at 1/8 .. 8/8 for the cost of the smaller
+ * image) whose output is at least min_w x min_h; 8/8 when no size is asked for. */
+static void jpeg_scale_for(struct jpeg_decompress_struct *cinfo, uint32_t min_w, uint32_t min_h) {
+    cinfo->scale_denom = 8;
+    for (unsigned n = min_w || min_h ? 1 : 8; n <= 8; n++) {
+        cinfo->scale_num = n;
+        jpeg_calc_output_dimensions(cinfo);
+        if (cinfo->output_width >= min_w && cinfo->output_height >= min_h) return;
+    }
+}
+
+cnm_status edge_decode_jpeg(const void *data, size_t size, const char *name, uint32_t min_w, uint32_t min_h, cnm_image *out,
+                            cnm_error *err) {
     memset(out, 0, sizeof *out);
     struct jpeg_decompress_struct cinfo;
     jpeg_err e;
@@ -49,40 +69,47 @@ cnm_status edge_decode_jpeg(const void *data, size_t size, const char *name, cnm
     e.mgr.emit_message = jpeg_warning;
     e.message[0] = 0;
     if (setjmp(e.jump)) {
+        const int over_budget = e.mgr.msg_code == JERR_NO_BACKING_STORE || e.mgr.msg_code == JERR_OUT_OF_MEMORY;
         jpeg_destroy_decompress(&cinfo);
         free(px);
+        if (over_budget) return fail(err, name, "JPEG image needs more than the %s decoder memory budget", "96 MiB");
         return fail(err, name, "malformed JPEG image: %s", e.message);
     }
     jpeg_create_decompress(&cinfo);
+    cinfo.mem->max_memory_to_use = EDGE_JPEG_MAX_WORK_BYTES; /* the decoder's own buffers (progressive: coefficients) */
     jpeg_mem_src(&cinfo, (const unsigned char *)data, (unsigned long)size);
     jpeg_read_header(&cinfo, TRUE);
     const int grey = cinfo.jpeg_color_space == JCS_GRAYSCALE;
     cinfo.out_color_space = grey ? JCS_GRAYSCALE : JCS_RGB;
-    jpeg_calc_output_dimensions(&cinfo);
+    jpeg_scale_for(&cinfo, min_w, min_h);
     const uint64_t w = cinfo.output_width, h = cinfo.output_height, c = (uint64_t)cinfo.output_components;
-    if (w == 0 || h == 0 || w * h > CNM_MAX_IMAGE_PIXELS || (c != 1 && c != 3)) {
+    if (w == 0 || h == 0 || w * h > CNM_MAX_IMAGE_PIXELS || (c != 1 && c != 3) || w * h * c > EDGE_IMAGE_MAX_BYTES) {
         jpeg_destroy_decompress(&cinfo);
         char dims[64];
-        snprintf(dims, sizeof dims, "%llux%llu", (unsigned long long)w, (unsigned long long)h);
-        return fail(err, name, "malformed JPEG image: %s is empty or exceeds the pixel limit", dims);
+        snprintf(dims, sizeof dims, "%llux%llu (decoded at %u/8)", (unsigned long long)w, (unsigned long long)h, cinfo.scale_num);
+        return fail(err, name, "malformed JPEG image: %s is empty or exceeds the 96 MiB decoding budget", dims);
     }
     jpeg_start_decompress(&cinfo);
-    px = malloc(w * h * c);
-    if (!px) {
-        jpeg_destroy_decompress(&cinfo);
-        return fail(err, name, "out of memory for a %s image", "JPEG");
-    }
+    /* rows are allocated as the data proves them: a header may claim any size */
+    size_t cap_rows = 0;
     while (cinfo.output_scanline < cinfo.output_height) {
+        if (cinfo.output_scanline == cap_rows) {
+            size_t rows = cap_rows ? cap_rows * 2 : 64;
+            if (rows > h) rows = (size_t)h;
+            uint8_t *np = realloc(px, rows * (size_t)(w * c));
+            if (!np) {
+                jpeg_destroy_decompress(&cinfo);
+                free(px);
+                return fail(err, name, "out of memory for a %s image", "JPEG");
+            }
+            px = np;
+            cap_rows = rows;
+        }
         JSAMPROW row = px + (size_t)cinfo.output_scanline * w * c;
         jpeg_read_scanlines(&cinfo, &row, 1);
     }
     jpeg_finish_decompress(&cinfo);
-    const long warnings = e.mgr.num_warnings;
     jpeg_destroy_decompress(&cinfo);
-    if (warnings) {
-        free(px);
-        return fail(err, name, "malformed JPEG image: %s", e.message);
-    }
     out->width = (uint32_t)w;
     out->height = (uint32_t)h;
     out->channels = (uint32_t)c;
@@ -97,12 +124,17 @@ cnm_status edge_decode_png(const void *data, size_t size, const char *name, cnm_
     img.version = PNG_IMAGE_VERSION;
     if (!png_image_begin_read_from_memory(&img, data, size))
         return fail(err, name, "malformed PNG image: %s", img.message);
-    if ((uint64_t)img.width * img.height > CNM_MAX_IMAGE_PIXELS || img.width == 0 || img.height == 0) {
-        png_image_free(&img);
-        return fail(err, name, "malformed PNG image: %s", "empty or exceeds the pixel limit");
-    }
     const int grey = (img.format & PNG_FORMAT_FLAG_COLOR) == 0;
     img.format = grey ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB; /* alpha composited on black, 8 bits */
+    /* a PNG cannot be decoded smaller: its decoded size must fit the budget before anything is
+     * allocated (a 261 KB file can claim 548 MB) */
+    if ((uint64_t)img.width * img.height > CNM_MAX_IMAGE_PIXELS || img.width == 0 || img.height == 0 ||
+        (uint64_t)PNG_IMAGE_SIZE(img) > EDGE_IMAGE_MAX_BYTES) {
+        char dims[64];
+        snprintf(dims, sizeof dims, "%ux%u", img.width, img.height);
+        png_image_free(&img);
+        return fail(err, name, "malformed PNG image: %s is empty or exceeds the 96 MiB decoding budget", dims);
+    }
     uint8_t *px = malloc(PNG_IMAGE_SIZE(img));
     if (!px) {
         png_image_free(&img);

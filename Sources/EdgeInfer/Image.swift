@@ -17,30 +17,39 @@ public struct Image: Equatable, Sendable {
         self.pixels = pixels
     }
 
-    public init(contentsOf path: String) throws {
+    /// `atLeast`: a JPEG may be decoded smaller, through its DCT scaling, down to this size (the
+    /// model's input); nil decodes every format at full size.
+    public init(contentsOf path: String, atLeast: (width: Int, height: Int)? = nil) throws {
         guard let d = FileManager.default.contents(atPath: path) else {
             let exists = FileManager.default.fileExists(atPath: path)
             throw EdgeInferError(.io, "\(path): \(exists ? "cannot read the file" : "no such file")")
         }
-        self = try Image.decode([UInt8](d), name: path)
+        self = try d.withUnsafeBytes { try Image.decode($0, name: path, atLeast: atLeast) } /* no copy of a large file */
     }
 
     /// PPM/PGM, JPEG or PNG, recognised by their first bytes.
-    public static func decode(_ b: [UInt8], name: String) throws -> Image {
-        if b.count >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF { return try decodeC(b, name: name, edge_decode_jpeg) }
-        if b.count >= 8 && b[0..<8] == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] { return try decodeC(b, name: name, edge_decode_png) }
+    public static func decode(_ b: [UInt8], name: String, atLeast: (width: Int, height: Int)? = nil) throws -> Image {
+        try b.withUnsafeBytes { try decode($0, name: name, atLeast: atLeast) }
+    }
+
+    static func decode(_ b: UnsafeRawBufferPointer, name: String, atLeast: (width: Int, height: Int)?) throws -> Image {
+        if b.count >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF {
+            let w = UInt32(clamping: atLeast?.width ?? 0), h = UInt32(clamping: atLeast?.height ?? 0)
+            return try decodeC(b, name: name) { edge_decode_jpeg($0, $1, $2, w, h, $3, $4) }
+        }
+        if b.count >= 8 && Array(b[0..<8]) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] { return try decodeC(b, name: name, edge_decode_png) }
         if b.count >= 2 && b[0] == UInt8(ascii: "P") && (b[1] == UInt8(ascii: "5") || b[1] == UInt8(ascii: "6")) {
-            return try decodePNM(b, name: name)
+            return try decodeC(b, name: name, cnm_image_decode_pnm)
         }
         throw EdgeInferError(.image, "\(name): not a PPM/PGM, JPEG or PNG image")
     }
 
     typealias Decoder = (UnsafeRawPointer?, Int, UnsafePointer<CChar>?, UnsafeMutablePointer<cnm_image>?, UnsafeMutablePointer<cnm_error>?) -> cnm_status
 
-    static func decodeC(_ b: [UInt8], name: String, _ decoder: Decoder) throws -> Image {
+    static func decodeC(_ b: UnsafeRawBufferPointer, name: String, _ decoder: Decoder) throws -> Image {
         var img = cnm_image()
         var err = cnm_error()
-        let st = b.withUnsafeBytes { decoder($0.baseAddress, $0.count, name, &img, &err) }
+        let st = decoder(b.baseAddress, b.count, name, &img, &err)
         guard st == CNM_OK else { throw EdgeInferError(status: st, err) }
         return Image(taking: &img)
     }
@@ -54,7 +63,7 @@ public struct Image: Equatable, Sendable {
 
     /// Binary PPM (P6) and PGM (P5), maxval 1..65535 (16-bit samples are big-endian).
     public static func decodePNM(_ b: [UInt8], name: String) throws -> Image {
-        try decodeC(b, name: name, cnm_image_decode_pnm)
+        try b.withUnsafeBytes { try decodeC($0, name: name, cnm_image_decode_pnm) }
     }
 
     public func encodePPM() -> [UInt8] {

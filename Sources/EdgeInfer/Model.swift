@@ -31,6 +31,10 @@ public final class Model: @unchecked Sendable {
 
     deinit { cnm_model_free(handle) }
 
+    /// The smallest image size that still resizes to this model's input without loss (what a JPEG
+    /// may be decoded down to).
+    public var inputSize: (width: Int, height: Int) { (info.inputWidth, info.inputHeight) }
+
     public var info: ModelInfo {
         var i = cnm_model_info()
         cnm_model_get_info(handle, &i)

@@ -85,7 +85,7 @@ struct Classify: ParsableCommand {
     mutating func run() throws {
         try reportingErrors {
             let model = try modelOption.load()
-            let img = try Image(contentsOf: image)
+            let img = try Image(contentsOf: image, atLeast: model.inputSize)
             let input = try img.modelInput(for: model)
             let session = try Session(model: model, threads: threads)
             let probs = softmax(try session.run(input))

@@ -100,7 +100,7 @@ struct Eval: ParsableCommand {
         let tty = isatty(2) != 0
         let start = DispatchTime.now().uptimeNanoseconds
         for (n, s) in samples.enumerated() {
-            let img = try Image.decode(try s.bytes(), name: s.name)
+            let img = try Image.decode(try s.bytes(), name: s.name, atLeast: model.inputSize)
             let input = try img.modelInput(for: model)
             try session.run(input, into: &output)
             let best = topK(output, 5), truth = classIndex[s.className] ?? -1

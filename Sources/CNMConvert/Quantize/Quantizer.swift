@@ -262,6 +262,6 @@ public enum Quantizer {
                 return (p, { guard let d = FileManager.default.contents(atPath: p) else { throw ConvertError("\(p): cannot read") }; return [UInt8](d) })
             }
         }
-        return try blobs.prefix(count).map { name, load in try Image.decode(try load(), name: name).modelInput(for: model) }
+        return try blobs.prefix(count).map { name, load in try Image.decode(try load(), name: name, atLeast: model.inputSize).modelInput(for: model) }
     }
 }
