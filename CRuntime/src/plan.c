@@ -30,6 +30,24 @@ cnm_status cnm_plan(cnm_model *m, cnm_error *err) {
         free(placed);
         return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory while planning", m->name);
     }
+    /* A step runs its ops as one kernel: every buffer one of them reads or writes is live for the
+     * whole step (a fused pointwise step reads its input while it writes its output, even when
+     * the ops that do so are not adjacent in file order). Found by the .cnm fuzzer's oracle. */
+    for (uint32_t k = 0; k < m->n_steps; k++) {
+        const cnm_step *st = &m->steps[k];
+        const int32_t s0 = (int32_t)st->first_op, s1 = (int32_t)(st->first_op + st->n_ops - 1);
+        for (uint32_t o = st->first_op; o < st->first_op + st->n_ops; o++) {
+            const cnm_op *op = &m->ops[o];
+            const int32_t vals[3] = {op->in0, op->in1, op->out};
+            for (int v = 0; v < 3; v++) {
+                if (vals[v] < 0) continue;
+                cnm_buffer *b = &m->buffers[m->values[vals[v]].buffer];
+                if (b->first == INT32_MAX) continue;
+                if (b->first > s0 && b->first != -1) b->first = s0;
+                if (b->last < s1) b->last = s1;
+            }
+        }
+    }
     for (uint32_t i = 0; i < n; i++) {
         order[i] = i;
         cnm_buffer *b = &m->buffers[i];

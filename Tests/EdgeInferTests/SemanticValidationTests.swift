@@ -68,6 +68,33 @@ struct SemanticValidationTests {
         }
     }
 
+    /// A fused step (gather + BN + ReLU, 1x1 conv, shuffle + BN + ReLU) reads its first op's input
+    /// while it writes its last op's output, so both buffers are live for the whole step; they were
+    /// planned from op-by-op lifetimes ([0, 1] and [3, 4] here), given the same arena bytes, and the
+    /// step overwrote its input as it read it. Found by the .cnm fuzzer's oracle (fused vs unfused).
+    @Test func aFusedStepKeepsItsInputAlive() throws {
+        let bytes = Self.build(c: 3, h: 6, w: 6) { b, x in
+            let a = b.addBuffer(c: 16, h: 6, w: 6)
+            b.addConv2d(input: x, output: a, weight: b.addTensor("c0", Self.ramp(48, 0.3), dims: [16, 3, 1, 1]), params: Conv2DParams())
+            let p = b.addBuffer(c: 8, h: 6, w: 6)
+            b.addChannel(input: a, output: p, scale: b.addTensor("s0", Self.ramp(8).map { $0 + 1 }, dims: [8]), shift: b.addTensor("b0", Self.ramp(8), dims: [8]),
+                         index: b.addIndex("idx", [15, 1, 14, 2, 13, 3, 12, 4]), relu: true)
+            let t = b.addBuffer(c: 8, h: 6, w: 6)
+            b.addConv2d(input: p, output: t, weight: b.addTensor("c1", Self.ramp(32, 0.2), dims: [8, 4, 1, 1]), params: Conv2DParams(groups: 2))
+            let y = b.addBuffer(c: 8, h: 6, w: 6)
+            b.addChannel(input: t, output: y, scale: b.addTensor("s1", Self.ramp(8), dims: [8]), shift: b.addTensor("b1", Self.ramp(8), dims: [8]),
+                         params: ChannelParams(shuffleGroups: 2))
+            return Self.head(&b, y)
+        }
+        let fused = try Model(bytes: bytes, name: "step.cnm"), unfused = try Model(bytes: bytes, name: "step.cnm", unfused: true)
+        #expect(fused.operators.filter { $0.fusedInto != nil }.count == 2, "the gather and the shuffle run inside the conv")
+        let x = Self.ramp(108, 0.5)
+        for threads in [1, 2] {
+            let y = try Session(model: fused, threads: threads).run(x), ref = try Session(model: unfused, threads: threads).run(x)
+            #expect(y == ref, "\(threads) threads: fused \(y), op by op \(ref)")
+        }
+    }
+
     @Test func poolBoundsAndWorkLimit() {
         // padding of 2^30 (overflowed int in the validator's output size) and a 65537-wide window
         for (k, pad) in [(3, 1 << 30), (65537, 0), (3, 65)] {
