@@ -117,6 +117,20 @@ struct SemanticValidationTests {
         #expect(e?.kind == .limit && e?.message.contains("element operations per inference") == true, "\(e?.message ?? "loaded")")
     }
 
+    @Test func weightsMustBeFinite() {
+        for bad in [Float.infinity, -.infinity, .nan] {
+            let bytes = Self.build(c: 1, h: 4, w: 4) { b, x in
+                let y = b.addBuffer(c: 2, h: 4, w: 4)
+                b.addConv2d(input: x, output: y, weight: b.addTensor("w", [1, 2, bad, 3, 4, 5, 6, 7, 8, 9, 1, 2, 3, 4, 5, 6, 7, 8], dims: [2, 1, 3, 3]),
+                            params: Conv2DParams(stride: 1, pad: 1))
+                return Self.head(&b, y)
+            }
+            let e = Self.loadError(bytes)
+            #expect(e?.kind == .graph && e?.message.contains("'w'[2]") == true && e?.message.contains("not finite") == true,
+                    "\(bad): \(e?.message ?? "loaded")")
+        }
+    }
+
     @Test func normalisationMustBeFinite() {
         for (mean, std) in [(Float.infinity, Float(1)), (0, .infinity), (0, 1e-40), (.nan, 1)] {
             let bytes = Self.build(c: 1, h: 2, w: 2, mean: mean, std: std) { b, x in Self.head(&b, x) }

@@ -34,6 +34,7 @@ static cnm_status validate(const cnm_op_ctx *c) {
     const uint32_t cd[1] = {c->out->c};
     if (op->t[0] != -1 && !cnm_op_tensor(c, op->t[0], "scale", CNM_DT_F32, 1, cd, 1, &st)) return st;
     if (op->t[1] != -1 && !cnm_op_tensor(c, op->t[1], "shift", CNM_DT_F32, 1, cd, 1, &st)) return st;
+    if ((st = cnm_op_finite(c, op->t[0], "scale")) != CNM_OK || (st = cnm_op_finite(c, op->t[1], "shift")) != CNM_OK) return st;
     const int32_t g = op->prm.channel.shuffle_groups;
     if (g < 0) return cnm_op_fail(c, "negative shuffle groups %d", g);
     if (op->t[2] != -1) {

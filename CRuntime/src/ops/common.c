@@ -1,6 +1,7 @@
 /* What the operators share: the operator table, cnm_op_encode, error and tensor helpers. */
 #include "op.h"
 
+#include <float.h>
 #include <stdio.h>
 
 /* Every cnm_op_type has an entry: the table is made from cnm.h's CNM_OPS list, and the codes must
@@ -62,6 +63,17 @@ const cnm_tensor *cnm_op_tensor(const cnm_op_ctx *c, int32_t t, const char *role
         return NULL;
     }
     return tt;
+}
+
+cnm_status cnm_op_finite(const cnm_op_ctx *c, int32_t t, const char *role) {
+    if (t < 0) return CNM_OK;
+    const cnm_tensor *tt = &c->m->tensors[t];
+    const float *v = tt->data;
+    const size_t n = tt->nbytes / (tt->widened ? 2 : 4); /* f16 tensors were widened to f32 */
+    for (size_t i = 0; i < n; i++)
+        if (!(v[i] >= -FLT_MAX && v[i] <= FLT_MAX))
+            return cnm_op_fail(c, "%s tensor %d '%s'[%zu] = %g is not finite", role, t, tt->name, i, v[i]);
+    return CNM_OK;
 }
 
 cnm_status cnm_op_no_tensors(const cnm_op_ctx *c, int from) {

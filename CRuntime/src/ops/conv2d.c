@@ -98,6 +98,8 @@ static cnm_status validate(const cnm_op_ctx *c) {
     if (!cnm_op_tensor(c, op->t[0], "weight", quant ? CNM_DT_I8 : CNM_DT_F32, 4, wd, 0, &st)) return st;
     if (op->t[1] != -1 && !cnm_op_tensor(c, op->t[1], "bias", CNM_DT_F32, 1, bd, 1, &st)) return st;
     if (quant && (st = validate_int8(c, w, bd)) != CNM_OK) return st;
+    if ((!quant && (st = cnm_op_finite(c, op->t[0], "weight")) != CNM_OK) || (st = cnm_op_finite(c, op->t[1], "bias")) != CNM_OK)
+        return st;
     op->macs = op->work = (uint64_t)cout * oh * ow * (cin / g) * kh * kw;
     return CNM_OK;
 }

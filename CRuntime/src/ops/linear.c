@@ -30,6 +30,7 @@ static cnm_status validate(const cnm_op_ctx *c) {
     const uint32_t k = w->ndim == 2 ? w->dims[1] : 0, wd[2] = {c->out->c, k}, bd[1] = {c->out->c};
     if (!cnm_op_tensor(c, op->t[0], "weight", CNM_DT_F32, 2, wd, 0, &st)) return st;
     if (op->t[1] != -1 && !cnm_op_tensor(c, op->t[1], "bias", CNM_DT_F32, 1, bd, 1, &st)) return st;
+    if ((st = cnm_op_finite(c, op->t[0], "weight")) != CNM_OK || (st = cnm_op_finite(c, op->t[1], "bias")) != CNM_OK) return st;
     if (op->t[2] != -1) {
         if ((st = validate_index(c, k, feats)) != CNM_OK) return st;
     } else if (k != feats) {

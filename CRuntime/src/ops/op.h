@@ -58,6 +58,10 @@ cnm_status cnm_op_fail(const cnm_op_ctx *c, const char *fmt, ...)
  * accepted (returns NULL with *st == CNM_OK) when optional. On failure *st is the error. */
 const cnm_tensor *cnm_op_tensor(const cnm_op_ctx *c, int32_t t, const char *role, uint32_t dtype, uint32_t ndim,
                                 const uint32_t *dims, int optional, cnm_status *st);
+/* Every float of f32 tensor t is finite (t == -1: nothing to check). A non-finite weight has no
+ * meaning, and it would make kernels disagree: 0 * inf at a zero-padded tap is NaN where the
+ * reference skips the tap. */
+cnm_status cnm_op_finite(const cnm_op_ctx *c, int32_t t, const char *role);
 /* t0..t3 from index `from` on must all be -1. */
 cnm_status cnm_op_no_tensors(const cnm_op_ctx *c, int from);
 
