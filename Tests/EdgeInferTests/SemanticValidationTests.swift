@@ -237,4 +237,35 @@ struct SemanticValidationTests {
             }
         }
     }
+
+    /// Refusals that speak plainly, and an axis spelled the other way accepted.
+    @Test func onnxRefusalsNameTheProblem() throws {
+        let dir = URL(fileURLWithPath: Paths.tempDir())
+        var opt = ConvertOptions(preset: Preset.cifar10.with(mean: nil, std: nil, inputSize: 32))
+        opt.labels = (0..<10).map { "class \($0)" }
+        let lenet = try Onnx_ModelProto(serializedBytes: try Data(contentsOf: URL(fileURLWithPath: ONNXTests.dir + "lenet5.onnx")))
+        var five = lenet
+        five.graph.input[0].type.tensorType.shape.dim[1].dimValue = 5
+        let fivePath = dir.appendingPathComponent("five.onnx").path
+        FileManager.default.createFile(atPath: fivePath, contents: try five.serializedData())
+        #expect { try Converter.convert(checkpoint: fivePath, options: opt) } throws: { e in
+            "\(e)".contains("1 to 4 channels, not 5") && !"\(e)".contains("Optional")
+        }
+        // Flatten with axis -3 on the 4-D map is axis 1: the same logits
+        var neg = lenet
+        let k = try #require(neg.graph.node.firstIndex { $0.opType == "Flatten" })
+        var a = Onnx_AttributeProto()
+        a.name = "axis"
+        a.type = .int
+        a.i = -3
+        neg.graph.node[k].attribute = [a]
+        let negPath = dir.appendingPathComponent("flatten-3.onnx").path
+        FileManager.default.createFile(atPath: negPath, contents: try neg.serializedData())
+        let x = try NpyArray(contentsOf: ONNXTests.dir + "lenet5-inputs.npy")
+        let (b0, _) = try Converter.convert(checkpoint: ONNXTests.dir + "lenet5.onnx", options: opt)
+        let (b1, _) = try Converter.convert(checkpoint: negPath, options: opt)
+        let y0 = try Session(model: try Model(bytes: b0, name: "a"), threads: 1).runBatch(x.data, count: x.shape[0])
+        let y1 = try Session(model: try Model(bytes: b1, name: "b"), threads: 1).runBatch(x.data, count: x.shape[0])
+        #expect(y0 == y1)
+    }
 }

@@ -194,7 +194,10 @@ public struct ONNXImporter {
             return nil
         }
         guard dims.count == 4 else { throw fail("input '\(input.name)' has \(dims.count) dimensions; an N x C x H x W image is expected") }
-        guard let c = dims[1], (1...4).contains(c) else { throw fail("input '\(input.name)' must have 1 to 4 channels (dims \(dims))") }
+        guard let c = dims[1], (1...4).contains(c) else {
+            let shown = dims.map { $0.map(String.init) ?? "?" }.joined(separator: " x ")
+            throw fail("input '\(input.name)' must have 1 to 4 channels, not \(dims[1].map(String.init) ?? "an unknown number") (dims \(shown))")
+        }
         if let n = dims[0], n != 1 { report.notes.append("the graph's batch size \(n) is run as 1") }
         let size = opt.inputSizeOverride
         let h = size ?? dims[2] ?? opt.preset.inputSize, w = size ?? dims[3] ?? opt.preset.inputSize
@@ -322,7 +325,8 @@ public struct ONNXImporter {
         let s = try shape(n, 0)
         let feats = s.c * s.h * s.w
         if n.opType == "Flatten" {
-            guard n.a.int("axis", 1) == 1 else { throw fail("\(n.label): flatten axis \(n.a.int("axis", 1)); only axis 1 is supported") }
+            // the input is an N x C x H x W map: axis -3 is axis 1
+            guard [1, -3].contains(n.a.int("axis", 1)) else { throw fail("\(n.label): flatten axis \(n.a.int("axis", 1)); only axis 1 (-3) is supported") }
         } else if n.opType == "Reshape" {
             let target = try constInput(n, 1).values.map { Int(exactly: $0.rounded(.towardZero)) ?? Int.min }
             let ok = target.count == 2 && (target[0] == 1 || target[0] == -1 || target[0] == 0) && (target[1] == -1 || target[1] == feats)
