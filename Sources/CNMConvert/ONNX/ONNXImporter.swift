@@ -26,6 +26,9 @@ public struct ONNXImporter {
     struct Const {
         var dims: [Int]
         var values: [Double]
+        /// ONNX data type: 1 FLOAT, 10 FLOAT16, 11 DOUBLE are floats
+        var type: Int32 = 1
+        var isFloat: Bool { [1, 10, 11].contains(type) }
     }
 
     enum Kind {
@@ -48,7 +51,10 @@ public struct ONNXImporter {
 
     let path: String
     let opt: ConvertOptions
+    /// constants decoded so far, and the initializers and Constant values not decoded yet: a
+    /// tensor is decoded when a node reads it, so its errors name the node and the input
     var consts: [String: Const] = [:]
+    var pending: [String: (t: Onnx_TensorProto, what: String)] = [:]
     var shapes: [String: Shape] = [:]
     /// tensors that are another tensor under a new name (Dropout, Identity, Flatten, ...)
     var alias: [String: String] = [:]
@@ -126,12 +132,62 @@ public struct ONNXImporter {
             v = raw.isEmpty ? t.int64Data.map(Double.init) : try fromRaw(8, Int64.self) { Double(Int64(littleEndian: $0)) }
         case 6: // INT32
             v = raw.isEmpty ? t.int32Data.map(Double.init) : try fromRaw(4, Int32.self) { Double(Int32(littleEndian: $0)) }
+        case 9, 2: // BOOL, UINT8 (Dropout's training_mode, masks): one byte each, or int32_data
+            v = raw.isEmpty ? t.int32Data.map(Double.init) : try fromRaw(1, UInt8.self) { Double($0) }
+        case 3: // INT8
+            v = raw.isEmpty ? t.int32Data.map(Double.init) : try fromRaw(1, Int8.self) { Double($0) }
         default:
-            throw fail("\(what) '\(t.name)' has ONNX data type \(t.dataType), which is not supported (float, double, float16, int32, int64 are)")
+            throw fail("\(what)\(t.name.isEmpty ? "" : " '\(t.name)'") has ONNX data type \(Self.dataTypeName(t.dataType)), which is not supported (float, double, float16, int32, int64, int8, uint8, bool are)")
         }
         guard v.count == count else { throw fail("\(what) '\(t.name)' has \(v.count) values for dims \(dims)") }
-        return Const(dims: dims, values: v)
+        return Const(dims: dims, values: v, type: t.dataType)
     }
+
+    /// ONNX's TensorProto.DataType names.
+    static func dataTypeName(_ code: Int32) -> String {
+        let names = [1: "FLOAT", 2: "UINT8", 3: "INT8", 4: "UINT16", 5: "INT16", 6: "INT32", 7: "INT64", 8: "STRING", 9: "BOOL",
+                     10: "FLOAT16", 11: "DOUBLE", 12: "UINT32", 13: "UINT64", 14: "COMPLEX64", 15: "COMPLEX128", 16: "BFLOAT16"]
+        return names[Int(code)].map { "\($0) (\(code))" } ?? String(code)
+    }
+
+    /// The constant named `name` (an initializer or a Constant node's value), decoded on first
+    /// use; `what` says who reads it, for the errors. nil when it is not a constant.
+    mutating func constant(_ name: String, _ what: @autoclosure () -> String) throws -> Const? {
+        if let c = consts[name] { return c }
+        guard let p = pending[name] else { return nil }
+        let c = try const(p.t, "\(what()): \(p.what)")
+        consts[name] = c
+        pending[name] = nil
+        return c
+    }
+
+    func isConstant(_ name: String) -> Bool { consts[name] != nil || pending[name] != nil }
+
+    /// Every attribute of every supported operator in ONNX's operator spec (all opsets), each
+    /// honoured, checked, or without effect at inference (BatchNormalization's momentum, MaxPool's
+    /// storage_order of the unused indices, Dropout's ratio and seed, the legacy is_test,
+    /// consumed_inputs and broadcast). Any other attribute is refused by name.
+    static let knownAttributes: [String: Set<String>] = [
+        "Conv": ["auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"],
+        "BatchNormalization": ["epsilon", "momentum", "training_mode", "spatial", "is_test", "consumed_inputs"],
+        "Relu": ["consumed_inputs"],
+        "MaxPool": ["auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads", "storage_order", "strides"],
+        "AveragePool": ["auto_pad", "ceil_mode", "count_include_pad", "dilations", "kernel_shape", "pads", "strides"],
+        "GlobalAveragePool": [],
+        "Add": ["axis", "broadcast", "consumed_inputs"],
+        "Concat": ["axis"],
+        "LRN": ["alpha", "beta", "bias", "size"],
+        "Gemm": ["alpha", "beta", "transA", "transB", "broadcast"],
+        "Flatten": ["axis"],
+        "Reshape": ["allowzero", "shape", "consumed_inputs"],
+        "Squeeze": ["axes"],
+        "Dropout": ["ratio", "seed", "is_test"],
+        "Identity": [],
+        "Constant": ["value", "sparse_value", "value_float", "value_floats", "value_int", "value_ints", "value_string", "value_strings"],
+        "Sigmoid": ["consumed_inputs"],
+        "Softmax": ["axis"],
+        "LogSoftmax": ["axis"],
+    ]
 
     struct Attrs {
         var map: [String: Onnx_AttributeProto] = [:]
@@ -179,11 +235,10 @@ public struct ONNXImporter {
     /// The constants, and the one image input with its shape.
     mutating func lowerInitializersAndInput(_ g: Onnx_GraphProto) throws {
         for t in g.initializer {
-            let c = try const(t, "initializer")
-            consts[t.name] = c
-            report.parametersBefore += c.values.count
+            pending[t.name] = (t, "initializer")
+            report.parametersBefore += t.dims.reduce(1) { $0.multipliedReportingOverflow(by: Int(clamping: $1)).partialValue }
         }
-        let inputs = g.input.filter { consts[$0.name] == nil }
+        let inputs = g.input.filter { !isConstant($0.name) }
         guard inputs.count == 1, let input = inputs.first else {
             throw fail("the graph has \(inputs.count) inputs (\(inputs.map(\.name).joined(separator: ", "))); one image input is supported")
         }
@@ -214,6 +269,9 @@ public struct ONNXImporter {
         }
         guard let out0 = p.output.first else { throw fail("\(label): has no output") }
         let n = Node(index: k, proto: p, a: Attrs(p), label: label, out0: out0)
+        if let known = Self.knownAttributes[p.opType], let bad = p.attribute.first(where: { !known.contains($0.name) }) {
+            throw fail("\(label): attribute '\(bad.name)' is not supported")
+        }
         switch p.opType {
         case "Constant": try lowerConstant(n)
         case "Identity", "Dropout": try lowerIdentity(n)
@@ -245,17 +303,22 @@ public struct ONNXImporter {
         return s
     }
 
-    func constInput(_ n: Node, _ i: Int) throws -> Const {
-        guard i < n.input.count, let c = consts[n.input[i]] else {
-            throw fail("\(n.label): input #\(i) must be a constant (an initializer)")
+    /// Constant input `i`; `role` (weight, bias, scale ...) names a float input, which a tensor of
+    /// another type cannot be.
+    mutating func constInput(_ n: Node, _ i: Int, _ role: String? = nil) throws -> Const {
+        guard i < n.input.count, let c = try constant(n.input[i], "\(n.label), input #\(i)") else {
+            throw fail("\(n.label): input #\(i)\(role.map { " (\($0))" } ?? "") must be a constant (an initializer)")
+        }
+        if let role, !c.isFloat {
+            throw fail("\(n.label): input #\(i) (\(role)) '\(n.input[i])' has ONNX data type \(Self.dataTypeName(c.type)); a float tensor is expected")
         }
         return c
     }
 
     /// The optional bias (input 2) of `outputs` values.
-    func biasInput(_ n: Node, outputs: Int, _ detail: String = "") throws -> [Float]? {
+    mutating func biasInput(_ n: Node, outputs: Int, _ detail: String = "") throws -> [Float]? {
         guard n.input.count > 2, !n.input[2].isEmpty else { return nil }
-        let bc = try constInput(n, 2)
+        let bc = try constInput(n, 2, "bias")
         guard bc.values.count == outputs else { throw fail("\(n.label): bias has \(bc.values.count) values for \(outputs) outputs\(detail)") }
         return bc.values.map { Float($0) }
     }
@@ -263,17 +326,21 @@ public struct ONNXImporter {
     func pads2(_ n: Node, _ what: String) throws -> (Int, Int) {
         let p = n.a.ints("pads") ?? [0, 0, 0, 0]
         guard p.count == 4, p[0] == p[2], p[1] == p[3], p.allSatisfy({ (0...64).contains($0) }) else {
-            throw fail("\(n.label): pads \(p) are not symmetric (top = bottom, left = right) in 0...64, which \(what) needs")
+            throw fail("\(n.label): attribute pads = \(p) are not symmetric (top = bottom, left = right) in 0...64, which \(what) needs")
         }
         return (p[0], p[1])
     }
 
+    /// auto_pad NOTSET (explicit pads) or VALID (no padding); SAME_UPPER / SAME_LOWER are refused.
     func noAutoPad(_ n: Node) throws {
-        if let ap = n.a.string("auto_pad"), ap != "NOTSET" { throw fail("\(n.label): auto_pad \(ap) is not supported (export with explicit pads)") }
+        guard let ap = n.a.string("auto_pad"), ap != "NOTSET" else { return }
+        guard ap == "VALID", (n.a.ints("pads") ?? []).allSatisfy({ $0 == 0 }) else {
+            throw fail("\(n.label): attribute auto_pad = \(ap) is not supported (export with explicit pads)")
+        }
     }
 
     func dilationsOne(_ n: Node) throws {
-        if let d = n.a.ints("dilations"), d.contains(where: { $0 != 1 }) { throw fail("\(n.label): dilations \(d) are not supported") }
+        if let d = n.a.ints("dilations"), d.contains(where: { $0 != 1 }) { throw fail("\(n.label): attribute dilations = \(d) is not supported (only 1)") }
     }
 
     /// An output other than the first (Dropout's mask, MaxPool's indices) must be unused.
@@ -306,14 +373,23 @@ public struct ONNXImporter {
     // MARK: operators
 
     mutating func lowerConstant(_ n: Node) throws {
-        guard let t = n.a.map["value"], t.hasT else { throw fail("\(n.label): only a tensor 'value' is supported") }
-        consts[n.out0] = try const(t.t, "constant")
+        guard let t = n.a.map["value"], t.hasT else {
+            let given = n.proto.attribute.first?.name ?? "none"
+            throw fail("\(n.label): attribute \(given) is not supported; only a tensor 'value' is")
+        }
+        pending[n.out0] = (t.t, "the value of \(n.label)")  // its name is the node's output
     }
 
     mutating func lowerIdentity(_ n: Node) throws {
         try secondOutputUnused(n, "mask")
-        if let c = n.input.first.flatMap({ consts[$0] }) {  // exporters alias shared weights this way
-            consts[n.out0] = c
+        if n.opType == "Dropout", n.input.count > 2, !n.input[2].isEmpty {
+            // opset 12: training_mode is input #2; dropping units at inference is not computed
+            guard let t = try constant(n.input[2], "\(n.label), input #2 (training_mode)"), t.values.allSatisfy({ $0 == 0 }) else {
+                throw fail("\(n.label): input #2 training_mode is not the constant false; only inference (no dropping) is supported")
+            }
+        }
+        if let src = n.input.first, isConstant(src) {  // exporters alias shared weights this way
+            if let c = consts[src] { consts[n.out0] = c } else { pending[n.out0] = pending[src] }
             return
         }
         _ = try shape(n, 0)
@@ -328,11 +404,20 @@ public struct ONNXImporter {
             // the input is an N x C x H x W map: axis -3 is axis 1
             guard [1, -3].contains(n.a.int("axis", 1)) else { throw fail("\(n.label): flatten axis \(n.a.int("axis", 1)); only axis 1 (-3) is supported") }
         } else if n.opType == "Reshape" {
-            let target = try constInput(n, 1).values.map { Int(exactly: $0.rounded(.towardZero)) ?? Int.min }
-            let ok = target.count == 2 && (target[0] == 1 || target[0] == -1 || target[0] == 0) && (target[1] == -1 || target[1] == feats)
-            guard ok else { throw fail("\(n.label): reshape to \(target); only flattening to (1, \(feats)) is supported") }
+            let shape = try n.a.ints("shape").map { $0.map(Double.init) } ?? constInput(n, 1).values  // opset 1-4: an attribute
+            let target = shape.map { Int(exactly: $0.rounded(.towardZero)) ?? Int.min }
+            let zeroCopies = n.a.int("allowzero", 0) == 0  // allowzero = 1: a 0 is a zero-length axis, not "copy"
+            let ok = target.count == 2 && (target[0] == 1 || target[0] == -1 || (target[0] == 0 && zeroCopies)) && (target[1] == -1 || target[1] == feats)
+            guard ok else {
+                throw fail("\(n.label): reshape to \(target)\(zeroCopies ? "" : " with allowzero = 1"); only flattening to (1, \(feats)) is supported")
+            }
         } else {
             guard s.h == 1 && s.w == 1 else { throw fail("\(n.label): squeeze of a \(s.c)x\(s.h)x\(s.w) map; only 1x1 maps are supported") }
+            // axes: an attribute up to opset 11, input #1 since 13; only H and W may go
+            let axes = try n.a.ints("axes") ?? (n.input.count > 1 && !n.input[1].isEmpty ? constInput(n, 1).values.map { Int($0) } : [2, 3])
+            guard axes.allSatisfy({ [2, 3, -1, -2].contains($0) }) else {
+                throw fail("\(n.label): squeeze axes \(axes); only the 1x1 height and width (axes 2, 3) may be squeezed")
+            }
         }
         // flattening is free: a fully-connected layer reads the C x H x W map as is
         alias[n.out0] = resolve(n.input[0])
@@ -342,7 +427,7 @@ public struct ONNXImporter {
         try noAutoPad(n)
         try dilationsOne(n)
         let s = try shape(n, 0)
-        let wc = try constInput(n, 1)
+        let wc = try constInput(n, 1, "weight")
         guard wc.dims.count == 4, wc.dims.allSatisfy({ $0 >= 1 }) else { throw fail("\(n.label): weight has dims \(wc.dims); a 2-D convolution is expected") }
         let groups = n.a.int("group", 1)
         guard groups >= 1, s.c % groups == 0, wc.dims[0] % groups == 0, wc.dims[1] * groups == s.c else {
@@ -353,12 +438,15 @@ public struct ONNXImporter {
         let pad = try pads2(n, "a convolution")
         var bias = try biasInput(n, outputs: wc.dims[0])
         let (kh, kw) = (wc.dims[2], wc.dims[3])
+        if let ks = n.a.ints("kernel_shape"), ks != [kh, kw] {
+            throw fail("\(n.label): attribute kernel_shape = \(ks) disagrees with the weight's \(kh)x\(kw)")
+        }
         guard s.h + 2 * pad.0 >= kh, s.w + 2 * pad.1 >= kw else { throw fail("\(n.label): kernel \(kh)x\(kw) larger than the padded \(s.h)x\(s.w) input") }
         var weight = wc.values.map { Float($0) }
         var output = n.out0, last = n.index
         // Conv-BN: fold the BatchNorm into the weights and bias
         if let j = soleConsumer(n.out0, "BatchNormalization", after: n.index) {
-            let bn = try foldedBN(nodes[j], channels: wc.dims[0])
+            let bn = try foldedBN(j, channels: wc.dims[0])
             Self.fold(bn, into: &weight, bias: &bias, outputs: wc.dims[0])
             done.insert(j)
             output = nodes[j].output[0]
@@ -384,18 +472,19 @@ public struct ONNXImporter {
     /// A fully-connected layer: a convolution whose kernel is the whole input map.
     mutating func lowerGemm(_ n: Node) throws {
         let s = try shape(n, 0)
-        guard n.a.float("alpha", 1) == 1, n.a.float("beta", 1) == 1, n.a.int("transA", 0) == 0 else {
-            throw fail("\(n.label): only alpha = beta = 1 and transA = 0 are supported")
-        }
-        let wc = try constInput(n, 1)
+        guard n.a.int("transA", 0) == 0 else { throw fail("\(n.label): attribute transA = 1 is not supported (the input is one row)") }
+        let alpha = Double(n.a.float("alpha", 1)), beta = Double(n.a.float("beta", 1))
+        guard alpha.isFinite, beta.isFinite else { throw fail("\(n.label): attributes alpha = \(alpha), beta = \(beta) must be finite") }
+        let wc = try constInput(n, 1, "weight")
         let feats = s.c * s.h * s.w
         guard wc.dims.count == 2, wc.dims.allSatisfy({ $0 >= 1 }) else { throw fail("\(n.label): weight dims \(wc.dims) are not 2-D") }
         let transB = n.a.int("transB", 0) == 1
         let (nOut, kIn) = transB ? (wc.dims[0], wc.dims[1]) : (wc.dims[1], wc.dims[0])
         guard kIn == feats else { throw fail("\(n.label): weight takes \(kIn) features, the input has \(feats) (\(s.c)x\(s.h)x\(s.w))") }
         var weight = [Float](repeating: 0, count: nOut * kIn)
-        for o in 0..<nOut { for i in 0..<kIn { weight[o * kIn + i] = Float(transB ? wc.values[o * kIn + i] : wc.values[i * nOut + o]) } }
-        let bias = try biasInput(n, outputs: nOut, " (broadcasting is not supported)")
+        // y = alpha * A B' + beta * C: alpha folded into the weights, beta into the bias
+        for o in 0..<nOut { for i in 0..<kIn { weight[o * kIn + i] = Float(alpha * (transB ? wc.values[o * kIn + i] : wc.values[i * nOut + o])) } }
+        let bias = try biasInput(n, outputs: nOut, " (broadcasting is not supported)").map { $0.map { Float(beta * Double($0)) } }
         record(IROp(kind: .conv(weight: weight, dims: [nOut, s.c, s.h, s.w], bias: bias, stride: (1, 1), pad: (0, 0), groups: 1),
                     inputs: [n.input[0]], output: n.out0, name: n.name), (nOut, 1, 1), at: n.index)
     }
@@ -403,7 +492,7 @@ public struct ONNXImporter {
     /// A BatchNorm not folded into a conv before it: a channel op.
     mutating func lowerBatchNorm(_ n: Node) throws {
         let s = try shape(n, 0)
-        let bn = try foldedBN(n.proto, channels: s.c)
+        let bn = try foldedBN(n.index, channels: s.c)
         record(IROp(kind: .channel(scale: bn.scale.map { Float($0) }, shift: bn.shift.map { Float($0) }),
                     inputs: [n.input[0]], output: n.out0, name: n.name), s, at: n.index)
     }
@@ -495,16 +584,30 @@ public struct ONNXImporter {
         report.notes.append("the final \(n.opType) is dropped: edge-infer reports probabilities from the logits")
     }
 
-    func foldedBN(_ n: Onnx_NodeProto, channels: Int) throws -> (scale: [Double], shift: [Double]) {
-        var eps: Float = 1e-5
-        for at in n.attribute where at.name == "epsilon" { eps = at.f }
-        for at in n.attribute where at.name == "training_mode" && at.i != 0 {
-            throw fail("node '\(n.name)' (BatchNormalization): attribute training_mode = \(at.i) (batch statistics) is not supported; export the model in eval mode")
+    mutating func foldedBN(_ k: Int, channels: Int) throws -> (scale: [Double], shift: [Double]) {
+        let n = nodes[k], a = Attrs(n)
+        let label = "node \(k) '\(n.name.isEmpty ? n.opType : n.name)' (BatchNormalization)"
+        if let bad = n.attribute.first(where: { !(Self.knownAttributes["BatchNormalization"] ?? []).contains($0.name) }) {
+            throw fail("\(label): attribute '\(bad.name)' is not supported")
         }
-        guard n.input.count == 5, let g = consts[n.input[1]], let b = consts[n.input[2]], let m = consts[n.input[3]], let v = consts[n.input[4]],
-            [g, b, m, v].allSatisfy({ $0.values.count == channels })
-        else { throw fail("node '\(n.name)' (BatchNormalization): needs constant scale, bias, mean and variance of \(channels) values") }
-        return FoldedBN.affine(gamma: g.values, beta: b.values, mean: m.values, variance: v.values, eps: Double(eps))
+        if a.int("training_mode", 0) != 0 {
+            throw fail("\(label): attribute training_mode = \(a.int("training_mode", 0)) (batch statistics) is not supported; export the model in eval mode")
+        }
+        if a.int("spatial", 1) == 0 { throw fail("\(label): attribute spatial = 0 (statistics per position) is not supported") }
+        if let used = n.output.dropFirst().first(where: { !$0.isEmpty && consumers[$0, default: 0] > 0 }) {
+            throw fail("\(label): output '\(used)' (a training statistic) is used; only the normalised output is supported")
+        }
+        let eps = a.float("epsilon", 1e-5)
+        var vals: [Const] = []
+        for i in 1..<min(n.input.count, 5) {
+            guard let c = try constant(n.input[i], "\(label), input #\(i)") else { continue }
+            guard c.isFloat else { throw fail("\(label): input #\(i) '\(n.input[i])' has ONNX data type \(Self.dataTypeName(c.type)); a float tensor is expected") }
+            vals.append(c)
+        }
+        guard n.input.count == 5, vals.count == 4, vals.allSatisfy({ $0.values.count == channels }) else {
+            throw fail("\(label): needs constant scale, bias, mean and variance of \(channels) values")
+        }
+        return FoldedBN.affine(gamma: vals[0].values, beta: vals[1].values, mean: vals[2].values, variance: vals[3].values, eps: Double(eps))
     }
 
     // MARK: - pass 2: place concatenations
@@ -691,10 +794,11 @@ public struct ONNXImporter {
             }
         }
 
-        /// The logits must be a buffer of their own.
+        /// The logits must be a buffer of their own, not a slice and not the input (a graph whose
+        /// output is its input through Identity, Dropout or a final Softmax gets a copy).
         mutating func setOutput() throws {
             var out = try input(imp.outputName)
-            if !b.isWholeBuffer(out) {
+            if !b.isWholeBuffer(out) || out == b.inputValue {
                 let whole = b.addBuffer(c: imp.shapes[imp.outputName]!.c, h: 1, w: 1)
                 b.addChannel(input: out, output: whole)
                 out = whole
