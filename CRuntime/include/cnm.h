@@ -170,6 +170,8 @@ cnm_status cnm_model_load(const char *path, cnm_model **out, cnm_error *err);
 #define CNM_LOAD_NO_FUSION 2
 cnm_status cnm_model_load_memory(const void *data, size_t size, const char *name, int flags,
                                  cnm_model **out, cnm_error *err);
+/* cnm_model_load with flags (CNM_LOAD_NO_FUSION; CNM_LOAD_BORROW has no meaning for a file). */
+cnm_status cnm_model_load_file(const char *path, int flags, cnm_model **out, cnm_error *err);
 void cnm_model_free(cnm_model *model);
 
 void cnm_model_get_info(const cnm_model *model, cnm_model_info *info);

@@ -571,6 +571,10 @@ static cnm_model *model_new(const char *name) {
 }
 
 cnm_status cnm_model_load(const char *path, cnm_model **out, cnm_error *err) {
+    return cnm_model_load_file(path, 0, out, err);
+}
+
+cnm_status cnm_model_load_file(const char *path, int flags, cnm_model **out, cnm_error *err) {
     if (!out || !path) return cnm_fail(err, CNM_ERR_ARGUMENT, "cnm_model_load: NULL argument");
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -588,6 +592,7 @@ cnm_status cnm_model_load(const char *path, cnm_model **out, cnm_error *err) {
     cnm_model *m = model_new(path);
     if (!m) { close(fd); return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", path); }
     m->size = (size_t)sb.st_size;
+    m->no_fusion = (flags & CNM_LOAD_NO_FUSION) != 0;
     if (m->size == 0) {
         close(fd);
         cnm_model_free(m);

@@ -6,9 +6,10 @@ public final class Model: @unchecked Sendable {
     let handle: OpaquePointer
     public let name: String
 
-    /// Map and validate a model file.
-    public init(path: String) throws {
-        handle = try makeHandle { cnm_model_load(path, $0, $1) }
+    /// Map and validate a model file. `unfused`: every operator runs as its own kernel (the
+    /// results are bit-identical to the fused run; slower; for checking and debugging).
+    public init(path: String, unfused: Bool = false) throws {
+        handle = try makeHandle { cnm_model_load_file(path, unfused ? CNM_LOAD_NO_FUSION : 0, $0, $1) }
         name = path
     }
 
@@ -24,8 +25,8 @@ public final class Model: @unchecked Sendable {
     }
 
     /// Use static, 64-byte aligned bytes in place (the model compiled into the binary).
-    public init(staticBytes: UnsafeRawPointer, count: Int, name: String) throws {
-        handle = try makeHandle { cnm_model_load_memory(staticBytes, count, name, CNM_LOAD_BORROW, $0, $1) }
+    public init(staticBytes: UnsafeRawPointer, count: Int, name: String, unfused: Bool = false) throws {
+        handle = try makeHandle { cnm_model_load_memory(staticBytes, count, name, CNM_LOAD_BORROW | (unfused ? CNM_LOAD_NO_FUSION : 0), $0, $1) }
         self.name = name
     }
 

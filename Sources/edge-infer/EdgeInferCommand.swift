@@ -31,10 +31,13 @@ struct ModelOption: ParsableArguments {
     @Option(name: .shortAndLong, help: "A .cnm model (default: the model built into edge-infer).")
     var model: String?
 
+    @Flag(help: "Run every operator as its own kernel (bit-identical results, slower; for checking fusion).")
+    var noFusion = false
+
     func load() throws -> Model {
-        if let model { return try Model(path: model) }
+        if let model { return try Model(path: model, unfused: noFusion) }
         return try Model(staticBytes: edge_default_model_data(), count: edge_default_model_size(),
-                         name: "built-in default model")
+                         name: "built-in default model", unfused: noFusion)
     }
 }
 

@@ -22,6 +22,27 @@ import Testing
         #expect(argmaxRows(y.data, cols: ref.shape[1]) == argmaxRows(ref.data, cols: ref.shape[1]))
     }
 
+    /// `--no-fusion` runs every operator as its own kernel; the logits keep every bit, for the
+    /// built-in int8 model and the converted fp32 CondenseNet-86, at 1 and 2 threads.
+    @Test func noFusionGivesTheSameBits() throws {
+        let fp32 = tmp + "/c86-fusion.cnm"
+        let c = try runProduct("cnm-convert", [Paths.fixture("condensenet86-cifar10-converted.pth"), "-o", fp32, "--preset", "cifar10"])
+        #expect(c.status == 0, "\(c.stderr)")
+        let x = Paths.fixture("condensenet86-cifar10-inputs.npy")
+        for model in [[], ["--model", fp32]] {
+            for threads in ["1", "2"] {
+                var outs: [Data] = []
+                for flag in [[], ["--no-fusion"]] {
+                    let out = tmp + "/fusion-\(outs.count).npy"
+                    let r = try runProduct("edge-infer", ["run"] + model + flag + ["--input", x, "--output", out, "--threads", threads])
+                    #expect(r.status == 0, "\(r.stderr)")
+                    outs.append(try Data(contentsOf: URL(fileURLWithPath: out)))
+                }
+                #expect(outs[0] == outs[1] && outs[0].count > 128, "\(model) at \(threads) threads: fused and unfused logits differ")
+            }
+        }
+    }
+
     @Test func classifiesWithTheBuiltInModelFromAnyDirectory() throws {
         let r = try runProduct("edge-infer", [Paths.repo + "/models/samples/dog.ppm", "--top", "3"], cwd: tmp)
         #expect(r.status == 0, "\(r.stderr)")
