@@ -9,6 +9,8 @@ trap 'rm -rf "$scratch"' EXIT
 
 step "C core (gcc + libgomp): SIMD kernels vs scalar oracles, fixture model, concurrency, C example"
 make -s -C CRuntime -j2 check
+step "C library installed (make install: libcnm.a, libcnm.so, cnm.h, cnm.pc), the example built with pkg-config"
+make -s -C CRuntime check-install
 step "C core under AddressSanitizer + UndefinedBehaviorSanitizer"
 make -s -C CRuntime check-sanitize
 step "one full inference under valgrind memcheck"

@@ -27,6 +27,8 @@ extern "C" {
 #endif
 
 #define CNM_FORMAT_VERSION 1
+/* The library's version (also libcnm.so's, and cnm.pc's). */
+#define CNM_VERSION "0.2.0"
 
 typedef enum cnm_status {
     CNM_OK = 0,
@@ -244,6 +246,15 @@ void cnm_npy_free(cnm_npy *a);
 
 /* CRC-32 as used by the file checksum (zlib's crc32). */
 uint32_t cnm_crc32(uint32_t crc, const void *data, size_t size);
+
+/* The build and this CPU: the library version (CNM_VERSION of the build), the compiler that built
+ * it, and its kernel tables: the i-th table's name (e.g. "avx512f+avx512-vnni"; NULL past the
+ * last), with *runs set to 1 when this CPU has what it needs, and the one a new context takes
+ * (the best this CPU runs that CNM_ISA allows). */
+const char *cnm_version(void);
+const char *cnm_compiler(void);
+const char *cnm_kernel_table_name(int i, int *runs);
+const char *cnm_kernel_table_selected(void);
 
 /* A short text describing the status. */
 const char *cnm_status_string(cnm_status status);

@@ -55,22 +55,6 @@ const char *cnm_status_string(cnm_status s) {
     return "unknown status";
 }
 
-/* ---- CRC-32 (zlib polynomial), table built at compile time ---- */
-#define CRC_P 0xEDB88320u
-#define CRC_B(c) (((c) & 1u) ? (CRC_P ^ ((c) >> 1)) : ((c) >> 1))
-#define CRC_8(c) CRC_B(CRC_B(CRC_B(CRC_B(CRC_B(CRC_B(CRC_B(CRC_B(c))))))))
-#define CRC_R4(i) CRC_8(i), CRC_8(i + 1), CRC_8(i + 2), CRC_8(i + 3)
-#define CRC_R16(i) CRC_R4(i), CRC_R4(i + 4), CRC_R4(i + 8), CRC_R4(i + 12)
-#define CRC_R64(i) CRC_R16(i), CRC_R16(i + 16), CRC_R16(i + 32), CRC_R16(i + 48)
-static const uint32_t CRC_TABLE[256] = {CRC_R64(0u), CRC_R64(64u), CRC_R64(128u), CRC_R64(192u)};
-
-uint32_t cnm_crc32(uint32_t crc, const void *data, size_t size) {
-    const uint8_t *p = data;
-    crc = ~crc;
-    for (size_t i = 0; i < size; i++) crc = CRC_TABLE[(crc ^ p[i]) & 0xFFu] ^ (crc >> 8);
-    return ~crc;
-}
-
 /* ---- little-endian readers ---- */
 static uint32_t rd32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;

@@ -24,6 +24,12 @@ enum { CNM_SEC_STRINGS, CNM_SEC_META, CNM_SEC_LABELS, CNM_SEC_TENSORS,
  * or no edge model. */
 #define CNM_MAX_WORK ((uint64_t)1 << 35)
 
+/* CRC-32 implementations (crc32.c): one table lookup per byte, or folding (PCLMULQDQ on x86-64,
+ * the CRC32 instructions on aarch64) where cnm_crc32_fast() says this CPU has it. */
+enum { CNM_CRC_BYTES = 0, CNM_CRC_FOLD = 1 };
+uint32_t cnm_crc32_with(int impl, uint32_t crc, const void *data, size_t size);
+int cnm_crc32_fast(void);
+
 typedef struct cnm_tensor {
     const char *name;       /* NUL-terminated copy */
     uint32_t dtype, ndim;

@@ -5,6 +5,7 @@
  * model test runs the official CondenseNet-86 fixture against PyTorch's logits. Prints one
  * line per failure and a closing "N passed, N failed". */
 #include "cnm.h"
+#include "../src/internal.h"
 #include "../src/kernels/kernels.h"
 #include "check.h"
 
@@ -114,6 +115,28 @@ static void test_model_q8(const char *path, const char *in_path, const char *ref
 
 /* max pool 3x3 stride 2 pad 1 (the DenseNet/ResNet stem) on a 4x4 ramp, worked out by hand:
  * padding must never win, also when every input is negative */
+/* The folding CRC-32 (PCLMULQDQ / Armv8 CRC32) against the byte-table one and zlib's check value,
+ * for every length up to 1100 at every alignment, chained, and on 1 MiB. */
+static void test_crc32(void) {
+    CHECK(cnm_crc32_with(CNM_CRC_BYTES, 0, "123456789", 9) == 0xCBF43926u, "table CRC of the check string");
+    CHECK(cnm_crc32_with(CNM_CRC_FOLD, 0, "123456789", 9) == 0xCBF43926u, "fast CRC of the check string");
+    const size_t big = (size_t)1 << 20;
+    uint8_t *b = malloc(big + 64);
+    uint32_t x = 0x9E3779B9u;
+    for (size_t i = 0; i < big + 64; i++) { x ^= x << 13; x ^= x >> 17; x ^= x << 5; b[i] = (uint8_t)x; }
+    int bad = 0;
+    for (size_t off = 0; off < 16; off++)
+        for (size_t n = 0; n <= 1100; n++)
+            if (cnm_crc32_with(CNM_CRC_FOLD, 0, b + off, n) != cnm_crc32_with(CNM_CRC_BYTES, 0, b + off, n)) bad++;
+    CHECK(bad == 0, "fast CRC differs from the table CRC on %d of 17616 (offset, length) pairs", bad);
+    const uint32_t whole = cnm_crc32_with(CNM_CRC_BYTES, 0, b + 3, big);
+    CHECK(cnm_crc32_with(CNM_CRC_FOLD, 0, b + 3, big) == whole, "fast CRC of 1 MiB");
+    CHECK(cnm_crc32_with(CNM_CRC_FOLD, cnm_crc32_with(CNM_CRC_FOLD, 0, b + 3, 1000), b + 1003, big - 1000) == whole, "chained fast CRC");
+    CHECK(cnm_crc32(0, b + 3, big) == whole, "cnm_crc32");
+    printf("crc32: %s\n", cnm_crc32_fast() ? "folding (PCLMULQDQ / Armv8 CRC32) checked against the table" : "no fast path on this CPU");
+    free(b);
+}
+
 static void test_maxpool(void) {
     float up[16], down[16], y[4];
     for (int i = 0; i < 16; i++) up[i] = (float)i, down[i] = (float)-i;
@@ -380,6 +403,7 @@ int main(int argc, char **argv) {
         argc--;
     }
     if (!model_only) {
+        test_crc32();
         test_kernel_tables();
         test_maxpool();
         test_generic_ops();

@@ -10,6 +10,9 @@
 #endif
 #if defined(__aarch64__) && defined(__linux__)
 #include <sys/auxv.h>
+#ifndef HWCAP_CRC32
+#define HWCAP_CRC32 (1 << 7)
+#endif
 #ifndef HWCAP_ASIMDDP
 #define HWCAP_ASIMDDP (1 << 20)
 #endif
@@ -19,7 +22,8 @@ unsigned cnm_cpu_features(void) {
     unsigned f = 0;
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     __builtin_cpu_init();
-    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return 0;
+    if (__builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1")) f |= CNM_CPU_CRC;
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return f;
     f |= CNM_CPU_AVX2;
     unsigned a, b, c, d;
     if (__get_cpuid_count(7, 1, &a, &b, &c, &d) && ((a >> 4) & 1u)) f |= CNM_CPU_AVXVNNI; /* CPUID.(7,1):EAX bit 4 */
@@ -30,6 +34,7 @@ unsigned cnm_cpu_features(void) {
 #elif defined(__aarch64__) && defined(__linux__)
     f |= CNM_CPU_NEON;
     if (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) f |= CNM_CPU_DOTPROD;
+    if (getauxval(AT_HWCAP) & HWCAP_CRC32) f |= CNM_CPU_CRC;
 #endif
     return f;
 }

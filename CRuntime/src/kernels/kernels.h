@@ -242,6 +242,7 @@ enum {
     CNM_CPU_AVX512VNNI = 1u << 3, /* AVX-512 BW + VNNI */
     CNM_CPU_NEON = 1u << 4,       /* aarch64 Advanced SIMD */
     CNM_CPU_DOTPROD = 1u << 5,    /* Armv8.2 dot product (sdot) */
+    CNM_CPU_CRC = 1u << 6,        /* x86-64 PCLMULQDQ + SSE4.1, or the Armv8 CRC32 instructions (crc32.c) */
 };
 
 typedef struct cnm_kernels {

@@ -2,6 +2,7 @@
  * this CPU can run whose level CNM_ISA allows (cnm_kernels_select); the C tests run every one
  * the CPU can run. Where an ISA has no faster kernel for an algorithm, its table holds the
  * scalar reference. */
+#include "cnm.h"
 #include "kernels.h"
 
 /* ---- the scalar table's entries that adapt a reference to the table's signature ---- */
@@ -69,4 +70,24 @@ const cnm_kernels *cnm_kernels_select(void) {
     for (int i = 0; i < N_TABLES; i++)
         if ((TABLES[i].requires & ~have) == 0 && TABLES[i].level <= cap) best = &TABLES[i];
     return best;
+}
+
+const char *cnm_kernel_table_name(int i, int *runs) {
+    if (i < 0 || i >= N_TABLES) return NULL;
+    if (runs) *runs = (TABLES[i].requires & ~cnm_cpu_features()) == 0;
+    return TABLES[i].name;
+}
+
+const char *cnm_kernel_table_selected(void) { return cnm_kernels_select()->name; }
+
+const char *cnm_version(void) { return CNM_VERSION; }
+
+const char *cnm_compiler(void) {
+#if defined(__clang__)
+    return "clang " __clang_version__;
+#elif defined(__GNUC__)
+    return "gcc " __VERSION__;
+#else
+    return "unknown C compiler";
+#endif
 }
