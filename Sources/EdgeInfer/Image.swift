@@ -21,8 +21,9 @@ public struct Image: Equatable, Sendable {
     /// model's input); nil decodes every format at full size.
     public init(contentsOf path: String, atLeast: (width: Int, height: Int)? = nil) throws {
         guard let d = FileManager.default.contents(atPath: path) else {
-            let exists = FileManager.default.fileExists(atPath: path)
-            throw EdgeInferError(.io, "\(path): \(exists ? "cannot read the file" : "no such file")")
+            var dir: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: path, isDirectory: &dir)
+            throw EdgeInferError(.io, "\(path): \(dir.boolValue ? "is a directory" : exists ? "cannot read the file" : "no such file")")
         }
         self = try d.withUnsafeBytes { try Image.decode($0, name: path, atLeast: atLeast) } /* no copy of a large file */
     }
@@ -40,6 +41,9 @@ public struct Image: Equatable, Sendable {
         if b.count >= 8 && Array(b[0..<8]) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] { return try decodeC(b, name: name, edge_decode_png) }
         if b.count >= 2 && b[0] == UInt8(ascii: "P") && (b[1] == UInt8(ascii: "5") || b[1] == UInt8(ascii: "6")) {
             return try decodeC(b, name: name, cnm_image_decode_pnm)
+        }
+        if b.count >= 2 && b[0] == UInt8(ascii: "P") && (b[1] == UInt8(ascii: "2") || b[1] == UInt8(ascii: "3")) {
+            throw EdgeInferError(.image, "\(name): an ASCII (plain) \(b[1] == UInt8(ascii: "3") ? "PPM (P3)" : "PGM (P2)") is not supported; convert it to binary (P6 / P5), JPEG or PNG")
         }
         throw EdgeInferError(.image, "\(name): not a PPM/PGM, JPEG or PNG image")
     }

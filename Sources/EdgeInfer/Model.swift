@@ -1,4 +1,5 @@
 import CRuntime
+import Foundation
 
 /// A loaded, validated `.cnm` model. Immutable and safe to share between threads;
 /// run it through a `Session`.
@@ -212,4 +213,29 @@ func makeHandle(_ create: (UnsafeMutablePointer<OpaquePointer?>, UnsafeMutablePo
     let st = create(&ptr, &err)
     guard st == CNM_OK, let ptr else { throw EdgeInferError(status: st, err) }
     return ptr
+}
+
+/// What this build is and what this CPU runs: the C core's version and compiler, its kernel
+/// tables (those this CPU can run marked), and the one a new session takes.
+public enum BuildInfo {
+    public static var version: String { String(cString: cnm_version()) }
+    public static var compiler: String { String(cString: cnm_compiler()) }
+    public static var kernelTables: [(name: String, runs: Bool)] {
+        var out: [(String, Bool)] = []
+        var runs: Int32 = 0
+        while let n = cnm_kernel_table_name(Int32(out.count), &runs) { out.append((String(cString: n), runs != 0)) }
+        return out
+    }
+    public static var selectedTable: String { String(cString: cnm_kernel_table_selected()) }
+    /// The .cnm format version this build reads and writes.
+    public static var formatVersion: Int { Int(CNM_FORMAT_VERSION) }
+
+    /// The lines `--version` prints after the tool's name and version.
+    public static var summary: String {
+        """
+        libcnm \(version), built by \(compiler)
+        kernel tables built in: \(kernelTables.map { $0.name + ($0.runs ? "" : " (not on this CPU)") }.joined(separator: ", "))
+        this CPU takes: \(selectedTable)\(ProcessInfo.processInfo.environment["CNM_ISA"].map { " (CNM_ISA=\($0))" } ?? "")
+        """
+    }
 }

@@ -16,7 +16,8 @@ struct CNMConvertCommand: ParsableCommand {
             MaxPool, AveragePool, GlobalAveragePool, Add, Concat, LRN, Gemm, Flatten, Dropout \
             (LeNet, AlexNet, VGG, GoogLeNet, ResNet, DenseNet): BatchNorm is folded into the conv \
             before it where the graph allows.
-            """)
+            """,
+        version: "cnm-convert \(BuildInfo.version) (writes .cnm format version \(BuildInfo.formatVersion))\n" + BuildInfo.summary)
 
     @Argument(help: "The checkpoint (.pth) or ONNX model (.onnx).")
     var checkpoint: String
@@ -24,8 +25,8 @@ struct CNMConvertCommand: ParsableCommand {
     @Option(name: [.short, .customLong("output")], help: "The .cnm file to write.")
     var output: String
 
-    @Option(help: "What the checkpoint cannot say: input size, stem stride, mean/std, labels.")
-    var preset: PresetChoice
+    @Option(help: "What the checkpoint cannot say: input size, stem stride, mean/std, labels. Needed for .pth checkpoints; an ONNX graph gives its input size, and imagenet's mean/std are its default.")
+    var preset: PresetChoice?
 
     @Flag(help: "Lossless conversion of a training-time checkpoint: keep every classifier input (the official conversion keeps 50%) and every channel the masks keep.")
     var keepClassifier = false
@@ -75,6 +76,9 @@ struct CNMConvertCommand: ParsableCommand {
     }
 
     func validate() throws {
+        if preset == nil && !checkpoint.lowercased().hasSuffix(".onnx") {
+            throw ValidationError("--preset cifar10|imagenet is needed for a .pth checkpoint (its input size, stem and mean/std are not in the file)")
+        }
         if int8 && calibration == nil { throw ValidationError("--int8 needs --calibration SOURCE") }
         if !int8 && calibration != nil { throw ValidationError("--calibration is only used with --int8") }
         if calibrationCount < 1 { throw ValidationError("--calibration-count must be at least 1") }
@@ -86,8 +90,11 @@ struct CNMConvertCommand: ParsableCommand {
     mutating func run() throws {
         do {
             let (bytes, r, qr) = try Converter.convert(checkpoint: checkpoint, options: try convertOptions(), int8: quantizeOptions)
-            guard FileManager.default.createFile(atPath: output, contents: Data(bytes)) else {
-                throw ConvertError("\(output): cannot write the file")
+            do {
+                try Data(bytes).write(to: URL(fileURLWithPath: output))
+            } catch {
+                let why = (error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription
+                throw EdgeInferError(.io, "\(output): cannot write the file (\(why))")
             }
             if verbose { printReport(r) }
             if let qr { printQuantization(qr) }
@@ -102,7 +109,7 @@ struct CNMConvertCommand: ParsableCommand {
 
     /// The preset with the command line's overrides; reads the --labels file.
     func convertOptions() throws -> ConvertOptions {
-        let p = preset.preset.with(mean: try Self.floats(mean, "mean"), std: try Self.floats(std, "std"), inputSize: inputSize)
+        let p = (preset ?? .imagenet).preset.with(mean: try Self.floats(mean, "mean"), std: try Self.floats(std, "std"), inputSize: inputSize)
         var opt = ConvertOptions(preset: p)
         opt.keepClassifier = keepClassifier
         opt.inputSizeOverride = inputSize

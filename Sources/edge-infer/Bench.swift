@@ -15,7 +15,7 @@ struct Bench: ParsableCommand {
 
     @OptionGroup var modelOption: ModelOption
 
-    @Option(help: "Thread counts, comma-separated.")
+    @Option(help: "Thread counts, comma-separated; 0 = all cores.")
     var threads = "1,2"
 
     @Option(help: "Timed inferences per thread count.")
@@ -39,8 +39,9 @@ struct Bench: ParsableCommand {
         guard runs >= 1, warmup >= 0, warmupMs >= 0, warmupMs <= 600_000 else {
             throw ValidationError("--runs must be >= 1, --warmup >= 0 and --warmup-ms in 0...600000")
         }
-        guard threadCounts.count >= 1, threadCounts.allSatisfy({ $0 >= 1 && $0 <= 1024 }) else {
-            throw ValidationError("--threads '\(threads)' must be a comma-separated list of numbers in 1...1024")
+        let given = threads.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !given.isEmpty, given.allSatisfy({ $0 != nil && (0...1024).contains($0!) }) else {
+            throw ValidationError("--threads '\(threads)' must be a comma-separated list of numbers in 0...1024 (0 = all cores)")
         }
     }
 
@@ -62,7 +63,7 @@ struct Bench: ParsableCommand {
             let input = Self.input(count: model.info.inputCount)
             var results: [Result] = []
             var isa = ""
-            for t in threadCounts {
+            for t in threadCounts.map(ThreadsOption.resolve) {
                 let s = try Session(model: model, threads: t)
                 isa = s.isa
                 results.append(try measure(s, threads: t, input: input))

@@ -9,6 +9,7 @@ struct EdgeInferCommand: ParsableCommand {
         commandName: "edge-infer",
         abstract: "Run CondenseNet / DenseNet image classifiers (.cnm models) on the CPU.",
         discussion: "Without a subcommand, classifies an image: edge-infer IMAGE [--model M.cnm].",
+        version: "edge-infer \(BuildInfo.version)\n" + BuildInfo.summary,
         subcommands: [Classify.self, Run.self, Eval.self, Bench.self, Info.self],
         defaultSubcommand: Classify.self)
 
@@ -34,10 +35,13 @@ struct ModelOption: ParsableArguments {
     @Flag(help: "Run every operator as its own kernel (bit-identical results, slower; for checking fusion).")
     var noFusion = false
 
-    func load() throws -> Model {
-        if let model { return try Model(path: model, unfused: noFusion) }
+    func load() throws -> Model { try Self.load(model, unfused: noFusion) }
+
+    /// A .cnm file, or the model compiled into this binary.
+    static func load(_ path: String?, unfused: Bool = false) throws -> Model {
+        if let path { return try Model(path: path, unfused: unfused) }
         return try Model(staticBytes: edge_default_model_data(), count: edge_default_model_size(),
-                         name: "built-in default model", unfused: noFusion)
+                         name: "built-in default model", unfused: unfused)
     }
 }
 
@@ -64,46 +68,6 @@ func jsonString(_ s: String) -> String {
     return out + "\""
 }
 
-struct Classify: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Classify an image (JPEG, PNG, binary PPM or PGM).")
-
-    @Argument(help: "The image file.")
-    var image: String
-
-    @OptionGroup var modelOption: ModelOption
-
-    @Option(help: "How many classes to print.")
-    var top = 5
-
-    @Option(help: "OpenMP threads (default: all cores).")
-    var threads = 0
-
-    @Flag(help: "Print one JSON object.")
-    var json = false
-
-    func validate() throws {
-        guard top >= 1 else { throw ValidationError("--top must be at least 1") }
-    }
-
-    mutating func run() throws {
-        try reportingErrors {
-            let model = try modelOption.load()
-            let img = try Image(contentsOf: image, atLeast: model.inputSize)
-            let input = try img.modelInput(for: model)
-            let session = try Session(model: model, threads: threads)
-            let probs = softmax(try session.run(input))
-            let labels = model.labels
-            let best = topK(probs, min(top, probs.count))
-            if json {
-                let items = best.map { "{\"index\": \($0), \"label\": \(jsonString(labels[$0])), \"probability\": \(probs[$0])}" }
-                print("{\"image\": \(jsonString(image)), \"model\": \(jsonString(model.name)), \"top\": [\(items.joined(separator: ", "))]}")
-            } else {
-                for i in best { print(String(format: "%6.2f%%  %@", 100 * probs[i], labels[i])) }
-            }
-        }
-    }
-}
-
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run raw tensors: float32 NCHW .npy in, N x classes logits .npy out.")
 
@@ -115,12 +79,12 @@ struct Run: ParsableCommand {
     @Option(help: "Output .npy: float32 logits (N, classes).")
     var output: String
 
-    @Option(help: "OpenMP threads (default: all cores).")
-    var threads = 0
+    @OptionGroup var threadsOption: ThreadsOption
 
     mutating func run() throws {
         try reportingErrors {
             let model = try modelOption.load()
+            let threads = threadsOption.resolved
             let info = model.info
             let x = try NpyArray(contentsOf: input)
             let want = [info.inputChannels, info.inputHeight, info.inputWidth]
@@ -146,10 +110,19 @@ struct Info: ParsableCommand {
     @Flag(help: "List every operator.")
     var operators = false
 
+    @Flag(help: "Print one JSON object (with --operators, every operator too).")
+    var json = false
+
     mutating func run() throws {
         try reportingErrors {
-            let m = try ModelOption(model: model).load()
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let m = try ModelOption.load(model)
+            let loadMs = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
             let i = m.info
+            if json {
+                printJSON(m, loadMs: loadMs)
+                return
+            }
             print("model:       \(m.name)")
             print("format:      .cnm version \(i.version), \(i.fileSize) bytes")
             print("input:       \(i.inputChannels)x\(i.inputHeight)x\(i.inputWidth), mean \(i.mean), std \(i.std), \(i.resize == 1 ? "resize shorter side + centre crop" : "direct resize")")
@@ -162,6 +135,7 @@ struct Info: ParsableCommand {
             print(String(format: "compute:     %.2f M multiply-accumulates per image, %.2f M element operations in all",
                          Double(i.macs) / 1e6, Double(i.work) / 1e6))
             print("activations: arena \(i.arenaBytes) bytes (lower bound \(i.arenaLowerBound)), \(i.buffers) buffers")
+            print(String(format: "load:        %.1f ms (map, checksum, validation, planning, weight packing)", loadMs))
             let ops = m.operators
             var counts: [String: Int] = [:]
             for o in ops { counts[o.type, default: 0] += 1 }
@@ -173,9 +147,31 @@ struct Info: ParsableCommand {
     }
 }
 
-extension ModelOption {
-    init(model: String?) {
-        self.init()
-        self.model = model
+extension Info {
+    func printJSON(_ m: Model, loadMs: Double) {
+        let i = m.info
+        func arr(_ v: [Float]) -> String { "[" + v.map { "\($0)" }.joined(separator: ", ") + "]" }
+        func ints(_ v: [Int]) -> String { "[" + v.map(String.init).joined(separator: ", ") + "]" }
+        var counts: [String: Int] = [:]
+        let ops = m.operators
+        for o in ops { counts[o.type, default: 0] += 1 }
+        var f: [String] = [
+            "\"model\": \(jsonString(m.name))", "\"format_version\": \(i.version)", "\"file_bytes\": \(i.fileSize)",
+            "\"input\": {\"channels\": \(i.inputChannels), \"height\": \(i.inputHeight), \"width\": \(i.inputWidth), \"mean\": \(arr(i.mean)), \"std\": \(arr(i.std)), \"resize\": \(jsonString(i.resize == 1 ? "shorter-side-crop" : "direct"))}",
+            "\"classes\": \(i.numClasses)", "\"labels\": [" + m.labels.map(jsonString).joined(separator: ", ") + "]",
+            "\"metadata\": {" + m.metadata.map { "\(jsonString($0.key)): \(jsonString($0.value))" }.joined(separator: ", ") + "}",
+            "\"parameters\": \(i.parameters)", "\"weight_bytes\": \(i.weightBytes)", "\"tensors\": \(i.tensors)",
+            "\"macs\": \(i.macs)", "\"work\": \(i.work)", "\"arena_bytes\": \(i.arenaBytes)", "\"arena_lower_bound\": \(i.arenaLowerBound)",
+            "\"buffers\": \(i.buffers)", String(format: "\"load_ms\": %.3f", loadMs),
+            "\"operator_counts\": {" + counts.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)): \($0.value)" }.joined(separator: ", ") + "}",
+        ]
+        if operators {
+            f.append("\"operators\": [" + ops.enumerated().map { k, o in
+                "{\"index\": \(k), \"type\": \(jsonString(o.type)), \"summary\": \(jsonString(o.summary)), \"input_shape\": \(ints(o.inputShape)), \"output_shape\": \(ints(o.outputShape)), \"macs\": \(o.macs), \"work\": \(o.work), \"relu\": \(o.relu), \"weight\": \(jsonString(o.weightName))}"
+            }.joined(separator: ", ") + "]")
+        }
+        print("{" + f.joined(separator: ", ") + "}")
     }
 }
+
+

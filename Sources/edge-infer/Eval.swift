@@ -23,8 +23,7 @@ struct Eval: ParsableCommand {
     @Option(help: "Evaluate at most this many images.")
     var limit: Int?
 
-    @Option(help: "OpenMP threads (default: all cores).")
-    var threads = 0
+    @OptionGroup var threadsOption: ThreadsOption
 
     @Option(help: "A second model (e.g. the fp32 one) run on the same inputs: adds its top-1 and the top-1 agreement of the two.")
     var reference: String?
@@ -42,6 +41,7 @@ struct Eval: ParsableCommand {
             let data = try Dataset(path: dataset)
             let classIndex = try classIndex(data.classes, labels: model.labels)
             let samples = Array(data.samples.prefix(limit ?? Int.max))
+            let threads = threadsOption.resolved
             let session = try Session(model: model, threads: threads)
             let refModel = try referenceModel(like: model)
             let refSession = try refModel.map { try Session(model: $0, threads: threads) }

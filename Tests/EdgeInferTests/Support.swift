@@ -43,7 +43,7 @@ struct Output {
 }
 
 /// Run a built product and capture its output (like swift-argument-parser's test helpers).
-func runProduct(_ name: String, _ args: [String], cwd: String? = nil, env: [String: String] = [:]) throws -> Output {
+func runProduct(_ name: String, _ args: [String], cwd: String? = nil, env: [String: String] = [:], stdin: Data? = nil) throws -> Output {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: Paths.products + "/" + name)
     p.arguments = args
@@ -54,7 +54,16 @@ func runProduct(_ name: String, _ args: [String], cwd: String? = nil, env: [Stri
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err
+    let input = Pipe()
+    if stdin != nil { p.standardInput = input }
     try p.run()
+    if let stdin {
+        let w = input.fileHandleForWriting
+        Thread.detachNewThread {  // written beside the reads, so a large input cannot deadlock
+            w.write(stdin)
+            try? w.close()
+        }
+    }
     let o = out.fileHandleForReading.readDataToEndOfFile()
     let r = err.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
