@@ -97,7 +97,7 @@ struct Eval: ParsableCommand {
         var t = Tally()
         t.count = samples.count
         var output = [Float](repeating: 0, count: model.labels.count), refOutput = output
-        let tty = isatty(2) != 0
+        var bar = ProgressBar("eval", total: samples.count)
         let start = DispatchTime.now().uptimeNanoseconds
         for (n, s) in samples.enumerated() {
             let img = try Image.decode(try s.bytes(), name: s.name, atLeast: model.inputSize)
@@ -114,17 +114,10 @@ struct Eval: ParsableCommand {
             if best.contains(truth) { t.top5 += 1 }
             t.perClass[s.className, default: (0, 0)].total += 1
             if best.first == truth { t.perClass[s.className, default: (0, 0)].right += 1 }
-            if tty && (n % 50 == 49 || n == samples.count - 1) { showProgress(n + 1, of: samples.count, top1: t.top1) }
+            bar.update(n + 1, extra: String(format: "top-1 %.2f%%", 100 * Double(t.top1) / Double(n + 1)))
         }
-        if tty { FileHandle.standardError.write(Data("\n".utf8)) }
         t.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return t
-    }
-
-    func showProgress(_ n: Int, of total: Int, top1: Int) {
-        let f = Double(n) / Double(total)
-        let bar = String(repeating: "#", count: Int(f * 30)) + String(repeating: " ", count: 30 - Int(f * 30))
-        FileHandle.standardError.write(Data(String(format: "\r[%@] %d/%d  top-1 %.2f%%", bar, n, total, 100 * Double(top1) / Double(n)).utf8))
     }
 
     /// Classes that are not the model's: the agreement with --reference only.

@@ -93,6 +93,17 @@ import Testing
         #expect(bad.status != 0 && bad.stderr.contains("0...1024"))
     }
 
+    @Test func progressShowsCountRateAndTimeLeft() {
+        let l = ProgressBar.line("eval", 50, 200, seconds: 5, extra: "top-1 90.00%")
+        #expect(l.contains("50/200") && l.contains("10.0/s") && l.contains("ETA 0:15") && l.hasSuffix("top-1 90.00%"), "\(l)")
+        #expect(l.contains("[######                  ]"), "\(l)")
+        #expect(ProgressBar.line("calibrating", 200, 200, seconds: 20).contains("20.0 s"))
+        // not on a terminal: nothing (the test's stderr is a pipe)
+        var bar = ProgressBar("x", total: 2)
+        #expect(!bar.enabled)
+        bar.update(2)
+    }
+
     @Test func smallOnes() throws {
         let p3 = tmp + "/plain.ppm"
         try Data("P3\n1 1\n255\n0 0 0\n".utf8).write(to: URL(fileURLWithPath: p3))

@@ -111,6 +111,7 @@ public enum Quantizer {
         let passes = o.method == .minmax ? 1 : 2
         var out = [Float](repeating: 0, count: session.model.info.numClasses)
         for pass in 0..<passes {
+            var bar = ProgressBar("calibrating (\(o.method.rawValue)\(passes > 1 ? ", pass \(pass + 1)/2" : ""))", total: inputs.count, enabled: o.progress && isatty(2) != 0)
             for (n, x) in inputs.enumerated() {
                 try session.run(x, into: &out)
                 for (k, c) in convs.enumerated() {
@@ -122,7 +123,7 @@ public enum Quantizer {
                         for f in v where f > 0 { r.hist[k][min(bins - 1, Int(f * w))] += 1 }
                     }
                 }
-                if o.progress { progress("calibrating (\(o.method.rawValue)\(passes > 1 ? ", pass \(pass + 1)/2" : ""))", n + 1, inputs.count) }
+                bar.update(n + 1)
             }
         }
         return r
@@ -160,6 +161,7 @@ public enum Quantizer {
         var sig = [Double](repeating: 0, count: convs.count), noise = sig
         var lsig = 0.0, lnoise = 0.0, agree = 0
         var out = [Float](repeating: 0, count: session.model.info.numClasses), qout = out
+        var bar = ProgressBar("measuring int8 error", total: inputs.count, enabled: show && isatty(2) != 0)
         for (n, x) in inputs.enumerated() {
             try session.run(x, into: &out)
             var ref: [[Float]] = convs.map { c in session.value(c.output).map(Array.init) ?? [] }
@@ -175,7 +177,7 @@ public enum Quantizer {
             ref = []
             for i in 0..<out.count { lsig += Double(out[i] * out[i]); lnoise += Double((out[i] - qout[i]) * (out[i] - qout[i])) }
             if topK(out, 1) == topK(qout, 1) { agree += 1 }
-            if show { progress("measuring int8 error", n + 1, inputs.count) }
+            bar.update(n + 1)
         }
         func db(_ s: Double, _ n: Double) -> Double { n > 0 ? 10 * log10(max(s, 1e-30) / n) : 200 }
         return (convs.indices.map { db(sig[$0], noise[$0]) }, db(lsig, lnoise), Double(agree) / Double(inputs.count))
@@ -228,13 +230,6 @@ public enum Quantizer {
             if kl < bestKL { bestKL = kl; best = i }
         }
         return top * (Float(best) + 0.5) / Float(n)
-    }
-
-    static func progress(_ what: String, _ n: Int, _ total: Int) {
-        guard isatty(2) != 0 else { return }
-        let f = Double(n) / Double(max(total, 1)), w = 30
-        let bar = String(repeating: "#", count: Int(f * Double(w))) + String(repeating: " ", count: w - Int(f * Double(w)))
-        FileHandle.standardError.write(Data("\r\(what) [\(bar)] \(n)/\(total)\(n == total ? "\n" : "")".utf8))
     }
 
     /// Normalised model inputs from a float32 NCHW .npy, a folder of images, or a tar(.gz) of images.
