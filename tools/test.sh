@@ -24,4 +24,9 @@ step "the C example under qemu agrees with the Swift CLI on x86"
 swift run -c debug --skip-build edge-infer models/samples/cat.ppm --model models/condensenet86-cifar10-int8.cnm > "$scratch/x86.out"
 tail -5 "$scratch/aarch64.out" | diff - "$scratch/x86.out" && echo "same top-5"
 swift test --skip-build
+
+step "Python package: pip install ./python (the C core as an extension), pytest"
+python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore numpy pytest 2>/dev/null || true
+python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore ./python
+python3 -m pytest -q -p no:cacheprovider python/tests
 echo; echo "== all tests passed in ${SECONDS} s"
