@@ -63,23 +63,32 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
+        // Both tools link the Swift runtime statically: they run on a machine without Swift
+        // (edge-infer needs only FoundationEssentials, no ICU: about 15 MB stripped).
         .executableTarget(
             name: "edge-infer",
             dependencies: [
                 "EdgeInfer", "CEmbeddedModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            linkerSettings: [.unsafeFlags(["-static-stdlib"]), .linkedLibrary("_FoundationCollections"),
+                             .linkedLibrary("_FoundationCShims"), .linkedLibrary("swiftSynchronization")]
         ),
         .executableTarget(
             name: "cnm-convert",
             dependencies: [
                 "CNMConvert",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            linkerSettings: [.unsafeFlags(["-static-stdlib"]), .linkedLibrary("CoreFoundation"), .linkedLibrary("_FoundationICU"),
+                             .linkedLibrary("FoundationInternationalization"), .linkedLibrary("_FoundationCollections"),
+                             .linkedLibrary("_FoundationCShims"), .linkedLibrary("swiftSynchronization")]
         ),
         .testTarget(
             name: "EdgeInferTests",
-            dependencies: ["EdgeInfer", "CNMConvert", "CRuntime", "edge-infer", "cnm-convert"],
+            // not the executables: their static runtime must not reach the test bundle; `swift build
+            // --build-tests` builds them, and the CLI tests run them
+            dependencies: ["EdgeInfer", "CNMConvert", "CRuntime"],
             exclude: ["Fixtures"]
         ),
     ]

@@ -25,6 +25,15 @@ swift run -c debug --skip-build edge-infer models/samples/cat.ppm --model models
 tail -5 "$scratch/aarch64.out" | diff - "$scratch/x86.out" && echo "same top-5"
 swift test --skip-build
 
+step "the CLI runs without Swift: the built edge-infer and cnm-convert with the toolchain's folder hidden"
+toolchain=$(dirname "$(dirname "$(readlink -f "$(command -v swift)")")")
+mkdir -p "$scratch/empty"
+unshare --mount sh -c "mount --bind '$scratch/empty' '$toolchain' && test -z \"\$(ls '$toolchain')\" &&
+  ! ldd .build/debug/edge-infer | grep -q swift &&
+  .build/debug/edge-infer models/samples/cat.jpg --top 1 | grep -q cat &&
+  .build/debug/cnm-convert Tests/EdgeInferTests/Fixtures/onnx/tiny.onnx -o '$scratch/tiny.cnm' &&
+  .build/debug/edge-infer info '$scratch/tiny.cnm' >/dev/null" && echo "edge-infer and cnm-convert ran with $toolchain hidden"
+
 step "Python package: pip install ./python (the C core as an extension), pytest"
 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore numpy pytest 2>/dev/null || true
 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore ./python

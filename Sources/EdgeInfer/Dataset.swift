@@ -1,6 +1,14 @@
 import CImageIO
 import CRuntime
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
 
 /// A labelled image set: a folder of class sub-folders, or a tar / tar.gz archive of them
 /// (`<anything>/<class>/<image>`). The class of an image is the name of its parent folder.
@@ -23,21 +31,17 @@ public struct Dataset {
 
     public init(path: String) throws {
         self.path = path
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw EdgeInferError(.io, "\(path): no such file or folder")
-        }
+        guard pathExists(path) else { throw EdgeInferError(.io, "\(path): no such file or folder") }
         var byClass: [String: [Sample]] = [:]
-        if isDir.boolValue {
+        if isDirectoryPath(path) {
             let fm = FileManager.default
             let subs = (try? fm.contentsOfDirectory(atPath: path)) ?? []
             for c in subs.sorted() {
-                let dir = (path as NSString).appendingPathComponent(c)
-                var sub: ObjCBool = false
-                guard fm.fileExists(atPath: dir, isDirectory: &sub), sub.boolValue else { continue }
+                let dir = path.appendingPath(c)
+                guard isDirectoryPath(dir) else { continue }
                 for f in ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).sorted()
-                where Self.imageExtensions.contains((f as NSString).pathExtension.lowercased()) {
-                    let file = (dir as NSString).appendingPathComponent(f)
+                where Self.imageExtensions.contains(f.pathExtension.lowercased()) {
+                    let file = dir.appendingPath(f)
                     byClass[c, default: []].append(Sample(name: file, className: c) {
                         guard let d = FileManager.default.contents(atPath: file) else {
                             throw EdgeInferError(.io, "\(file): cannot read the file")
@@ -61,7 +65,7 @@ public struct Dataset {
             let all = bytes
             for e in try Self.tarEntries(all, name: path) {
                 let parts = e.path.split(separator: "/")
-                guard parts.count >= 2, Self.imageExtensions.contains((e.path as NSString).pathExtension.lowercased()) else { continue }
+                guard parts.count >= 2, Self.imageExtensions.contains(e.path.pathExtension.lowercased()) else { continue }
                 let range = e.range
                 byClass[String(parts[parts.count - 2]), default: []].append(Sample(name: e.path, className: String(parts[parts.count - 2])) {
                     Array(all[range])
@@ -86,7 +90,7 @@ public struct Dataset {
         }
         while off + 512 <= b.count {
             if b[off..<(off + 512)].allSatisfy({ $0 == 0 }) { break }
-            let sizeText = field(off + 124, 12).trimmingCharacters(in: CharacterSet(charactersIn: " \0"))
+            let sizeText = field(off + 124, 12).trimmed(["\0"])
             guard let size = Int(sizeText, radix: 8), size >= 0 else {
                 throw EdgeInferError(.argument, "\(name): not a tar archive (bad header at byte \(off))")
             }

@@ -1,6 +1,14 @@
 import CImageIO
 import CRuntime
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
 
 /// An 8-bit image, interleaved (HWC), 1 or 3 channels. Decoding, resizing and normalisation
 /// are the C core's (`cnm_image_*`), so Swift and C users feed a model the same floats.
@@ -21,9 +29,7 @@ public struct Image: Equatable, Sendable {
     /// model's input); nil decodes every format at full size.
     public init(contentsOf path: String, atLeast: (width: Int, height: Int)? = nil) throws {
         guard let d = FileManager.default.contents(atPath: path) else {
-            var dir: ObjCBool = false
-            let exists = FileManager.default.fileExists(atPath: path, isDirectory: &dir)
-            throw EdgeInferError(.io, "\(path): \(dir.boolValue ? "is a directory" : exists ? "cannot read the file" : "no such file")")
+            throw EdgeInferError(.io, "\(path): \(isDirectoryPath(path) ? "is a directory" : pathExists(path) ? "cannot read the file" : "no such file")")
         }
         self = try d.withUnsafeBytes { try Image.decode($0, name: path, atLeast: atLeast) } /* no copy of a large file */
     }

@@ -1,4 +1,12 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
 
 /// Images read from a byte stream (stdin): a stream of concatenated binary PPM/PGM frames, as
 /// `ffmpeg ... -f image2pipe -vcodec ppm -` writes, read frame by frame as they arrive; or any

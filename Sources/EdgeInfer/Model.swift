@@ -1,5 +1,13 @@
 import CRuntime
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
 
 /// A loaded, validated `.cnm` model. Immutable and safe to share between threads;
 /// run it through a `Session`.
@@ -201,7 +209,7 @@ public struct OperatorInfo: Sendable, Equatable {
         default: break
         }
         if relu { s += "+relu" }
-        if let q = inputQuantization { s += String(format: " int8 (in scale %.4g, zp %d)", q.scale, q.zeroPoint) }
+        if let q = inputQuantization { s += cformat(" int8 (in scale %.4g, zp %d)", q.scale, q.zeroPoint) }
         return "\(s) \(shape(inputShape)) -> \(shape(outputShape))"
     }
 }

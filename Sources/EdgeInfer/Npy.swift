@@ -1,5 +1,13 @@
 import CRuntime
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
 
 /// A NumPy `.npy` array of float32 (read: `<f4` or `<f8`, C order; written: `<f4`).
 public struct NpyArray: Equatable, Sendable {

@@ -1,4 +1,12 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
 
 /// A progress bar on stderr for long work (eval, calibration): count, rate and time left,
 /// redrawn at most 10 times a second, only when stderr is a terminal (logs and pipes stay clean).
@@ -21,8 +29,8 @@ public struct ProgressBar {
         let bar = String(repeating: "#", count: Int(f * Double(w))) + String(repeating: " ", count: w - Int(f * Double(w)))
         let rate = seconds > 0 ? Double(n) / seconds : 0
         let left = rate > 0 ? Double(total - n) / rate : 0
-        let eta = n >= total ? String(format: "%.1f s", seconds) : String(format: "ETA %d:%02d", Int(left) / 60, Int(left) % 60)
-        return String(format: "%@ [%@] %d/%d  %.1f/s  %@", what, bar, n, total, rate, eta) + (extra.isEmpty ? "" : "  " + extra)
+        let eta = n >= total ? cformat("%.1f s", seconds) : cformat("ETA %d:%02d", Int(left) / 60, Int(left) % 60)
+        return "\(what) [\(bar)] " + cformat("%d/%d  %.1f/s  ", n, total, rate) + eta + (extra.isEmpty ? "" : "  " + extra)
     }
 
     /// `n` items done; `extra` is appended (e.g. the running top-1).
@@ -32,6 +40,6 @@ public struct ProgressBar {
         guard n >= total || now - lastDraw >= 100_000_000 else { return }
         lastDraw = now
         let s = Self.line(what, n, total, seconds: Double(now - start) / 1e9, extra: extra())
-        FileHandle.standardError.write(Data(("\r" + s + "\u{1B}[K" + (n >= total ? "\n" : "")).utf8))
+        writeStderr("\r" + s + "\u{1B}[K" + (n >= total ? "\n" : ""))
     }
 }

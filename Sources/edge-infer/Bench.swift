@@ -1,6 +1,14 @@
 import ArgumentParser
 import EdgeInfer
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -39,13 +47,13 @@ struct Bench: ParsableCommand {
         guard runs >= 1, warmup >= 0, warmupMs >= 0, warmupMs <= 600_000 else {
             throw ValidationError("--runs must be >= 1, --warmup >= 0 and --warmup-ms in 0...600000")
         }
-        let given = threads.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        let given = threads.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmed()) }
         guard !given.isEmpty, given.allSatisfy({ $0 != nil && (0...1024).contains($0!) }) else {
             throw ValidationError("--threads '\(threads)' must be a comma-separated list of numbers in 0...1024 (0 = all cores)")
         }
     }
 
-    var threadCounts: [Int] { threads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+    var threadCounts: [Int] { threads.split(separator: ",").compactMap { Int($0.trimmed()) } }
 
     struct Result {
         var threads: Int
@@ -132,12 +140,12 @@ struct Bench: ParsableCommand {
         let objs = m.results.map { r -> String in
             var o = "{\"threads\": \(r.threads), \"runs\": \(runs), \"warmup\": \(warmup), \"warmup_ms\": \(warmupMs)"
             for (k, v) in [("min_ms", r.times[0]), ("p50_ms", r.q(0.5)), ("p90_ms", r.q(0.9)), ("p99_ms", r.q(0.99)), ("mean_ms", r.mean)] {
-                o += ", \"\(k)\": \(String(format: "%.4f", v * 1e3))"
+                o += ", \"\(k)\": \(cformat("%.4f", v * 1e3))"
             }
-            o += ", \"macs\": \(info.macs), \"gflops\": \(String(format: "%.2f", 2 * Double(info.macs) / r.q(0.5) / 1e9))"
+            o += ", \"macs\": \(info.macs), \"gflops\": \(cformat("%.2f", 2 * Double(info.macs) / r.q(0.5) / 1e9))"
             o += ", \"arena_bytes\": \(info.arenaBytes), \"arena_lower_bound\": \(info.arenaLowerBound)"
             o += ", \"scratch_bytes\": \(info.scratchBytes + (r.threads - 1) * info.scratchBytesPerThread)"
-            o += ", \"load_ms\": \(String(format: "%.3f", m.loadMs)), \"isa\": \(jsonString(m.isa)), \"openmp\": \(jsonString(m.policy))"
+            o += ", \"load_ms\": \(cformat("%.3f", m.loadMs)), \"isa\": \(jsonString(m.isa)), \"openmp\": \(jsonString(m.policy))"
             o += ", \"model\": \(jsonString(m.model.name))}"
             return o
         }
@@ -146,15 +154,15 @@ struct Bench: ParsableCommand {
 
     func printTable(_ m: Measured) {
         let info = m.info
-        print("model:    \(m.model.name): \(String(format: "%.2f", Double(info.macs) / 1e6)) M MACs, \(info.parameters) parameters, loaded in \(String(format: "%.2f", m.loadMs)) ms")
+        print("model:    \(m.model.name): \(cformat("%.2f", Double(info.macs) / 1e6)) M MACs, \(info.parameters) parameters, loaded in \(cformat("%.2f", m.loadMs)) ms")
         print("memory:   activation arena \(info.arenaBytes) bytes (lower bound \(info.arenaLowerBound)), kernel scratch \(info.scratchBytes) bytes + \(info.scratchBytesPerThread) per extra thread")
         print("cpu:      \(cpuName()), kernels \(m.isa)")
         print("openmp:   \(m.policy)")
-        print("latency:  batch 1, \(runs) runs after at least \(warmup) warm-up runs and \(String(format: "%.0f", warmupMs)) ms")
+        print("latency:  batch 1, \(runs) runs after at least \(warmup) warm-up runs and \(cformat("%.0f", warmupMs)) ms")
         print("threads      min      p50      p90      p99     mean   GFLOP/s")
         for r in m.results {
-            let ms = [r.times[0], r.q(0.5), r.q(0.9), r.q(0.99), r.mean].map { String(format: "%8.3f", $0 * 1e3) }
-            print(String(format: "%7d ", r.threads) + ms.joined(separator: " ") + String(format: "  %8.1f", 2 * Double(info.macs) / r.q(0.5) / 1e9) + "   (ms)")
+            let ms = [r.times[0], r.q(0.5), r.q(0.9), r.q(0.99), r.mean].map { cformat("%8.3f", $0 * 1e3) }
+            print(cformat("%7d ", r.threads) + ms.joined(separator: " ") + cformat("  %8.1f", 2 * Double(info.macs) / r.q(0.5) / 1e9) + "   (ms)")
         }
     }
 
@@ -173,8 +181,8 @@ struct Bench: ParsableCommand {
                 if !fused.isEmpty { name = "[" + fused.map { ops[$0].type }.joined(separator: "+") + " fused] " + name }
                 if name.count > 52 { name = String(name.prefix(52)) }
                 let gf = r.opSeconds[k] > 0 ? 2 * Double(o.macs) / r.opSeconds[k] / 1e9 : 0
-                print(String(format: "%5d  ", k) + name.padding(toLength: 52, withPad: " ", startingAt: 0)
-                      + String(format: " %8.4f %6.1f%% %8.1f", r.opSeconds[k] * 1e3, 100 * r.opSeconds[k] / max(total, 1e-12), gf))
+                print(cformat("%5d  ", k) + name.padded(to: 52)
+                      + cformat(" %8.4f %6.1f%% %8.1f", r.opSeconds[k] * 1e3, 100 * r.opSeconds[k] / max(total, 1e-12), gf))
             }
         }
     }
@@ -192,6 +200,6 @@ struct Bench: ParsableCommand {
             let line = s.split(separator: "\n").first(where: { $0.hasPrefix("model name") || $0.hasPrefix("Model") }),
             let colon = line.firstIndex(of: ":")
         else { return "unknown CPU" }
-        return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces) + ", \(ProcessInfo.processInfo.activeProcessorCount) cores"
+        return line[line.index(after: colon)...].trimmed() + ", \(ProcessInfo.processInfo.activeProcessorCount) cores"
     }
 }

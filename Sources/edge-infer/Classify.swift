@@ -1,6 +1,14 @@
 import ArgumentParser
 import EdgeInfer
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
 
 /// `edge-infer IMAGE...`: files, directories (recursive, sorted) and `-` (stdin: one image, or a
 /// stream of binary PPM/PGM frames). One input prints the top classes one per line, as always;
@@ -69,30 +77,23 @@ struct Classify: ParsableCommand {
                 try classifyFiles(files, model: model, threads: threads, count: &count, failures: &failures)
             }
             let secs = Date().timeIntervalSince(start)
-            FileHandle.standardError.write(Data(String(format: "edge-infer: %d image(s) in %.2f s: %.1f images/s (%d thread(s))%@\n",
-                                                       count, secs, Double(count) / max(secs, 1e-9), threads,
-                                                       failures > 0 ? ", \(failures) failed" : "").utf8))
+            writeStderr(cformat("edge-infer: %d image(s) in %.2f s: %.1f images/s (%d thread(s))", count, secs, Double(count) / max(secs, 1e-9), threads)
+                        + (failures > 0 ? ", \(failures) failed" : "") + "\n")
         }
         if failures > 0 { throw ExitCode(1) }
     }
 
-    func isDirectory(_ p: String) -> Bool {
-        var d: ObjCBool = false
-        return FileManager.default.fileExists(atPath: p, isDirectory: &d) && d.boolValue
-    }
+    func isDirectory(_ p: String) -> Bool { isDirectoryPath(p) }
 
     static let extensions: Set<String> = ["jpg", "jpeg", "png", "ppm", "pgm", "pnm"]
 
     /// A file as itself; a directory as its image files, recursively, sorted.
     func expand(_ input: String) throws -> [String] {
         guard isDirectory(input) else { return [input] }
-        guard let e = FileManager.default.enumerator(atPath: input) else { throw EdgeInferError(.io, "\(input): cannot list the directory") }
-        var files: [String] = []
-        while let rel = e.nextObject() as? String {
-            let ext = (rel as NSString).pathExtension.lowercased()
-            if Self.extensions.contains(ext) { files.append((input as NSString).appendingPathComponent(rel)) }
+        guard let all = try? FileManager.default.subpathsOfDirectory(atPath: input) else {
+            throw EdgeInferError(.io, "\(input): cannot list the directory")
         }
-        return files.sorted()
+        return all.filter { Self.extensions.contains($0.pathExtension.lowercased()) }.map { input.appendingPath($0) }.sorted()
     }
 
     func classify(_ path: String, model: Model, session: Session) -> Result {
@@ -158,7 +159,7 @@ struct Classify: ParsableCommand {
     /// One line (or JSON object) per input; errors on stderr. Returns 1 for a failed input.
     func emit(_ r: Result, model: Model) -> Int {
         if let e = r.error {
-            FileHandle.standardError.write(Data("edge-infer: error: \(e.message)\n".utf8))
+            writeStderr("edge-infer: error: \(e.message)\n")
             return 1
         }
         let labels = model.labels
@@ -168,7 +169,7 @@ struct Classify: ParsableCommand {
             print("{\(which), \"top\": [\(items.joined(separator: ", "))]}")
         } else {
             let which = r.frame.map { "frame \($0)" } ?? r.name
-            print(which + ": " + r.top.map { String(format: "%@ %.2f%%", labels[$0.index], 100 * $0.probability) }.joined(separator: ", "))
+            print(which + ": " + r.top.map { labels[$0.index] + cformat(" %.2f%%", 100 * $0.probability) }.joined(separator: ", "))
         }
         fflush(nil)  // a line per input as it is classified, also into a pipe
         return 0
@@ -180,7 +181,7 @@ struct Classify: ParsableCommand {
             let items = r.top.map { "{\"index\": \($0.index), \"label\": \(jsonString(labels[$0.index])), \"probability\": \($0.probability)}" }
             print("{\"image\": \(jsonString(r.name)), \"model\": \(jsonString(model.name)), \"top\": [\(items.joined(separator: ", "))]}")
         } else {
-            for t in r.top { print(String(format: "%6.2f%%  %@", 100 * t.probability, labels[t.index])) }
+            for t in r.top { print(cformat("%6.2f%%  ", 100 * t.probability) + labels[t.index]) }
         }
     }
 }
@@ -194,10 +195,10 @@ final class Sessions: @unchecked Sendable {
 /// Results filled by several workers, each at its own index.
 final class Results: @unchecked Sendable {
     private var items: [Classify.Result?]
-    private let lock = NSLock()
+    private let lock = Lock()
     init(_ n: Int) { items = Array(repeating: nil, count: n) }
-    func set(_ i: Int, _ r: Classify.Result) { lock.lock(); items[i] = r; lock.unlock() }
-    func all() -> [Classify.Result] { items.compactMap { $0 } }
+    func set(_ i: Int, _ r: Classify.Result) { lock.withLock { items[i] = r } }
+    func all() -> [Classify.Result] { lock.withLock { items.compactMap { $0 } } }
 }
 
 /// One thread rule for every command: 0 = all cores; more threads than cores is allowed (a
@@ -218,7 +219,7 @@ struct ThreadsOption: ParsableArguments {
     static func resolve(_ t: Int) -> Int {
         if t == 0 { return cores }
         if t > cores {
-            FileHandle.standardError.write(Data("edge-infer: warning: \(t) threads on \(cores) cores: threads will wait for each other\n".utf8))
+            writeStderr("edge-infer: warning: \(t) threads on \(cores) cores: threads will wait for each other\n")
         }
         return t
     }

@@ -1,7 +1,15 @@
 import ArgumentParser
 import CEmbeddedModel
 import EdgeInfer
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
 
 @main
 struct EdgeInferCommand: ParsableCommand {
@@ -49,7 +57,7 @@ func reportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let e as EdgeInferError {
-        FileHandle.standardError.write(Data("edge-infer: error: \(e.message)\n".utf8))
+        writeStderr("edge-infer: error: \(e.message)\n")
         throw ExitCode(e.exitCode)
     }
 }
@@ -62,7 +70,7 @@ func jsonString(_ s: String) -> String {
         case "\\": out += "\\\\"
         case "\n": out += "\\n"
         default:
-            if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
+            if u.value < 0x20 { out += cformat("\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
         }
     }
     return out + "\""
@@ -130,18 +138,18 @@ struct Info: ParsableCommand {
             let meta = m.metadata
             let width = (meta.map(\.key.count).max() ?? 0) + 2
             if !meta.isEmpty { print("converted from:") }
-            for (k, v) in meta { print("  " + (k + ":").padding(toLength: width, withPad: " ", startingAt: 0) + v) }
+            for (k, v) in meta { print("  " + (k + ":").padded(to: width) + v) }
             print("parameters:  \(i.parameters) (\(i.weightBytes) bytes of tensors in \(i.tensors) tensors)")
-            print(String(format: "compute:     %.2f M multiply-accumulates per image, %.2f M element operations in all",
+            print(cformat("compute:     %.2f M multiply-accumulates per image, %.2f M element operations in all",
                          Double(i.macs) / 1e6, Double(i.work) / 1e6))
             print("activations: arena \(i.arenaBytes) bytes (lower bound \(i.arenaLowerBound)), \(i.buffers) buffers")
-            print(String(format: "load:        %.1f ms (map, checksum, validation, planning, weight packing)", loadMs))
+            print(cformat("load:        %.1f ms (map, checksum, validation, planning, weight packing)", loadMs))
             let ops = m.operators
             var counts: [String: Int] = [:]
             for o in ops { counts[o.type, default: 0] += 1 }
             print("operators:   \(ops.count) (" + counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ") + ")")
             if operators {
-                for (k, o) in ops.enumerated() { print(String(format: "  %4d  ", k) + o.summary + (o.weightName.isEmpty ? "" : "  [\(o.weightName)]")) }
+                for (k, o) in ops.enumerated() { print(cformat("  %4d  ", k) + o.summary + (o.weightName.isEmpty ? "" : "  [\(o.weightName)]")) }
             }
         }
     }
@@ -162,7 +170,7 @@ extension Info {
             "\"metadata\": {" + m.metadata.map { "\(jsonString($0.key)): \(jsonString($0.value))" }.joined(separator: ", ") + "}",
             "\"parameters\": \(i.parameters)", "\"weight_bytes\": \(i.weightBytes)", "\"tensors\": \(i.tensors)",
             "\"macs\": \(i.macs)", "\"work\": \(i.work)", "\"arena_bytes\": \(i.arenaBytes)", "\"arena_lower_bound\": \(i.arenaLowerBound)",
-            "\"buffers\": \(i.buffers)", String(format: "\"load_ms\": %.3f", loadMs),
+            "\"buffers\": \(i.buffers)", cformat("\"load_ms\": %.3f", loadMs),
             "\"operator_counts\": {" + counts.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)): \($0.value)" }.joined(separator: ", ") + "}",
         ]
         if operators {

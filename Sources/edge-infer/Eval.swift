@@ -1,6 +1,14 @@
 import ArgumentParser
 import EdgeInfer
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -114,7 +122,7 @@ struct Eval: ParsableCommand {
             if best.contains(truth) { t.top5 += 1 }
             t.perClass[s.className, default: (0, 0)].total += 1
             if best.first == truth { t.perClass[s.className, default: (0, 0)].right += 1 }
-            bar.update(n + 1, extra: String(format: "top-1 %.2f%%", 100 * Double(t.top1) / Double(n + 1)))
+            bar.update(n + 1, extra: cformat("top-1 %.2f%%", 100 * Double(t.top1) / Double(n + 1)))
         }
         t.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return t
@@ -125,40 +133,40 @@ struct Eval: ParsableCommand {
         let a = t.fraction(t.agree)
         if json {
             print("{\"model\": \(jsonString(model.name)), \"dataset\": \(jsonString(dataset)), \"count\": \(t.count), \"labelled\": false, "
-                  + String(format: "\"agreement\": %.6f, \"images_per_second\": %.1f, \"threads\": %d}", a, t.imagesPerSecond, threads))
+                  + cformat("\"agreement\": %.6f, \"images_per_second\": %.1f, \"threads\": %d}", a, t.imagesPerSecond, threads))
         } else {
             print("model:     \(model.name)\ndataset:   \(dataset): \(t.count) images; its classes are not the model's: no accuracy")
-            print(String(format: "agreement: top-1 of %@ equals that of %@ on %.2f%% (%d/%d)", model.name, refModel?.name ?? "", 100 * a, t.agree, t.count))
+            print("agreement: top-1 of \(model.name) equals that of \(refModel?.name ?? "")" + cformat(" on %.2f%% (%d/%d)", 100 * a, t.agree, t.count))
         }
     }
 
     func printJSON(_ t: Tally, model: Model, classes: [String], hasReference: Bool, threads: Int) {
         let pc = classes.compactMap { c in
-            t.perClass[c].map { "\(jsonString(c)): \(String(format: "%.6f", Double($0.right) / Double($0.total)))" }
+            t.perClass[c].map { "\(jsonString(c)): \(cformat("%.6f", Double($0.right) / Double($0.total)))" }
         }
         print("{\"model\": \(jsonString(model.name)), \"dataset\": \(jsonString(dataset)), \"count\": \(t.count), "
-              + "\"top1\": \(String(format: "%.6f", t.fraction(t.top1))), \"top5\": \(String(format: "%.6f", t.fraction(t.top5))), "
-              + "\"per_class\": {\(pc.joined(separator: ", "))}, \"images_per_second\": \(String(format: "%.1f", t.imagesPerSecond)), \"threads\": \(threads)"
-              + (hasReference ? String(format: ", \"reference_top1\": %.6f, \"agreement\": %.6f", t.fraction(t.refTop1), t.fraction(t.agree)) : "")
+              + "\"top1\": \(cformat("%.6f", t.fraction(t.top1))), \"top5\": \(cformat("%.6f", t.fraction(t.top5))), "
+              + "\"per_class\": {\(pc.joined(separator: ", "))}, \"images_per_second\": \(cformat("%.1f", t.imagesPerSecond)), \"threads\": \(threads)"
+              + (hasReference ? cformat(", \"reference_top1\": %.6f, \"agreement\": %.6f", t.fraction(t.refTop1), t.fraction(t.agree)) : "")
               + "}")
     }
 
     func printText(_ t: Tally, model: Model, classes: [String], reference refModel: Model?, threads: Int) {
         print("model:   \(model.name)")
         print("dataset: \(dataset): \(t.count) images, \(classes.count) classes")
-        print(String(format: "top-1:   %.2f%% (%d/%d)", 100 * t.fraction(t.top1), t.top1, t.count))
-        print(String(format: "top-5:   %.2f%%", 100 * t.fraction(t.top5)))
+        print(cformat("top-1:   %.2f%% (%d/%d)", 100 * t.fraction(t.top1), t.top1, t.count))
+        print(cformat("top-5:   %.2f%%", 100 * t.fraction(t.top5)))
         if let refModel {
-            print(String(format: "reference %@: top-1 %.2f%%; top-1 agreement %.2f%% (%d/%d)", refModel.name,
+            print("reference \(refModel.name): " + cformat("top-1 %.2f%%; top-1 agreement %.2f%% (%d/%d)",
                          100 * t.fraction(t.refTop1), 100 * t.fraction(t.agree), t.agree, t.count))
         }
-        print(String(format: "speed:   %.1f images/s (%d threads, decoding and preprocessing included)", t.imagesPerSecond, threads))
+        print(cformat("speed:   %.1f images/s (%d threads, decoding and preprocessing included)", t.imagesPerSecond, threads))
         print("per class:")
         let width = (classes.map(\.count).max() ?? 0) + 2
         for c in classes {
             if let p = t.perClass[c] {
-                print("  " + c.padding(toLength: width, withPad: " ", startingAt: 0)
-                      + String(format: "%6.2f%%  (%d)", 100 * Double(p.right) / Double(p.total), p.total))
+                print("  " + c.padded(to: width)
+                      + cformat("%6.2f%%  (%d)", 100 * Double(p.right) / Double(p.total), p.total))
             }
         }
     }
