@@ -64,14 +64,14 @@ let package = Package(
             ]
         ),
         // Both tools link the Swift runtime statically: they run on a machine without Swift
-        // (edge-infer needs only FoundationEssentials, no ICU: about 15 MB stripped).
+        // (edge-infer needs only FoundationEssentials, no ICU: 15.9 MB); release builds are stripped.
         .executableTarget(
             name: "edge-infer",
             dependencies: [
                 "EdgeInfer", "CEmbeddedModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            linkerSettings: [.unsafeFlags(["-static-stdlib"]), .linkedLibrary("_FoundationCollections"),
+            linkerSettings: [.unsafeFlags(["-static-stdlib"]), .unsafeFlags(["-Xlinker", "-s"], .when(configuration: .release)), .linkedLibrary("_FoundationCollections"),
                              .linkedLibrary("_FoundationCShims"), .linkedLibrary("swiftSynchronization")]
         ),
         .executableTarget(
@@ -80,7 +80,7 @@ let package = Package(
                 "CNMConvert",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            linkerSettings: [.unsafeFlags(["-static-stdlib"]), .linkedLibrary("CoreFoundation"), .linkedLibrary("_FoundationICU"),
+            linkerSettings: [.unsafeFlags(["-static-stdlib"]), .unsafeFlags(["-Xlinker", "-s"], .when(configuration: .release)), .linkedLibrary("CoreFoundation"), .linkedLibrary("_FoundationICU"),
                              .linkedLibrary("FoundationInternationalization"), .linkedLibrary("_FoundationCollections"),
                              .linkedLibrary("_FoundationCShims"), .linkedLibrary("swiftSynchronization")]
         ),
