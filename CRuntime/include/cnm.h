@@ -185,11 +185,17 @@ int cnm_model_meta(const cnm_model *model, uint32_t i, const char **key, const c
 int cnm_model_op(const cnm_model *model, uint32_t i, cnm_op_info *info);
 const char *cnm_op_name(uint32_t type);
 
-/* An inference context: the activation arena, planned at creation. threads <= 0 means
- * the OpenMP default. */
+/* An inference context: the activation arena, planned at creation. `threads` > 0: every run
+ * uses that many OpenMP threads. `threads` <= 0: adaptive, up to the OpenMP default (all cores):
+ * each run takes one thread or all of them, whichever its recent runs found faster, and now and
+ * then tries the other (so a core taken by another program, or a slow core, costs little).
+ * Results are the same bits at any thread count, so the choice never changes an answer. */
 cnm_status cnm_context_create(const cnm_model *model, int threads, cnm_context **out, cnm_error *err);
 void cnm_context_free(cnm_context *ctx);
+/* The most threads a run may use, and the number the last run used (adaptive contexts vary). */
 int cnm_context_threads(const cnm_context *ctx);
+int cnm_context_threads_used(const cnm_context *ctx);
+int cnm_context_adaptive(const cnm_context *ctx);
 /* The kernel set in use: "avx2+fma" with "+avx512f" (fp32 convs), "+avx-vnni" or "+avx512-vnni"
  * (int8 convs) where the CPU has them, "neon+dotprod", "neon" or "scalar" (CNM_ISA=scalar forces
  * the portable kernels; avx2 turns the AVX-512 and VNNI kernels off). */

@@ -51,6 +51,9 @@ static cnm_status context_create(const cnm_model *m, int threads, const cnm_kern
     c->model = m;
 #ifdef _OPENMP
     c->threads = threads > 0 ? threads : omp_get_max_threads();
+    c->adaptive = threads <= 0 && c->threads > 1;
+    c->probe_gap = 16;
+    c->next_probe = 4;
 #else
     c->threads = 1;
     (void)threads;
@@ -88,6 +91,34 @@ void cnm_context_free(cnm_context *c) {
 }
 
 int cnm_context_threads(const cnm_context *c) { return c ? c->threads : 0; }
+int cnm_context_threads_used(const cnm_context *c) { return c ? (c->used ? c->used : c->threads) : 0; }
+int cnm_context_adaptive(const cnm_context *c) { return c ? c->adaptive : 0; }
+
+/* Adaptive threads: which count (0: one thread, 1: all) this run uses. The first four runs try
+ * both twice; then the faster estimate wins, and the slower is tried again after probe_gap runs
+ * (16, doubling to 1024 while it keeps losing, back to 16 when it wins). */
+static int adaptive_pick(const cnm_context *c, int *probing) {
+    *probing = 0;
+    if (c->runs < 4) return (int)(c->runs & 1u) ^ 1;
+    const int best = c->est[1] <= c->est[0];
+    if (c->runs >= c->next_probe) {
+        *probing = 1;
+        return !best;
+    }
+    return best;
+}
+
+static void adaptive_learn(cnm_context *c, int idx, int probing, double t) {
+    const int before = c->est[1] <= c->est[0];
+    /* a probe measures the present: it replaces the estimate; the count in use is smoothed */
+    c->est[idx] = (c->runs < 4 || probing || c->est[idx] == 0.0) ? t : 0.75 * c->est[idx] + 0.25 * t;
+    if (probing || c->runs == 3) {
+        const int after = c->est[1] <= c->est[0];
+        c->probe_gap = (after != before) ? 16 : (c->probe_gap < 1024 ? c->probe_gap * 2 : 1024);
+        c->next_probe = c->runs + 1 + c->probe_gap;
+    }
+    c->runs++;
+}
 
 const char *cnm_context_isa(const cnm_context *c) { return c ? c->isa_name : ""; }
 
@@ -236,15 +267,21 @@ cnm_status cnm_context_run(cnm_context *c, const float *input, size_t input_coun
                         m->name, logits_count, m->num_classes);
     memcpy(cnm_value_ptr(m, c->arena, (int32_t)m->input_value), input, want_in * sizeof(float));
 #ifdef _OPENMP
+    int idx = 1, probing = 0;
+    if (c->adaptive) idx = adaptive_pick(c, &probing);
+    const int use = idx ? c->threads : 1;
+    const double t0 = c->adaptive ? now_seconds() : 0.0;
     /* One thread and no enclosing OpenMP region: no region at all (the kernels' worksharing runs
      * on this thread). Called from inside a caller's parallel region, a region of our own keeps
      * the kernels' `omp for` from binding to the caller's team. */
-    if (c->threads > 1 || omp_in_parallel()) {
-#pragma omp parallel num_threads(c->threads)
+    if (use > 1 || omp_in_parallel()) {
+#pragma omp parallel num_threads(use)
         run_steps(c);
     } else {
         run_steps(c);
     }
+    c->used = use;
+    if (c->adaptive) adaptive_learn(c, idx, probing, now_seconds() - t0);
 #else
     run_steps(c);
 #endif

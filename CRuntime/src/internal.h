@@ -126,6 +126,12 @@ struct cnm_context {
     float *direct_scratch;
     int profile;
     double *op_seconds;
+    /* adaptive threads (cnm_context_create with threads <= 0; exec.c): the smoothed seconds of a
+     * run with one thread (est[0]) and with all (est[1]), the count the last run used, and when
+     * the other count is tried next */
+    int adaptive, used;
+    double est[2];
+    uint64_t runs, next_probe, probe_gap;
 };
 
 /* errors */

@@ -64,6 +64,9 @@ extension String {
         return String(last[last.index(after: dot)...])
     }
 
+    /// Padded with spaces on the left to `n` characters.
+    public func leftPadded(to n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
+
     /// `self + "/" + component`, without a doubled slash.
     public func appendingPath(_ component: String) -> String {
         hasSuffix("/") ? self + component : self + "/" + component

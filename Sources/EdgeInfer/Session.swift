@@ -15,7 +15,11 @@ public final class Session {
 
     deinit { cnm_context_free(handle) }
 
+    /// The most threads a run may use; with `threads: 0` the session is adaptive (each run takes
+    /// one thread or all, whichever recent runs found faster) and `threadsUsed` says which.
     public var threads: Int { Int(cnm_context_threads(handle)) }
+    public var adaptive: Bool { cnm_context_adaptive(handle) != 0 }
+    public var threadsUsed: Int { Int(cnm_context_threads_used(handle)) }
 
     /// The kernel set in use ("avx2+fma", "avx2+fma+avx-vnni" for int8 models, "neon+dotprod", "neon", "scalar").
     public var isa: String { String(cString: cnm_context_isa(handle)) }

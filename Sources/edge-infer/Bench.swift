@@ -23,7 +23,7 @@ struct Bench: ParsableCommand {
 
     @OptionGroup var modelOption: ModelOption
 
-    @Option(help: "Thread counts, comma-separated; 0 = all cores.")
+    @Option(help: "Thread counts, comma-separated; 0 = adaptive over all cores (the default of the other commands).")
     var threads = "1,2"
 
     @Option(help: "Timed inferences per thread count.")
@@ -56,9 +56,13 @@ struct Bench: ParsableCommand {
     var threadCounts: [Int] { threads.split(separator: ",").compactMap { Int($0.trimmed()) } }
 
     struct Result {
-        var threads: Int
+        var threads: Int     // 0: adaptive
+        var maxThreads: Int
         var times: [Double]  // seconds, sorted
-        var opSeconds: [Double]
+        var opSeconds: [Double]  // per operator, the median over the profiled runs
+        /// how many runs of the adaptive session used one thread
+        var singleThreadRuns = 0
+        var label: String { threads == 0 ? "auto" : String(threads) }
         func q(_ p: Double) -> Double { times[min(times.count - 1, Int((p * Double(times.count - 1)).rounded()))] }
         var mean: Double { times.reduce(0, +) / Double(times.count) }
     }
@@ -71,7 +75,8 @@ struct Bench: ParsableCommand {
             let input = Self.input(count: model.info.inputCount)
             var results: [Result] = []
             var isa = ""
-            for t in threadCounts.map(ThreadsOption.resolve) {
+            for t in threadCounts {
+                _ = ThreadsOption.resolve(t)  // the warning past the cores
                 let s = try Session(model: model, threads: t)
                 isa = s.isa
                 results.append(try measure(s, threads: t, input: input))
@@ -108,21 +113,25 @@ struct Bench: ParsableCommand {
             warm += 1
         }
         var times = [Double](repeating: 0, count: runs)
+        var single = 0
         for r in 0..<runs {
             let a = DispatchTime.now().uptimeNanoseconds
             try s.run(input, into: &output)
             times[r] = Double(DispatchTime.now().uptimeNanoseconds - a) / 1e9
+            if s.threadsUsed == 1 { single += 1 }
         }
         var ops = [Double](repeating: 0, count: info.operators)
-        if profile {
+        if profile {  // the median of each operator's time over the profiled runs (one preempted run does not dominate)
             s.profiling = true
-            let n = max(10, runs / 3)
+            let n = max(11, runs / 3)
+            var samples = [[Double]](repeating: [], count: info.operators)
             for _ in 0..<n {
                 try s.run(input, into: &output)
-                for (k, v) in s.operatorSeconds.enumerated() { ops[k] += v / Double(n) }
+                for (k, v) in s.operatorSeconds.enumerated() { samples[k].append(v) }
             }
+            ops = samples.map { $0.isEmpty ? 0 : $0.sorted()[$0.count / 2] }
         }
-        return Result(threads: threads, times: times.sorted(), opSeconds: ops)
+        return Result(threads: threads, maxThreads: s.threads, times: times.sorted(), opSeconds: ops, singleThreadRuns: single)
     }
 
     /// What is printed: the model, a result per thread count, and the setting.
@@ -138,16 +147,23 @@ struct Bench: ParsableCommand {
     func printJSON(_ m: Measured) {
         let info = m.info
         let objs = m.results.map { r -> String in
-            var o = "{\"threads\": \(r.threads), \"runs\": \(runs), \"warmup\": \(warmup), \"warmup_ms\": \(warmupMs)"
+            var o = "{\"threads\": \(r.threads), \"adaptive\": \(r.threads == 0), \"max_threads\": \(r.maxThreads), \"single_thread_runs\": \(r.singleThreadRuns)"
+            o += ", \"runs\": \(runs), \"warmup\": \(warmup), \"warmup_ms\": \(warmupMs)"
             for (k, v) in [("min_ms", r.times[0]), ("p50_ms", r.q(0.5)), ("p90_ms", r.q(0.9)), ("p99_ms", r.q(0.99)), ("mean_ms", r.mean)] {
                 o += ", \"\(k)\": \(cformat("%.4f", v * 1e3))"
             }
             o += ", \"macs\": \(info.macs), \"gflops\": \(cformat("%.2f", 2 * Double(info.macs) / r.q(0.5) / 1e9))"
             o += ", \"arena_bytes\": \(info.arenaBytes), \"arena_lower_bound\": \(info.arenaLowerBound)"
-            o += ", \"scratch_bytes\": \(info.scratchBytes + (r.threads - 1) * info.scratchBytesPerThread)"
+            o += ", \"scratch_bytes\": \(info.scratchBytes + (r.maxThreads - 1) * info.scratchBytesPerThread)"
             o += ", \"load_ms\": \(cformat("%.3f", m.loadMs)), \"isa\": \(jsonString(m.isa)), \"openmp\": \(jsonString(m.policy))"
-            o += ", \"model\": \(jsonString(m.model.name))}"
-            return o
+            o += ", \"model\": \(jsonString(m.model.name))"
+            if profile {
+                let p = profileRows(m, r)
+                o += ", \"profile\": {\"total_ms\": \(cformat("%.4f", p.total * 1e3)), \"operators\": ["
+                o += p.rows.map { "{\"index\": \($0.index), \"type\": \(jsonString($0.type)), \"name\": \(jsonString($0.name)), \"median_ms\": \(cformat("%.5f", $0.seconds * 1e3)), \"gflops\": \(cformat("%.2f", $0.gflops))}" }.joined(separator: ", ")
+                o += "], \"by_kind\": {" + p.kinds.map { "\(jsonString($0.kind)): {\"count\": \($0.count), \"ms\": \(cformat("%.4f", $0.seconds * 1e3))}" }.joined(separator: ", ") + "}}"
+            }
+            return o + "}"
         }
         print(objs.count == 1 ? objs[0] : "[" + objs.joined(separator: ",\n ") + "]")
     }
@@ -162,28 +178,50 @@ struct Bench: ParsableCommand {
         print("threads      min      p50      p90      p99     mean   GFLOP/s")
         for r in m.results {
             let ms = [r.times[0], r.q(0.5), r.q(0.9), r.q(0.99), r.mean].map { cformat("%8.3f", $0 * 1e3) }
-            print(cformat("%7d ", r.threads) + ms.joined(separator: " ") + cformat("  %8.1f", 2 * Double(info.macs) / r.q(0.5) / 1e9) + "   (ms)")
+            print(r.label.leftPadded(to: 7) + " " + ms.joined(separator: " ") + cformat("  %8.1f", 2 * Double(info.macs) / r.q(0.5) / 1e9) + "   (ms)")
+        }
+        for r in m.results where r.threads == 0 {
+            print("auto:     adaptive over \(r.maxThreads) threads: \(r.singleThreadRuns) of \(runs) timed runs took one thread, the others all")
         }
     }
 
-    /// Per thread count, the operators by time (fused ones under the op that runs them).
-    func printProfile(_ m: Measured) {
+    struct ProfileRow { let index: Int; let type: String; let name: String; let seconds: Double; let gflops: Double }
+
+    /// The operators that run (fused ones named inside the op that runs them) by median time,
+    /// their total, and a summary by operator kind.
+    func profileRows(_ m: Measured, _ r: Result) -> (rows: [ProfileRow], total: Double, kinds: [(kind: String, count: Int, seconds: Double)]) {
         let ops = m.model.operators
+        let order = r.opSeconds.indices.filter { ops[$0].fusedInto == nil }.sorted { r.opSeconds[$0] > r.opSeconds[$1] }
+        var rows: [ProfileRow] = []
+        var kinds: [String: (Int, Double)] = [:]
+        for k in order {
+            let o = ops[k]
+            let fused = ops.indices.filter { ops[$0].fusedInto == k }
+            let kind = ([o.type] + fused.map { ops[$0].type }).joined(separator: "+")
+            let name = (fused.isEmpty ? "" : "[" + fused.map { ops[$0].type }.joined(separator: "+") + " fused] ") + o.summary
+            let gf = r.opSeconds[k] > 0 ? 2 * Double(o.macs) / r.opSeconds[k] / 1e9 : 0
+            rows.append(ProfileRow(index: k, type: kind, name: name, seconds: r.opSeconds[k], gflops: gf))
+            kinds[kind, default: (0, 0)].0 += 1
+            kinds[kind, default: (0, 0)].1 += r.opSeconds[k]
+        }
+        let total = rows.reduce(0) { $0 + $1.seconds }
+        return (rows, total, kinds.map { ($0.key, $0.value.0, $0.value.1) }.sorted { $0.seconds > $1.seconds })
+    }
+
+    /// Per thread count, the operators by median time, then a summary by kind and the total.
+    func printProfile(_ m: Measured) {
         for r in m.results {
-            let total = r.opSeconds.reduce(0, +)
-            print("\nper-operator profile, \(r.threads) thread(s) (mean of the profiled runs; fused ops run inside the op they name)")
-            print("   op  kind                                                   ms   share  GFLOP/s")
-            let order = r.opSeconds.indices.filter { ops[$0].fusedInto == nil }.sorted { r.opSeconds[$0] > r.opSeconds[$1] }
-            for k in order {
-                let o = ops[k]
-                let fused = ops.indices.filter { ops[$0].fusedInto == k }
-                var name = o.summary
-                if !fused.isEmpty { name = "[" + fused.map { ops[$0].type }.joined(separator: "+") + " fused] " + name }
-                if name.count > 52 { name = String(name.prefix(52)) }
-                let gf = r.opSeconds[k] > 0 ? 2 * Double(o.macs) / r.opSeconds[k] / 1e9 : 0
-                print(cformat("%5d  ", k) + name.padded(to: 52)
-                      + cformat(" %8.4f %6.1f%% %8.1f", r.opSeconds[k] * 1e3, 100 * r.opSeconds[k] / max(total, 1e-12), gf))
+            let p = profileRows(m, r)
+            print("\nper-operator profile, \(r.label) thread(s) (median of the profiled runs; fused ops run inside the op they name)")
+            print("   op        ms   share  GFLOP/s  operator")
+            for row in p.rows {
+                print(cformat("%5d  %8.4f %6.1f%% %8.1f  ", row.index, row.seconds * 1e3, 100 * row.seconds / max(p.total, 1e-12), row.gflops) + row.name)
             }
+            print("\nby kind:")
+            for k in p.kinds {
+                print("  " + k.kind.padded(to: 30) + cformat(" %4d ops %9.4f ms %6.1f%%", k.count, k.seconds * 1e3, 100 * k.seconds / max(p.total, 1e-12)))
+            }
+            print("  " + "total".padded(to: 30) + cformat(" %4d ops %9.4f ms  (latency p50 %.4f ms)", p.rows.count, p.total * 1e3, r.q(0.5) * 1e3))
         }
     }
 

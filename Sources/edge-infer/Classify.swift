@@ -58,10 +58,10 @@ struct Classify: ParsableCommand {
         var failures = 0
         try reportingErrors {
             let model = try modelOption.load()
-            let threads = threadsOption.resolved
+            let threads = threadsOption.resolved, sessionThreads = threadsOption.session
             let single = inputs.count == 1 && inputs[0] != "-" && !isDirectory(inputs[0])
             if single && !jsonl {
-                let r = classify(inputs[0], model: model, session: try Session(model: model, threads: threads))
+                let r = classify(inputs[0], model: model, session: try Session(model: model, threads: sessionThreads))
                 if let e = r.error { throw e }
                 printSingle(r, model: model)
                 return
@@ -70,7 +70,7 @@ struct Classify: ParsableCommand {
             var count = 0
             for input in inputs {
                 if input == "-" {
-                    try classifyStream(model: model, threads: threads, count: &count, failures: &failures)
+                    try classifyStream(model: model, threads: sessionThreads, count: &count, failures: &failures)
                     continue
                 }
                 let files = try expand(input)
@@ -118,7 +118,7 @@ struct Classify: ParsableCommand {
     /// each, all sharing the model), printed in order when the chunk is done.
     func classifyFiles(_ files: [String], model: Model, threads: Int, count: inout Int, failures: inout Int) throws {
         let workers = max(1, min(threads, files.count))
-        let sessions = Sessions(try (0..<workers).map { _ in try Session(model: model, threads: workers == 1 ? threads : 1) })
+        let sessions = Sessions(try (0..<workers).map { _ in try Session(model: model, threads: workers == 1 ? threadsOption.session : 1) })
         let chunk = 8 * workers
         var at = 0
         while at < files.count {
@@ -204,7 +204,7 @@ final class Results: @unchecked Sendable {
 /// One thread rule for every command: 0 = all cores; more threads than cores is allowed (a
 /// warning says so).
 struct ThreadsOption: ParsableArguments {
-    @Option(help: "OpenMP threads; 0 = all cores.")
+    @Option(help: "OpenMP threads; 0 = adaptive over all cores (one thread or all per run, whichever is faster now).")
     var threads = 0
 
     func validate() throws {
@@ -213,8 +213,14 @@ struct ThreadsOption: ParsableArguments {
 
     static var cores: Int { ProcessInfo.processInfo.activeProcessorCount }
 
-    /// The thread count to run with: all cores for 0; a warning past the cores.
-    var resolved: Int { Self.resolve(threads) }
+    /// How many threads there are to use: all cores for 0.
+    var resolved: Int { threads == 0 ? Self.cores : threads }
+
+    /// What a session is created with: 0 stays 0 (adaptive), with the same warning.
+    var session: Int {
+        _ = Self.resolve(threads)
+        return threads
+    }
 
     static func resolve(_ t: Int) -> Int {
         if t == 0 { return cores }

@@ -92,7 +92,7 @@ struct Run: ParsableCommand {
     mutating func run() throws {
         try reportingErrors {
             let model = try modelOption.load()
-            let threads = threadsOption.resolved
+            let threads = threadsOption.session
             let info = model.info
             let x = try NpyArray(contentsOf: input)
             let want = [info.inputChannels, info.inputHeight, info.inputWidth]

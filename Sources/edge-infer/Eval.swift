@@ -49,7 +49,7 @@ struct Eval: ParsableCommand {
             let data = try Dataset(path: dataset)
             let classIndex = try classIndex(data.classes, labels: model.labels)
             let samples = Array(data.samples.prefix(limit ?? Int.max))
-            let threads = threadsOption.resolved
+            let threads = threadsOption.session
             let session = try Session(model: model, threads: threads)
             let refModel = try referenceModel(like: model)
             let refSession = try refModel.map { try Session(model: $0, threads: threads) }

@@ -84,8 +84,16 @@ import Testing
         #expect((o["labels"] as? [String])?.first == "airplane")
 
         // one thread rule: 0 = all cores everywhere, a warning past the cores
-        let b = try runProduct("edge-infer", ["bench", "--threads", "0", "--runs", "3", "--warmup-ms", "0"])
+        let b = try runProduct("edge-infer", ["bench", "--threads", "0", "--runs", "12", "--warmup-ms", "0", "--json", "--profile"])
         #expect(b.status == 0, "\(b.stderr)")
+        let bj = try JSONSerialization.jsonObject(with: Data(b.stdout.utf8)) as! [String: Any]
+        #expect(bj["adaptive"] as? Bool == true && bj["max_threads"] as? Int == ProcessInfo.processInfo.activeProcessorCount)
+        let prof = bj["profile"] as! [String: Any]
+        let rows = prof["operators"] as! [[String: Any]]
+        let sum = rows.reduce(0.0) { $0 + ($1["median_ms"] as! Double) }
+        #expect(rows.count > 80 && abs(sum - (prof["total_ms"] as! Double)) < 1e-3 * max(sum, 1), "\(rows.count) rows, \(sum)")
+        #expect((prof["by_kind"] as! [String: Any]).keys.contains("conv2d"))
+        #expect(rows.contains { ($0["name"] as! String).count > 52 }, "full operator names")
         let many = ProcessInfo.processInfo.activeProcessorCount + 1
         let w = try runProduct("edge-infer", [Self.samples + "/cat.ppm", "--threads", "\(many)"])
         #expect(w.status == 0 && w.stderr.contains("warning: \(many) threads on"), "\(w.stderr)")
