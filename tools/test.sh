@@ -11,6 +11,8 @@ step "C core (gcc + libgomp): SIMD kernels vs scalar oracles, fixture model, con
 make -s -C CRuntime -j2 check
 step "C library installed (make install: libcnm.a, libcnm.so, cnm.h, cnm.pc), the example built with pkg-config"
 make -s -C CRuntime check-install
+step "the idle policy inside the C library (clang + libomp, whose threads spin 200 ms by default)"
+make -s -C CRuntime check-idle
 step "C core under AddressSanitizer + UndefinedBehaviorSanitizer"
 make -s -C CRuntime check-sanitize
 step "one full inference under valgrind memcheck"

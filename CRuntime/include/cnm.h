@@ -196,6 +196,13 @@ void cnm_context_free(cnm_context *ctx);
 int cnm_context_threads(const cnm_context *ctx);
 int cnm_context_threads_used(const cnm_context *ctx);
 int cnm_context_adaptive(const cnm_context *ctx);
+/* How long (ms) the context's OpenMP threads keep spinning after a run before they sleep: a new
+ * context uses 1 ms (enough for the gaps inside one inference; an edge device would otherwise
+ * burn cores between inferences: clang's libomp spins 200 ms by default), or leaves the OpenMP
+ * runtime's policy alone where OMP_WAIT_POLICY or KMP_BLOCKTIME is set; -1 leaves it alone too.
+ * Takes effect with libomp (kmp_set_blocktime); libgomp has no such call, and spins about
+ * 0.1 ms by default (GOMP_SPINCOUNT). */
+void cnm_context_set_idle_ms(cnm_context *ctx, int ms);
 /* The kernel set in use: "avx2+fma" with "+avx512f" (fp32 convs), "+avx-vnni" or "+avx512-vnni"
  * (int8 convs) where the CPU has them, "neon+dotprod", "neon" or "scalar" (CNM_ISA=scalar forces
  * the portable kernels; avx2 turns the AVX-512 and VNNI kernels off). */

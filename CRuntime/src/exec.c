@@ -52,6 +52,7 @@ static cnm_status context_create(const cnm_model *m, int threads, const cnm_kern
 #ifdef _OPENMP
     c->threads = threads > 0 ? threads : omp_get_max_threads();
     c->adaptive = threads <= 0 && c->threads > 1;
+    c->idle_ms = getenv("OMP_WAIT_POLICY") || getenv("KMP_BLOCKTIME") ? -1 : 1;
     c->probe_gap = 16;
     c->next_probe = 4;
 #else
@@ -91,6 +92,15 @@ void cnm_context_free(cnm_context *c) {
 }
 
 int cnm_context_threads(const cnm_context *c) { return c ? c->threads : 0; }
+
+void cnm_context_set_idle_ms(cnm_context *c, int ms) {
+    if (c) c->idle_ms = ms < 0 ? -1 : ms;
+}
+
+#ifdef _OPENMP
+/* libomp's (and Intel's) blocktime call, absent from libgomp: a weak reference, NULL there */
+extern void kmp_set_blocktime(int msec) __attribute__((weak));
+#endif
 int cnm_context_threads_used(const cnm_context *c) { return c ? (c->used ? c->used : c->threads) : 0; }
 int cnm_context_adaptive(const cnm_context *c) { return c ? c->adaptive : 0; }
 
@@ -274,6 +284,7 @@ cnm_status cnm_context_run(cnm_context *c, const float *input, size_t input_coun
     /* One thread and no enclosing OpenMP region: no region at all (the kernels' worksharing runs
      * on this thread). Called from inside a caller's parallel region, a region of our own keeps
      * the kernels' `omp for` from binding to the caller's team. */
+    if (use > 1 && c->idle_ms >= 0 && kmp_set_blocktime) kmp_set_blocktime(c->idle_ms); /* this thread's teams */
     if (use > 1 || omp_in_parallel()) {
 #pragma omp parallel num_threads(use)
         run_steps(c);

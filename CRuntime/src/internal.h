@@ -130,6 +130,7 @@ struct cnm_context {
      * run with one thread (est[0]) and with all (est[1]), the count the last run used, and when
      * the other count is tried next */
     int adaptive, used;
+    int idle_ms;               /* cnm_context_set_idle_ms; -1: the OpenMP runtime's own policy */
     double est[2];
     uint64_t runs, next_probe, probe_gap;
 };
