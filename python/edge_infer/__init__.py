@@ -18,7 +18,8 @@ DEFAULT_MODEL = os.path.join(os.path.dirname(__file__), "default.cnm")
 
 
 class Model:
-    """A .cnm model with one inference context. `threads`: OpenMP threads, 0 = all cores.
+    """A .cnm model with one inference context. `threads`: OpenMP threads; 0 = adaptive over all
+    cores (each run takes one thread or all, whichever recent runs found faster).
     `unfused`: every operator as its own kernel (the same results, slower). Not for concurrent use
     from several Python threads at once (they take turns); make one Model per thread instead."""
 
