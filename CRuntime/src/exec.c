@@ -104,13 +104,17 @@ extern void kmp_set_blocktime(int msec) __attribute__((weak));
 int cnm_context_threads_used(const cnm_context *c) { return c ? (c->used ? c->used : c->threads) : 0; }
 int cnm_context_adaptive(const cnm_context *c) { return c ? c->adaptive : 0; }
 
+/* All threads unless one thread has been clearly (15%) faster: the noise of a quiet machine does
+ * not flip the choice, a busy core (several times slower) does at once. */
+static int prefer_all(const cnm_context *c) { return c->est[1] <= 1.15 * c->est[0]; }
+
 /* Adaptive threads: which count (0: one thread, 1: all) this run uses. The first four runs try
- * both twice; then the faster estimate wins, and the slower is tried again after probe_gap runs
+ * both twice; then the faster estimate wins (prefer_all), and the other is tried again after probe_gap runs
  * (16, doubling to 1024 while it keeps losing, back to 16 when it wins). */
 static int adaptive_pick(const cnm_context *c, int *probing) {
     *probing = 0;
     if (c->runs < 4) return (int)(c->runs & 1u) ^ 1;
-    const int best = c->est[1] <= c->est[0];
+    const int best = prefer_all(c);
     if (c->runs >= c->next_probe) {
         *probing = 1;
         return !best;
@@ -119,11 +123,20 @@ static int adaptive_pick(const cnm_context *c, int *probing) {
 }
 
 static void adaptive_learn(cnm_context *c, int idx, int probing, double t) {
-    const int before = c->est[1] <= c->est[0];
+    /* a probe of all threads after single-threaded runs first wakes the sleeping workers: that
+     * run is not counted, the next one (probing again) is */
+    if (probing && idx == 1 && !c->probe_warm) {
+        c->probe_warm = 1;
+        c->runs++;
+        c->next_probe = c->runs;
+        return;
+    }
+    c->probe_warm = 0;
+    const int before = prefer_all(c);
     /* a probe measures the present: it replaces the estimate; the count in use is smoothed */
     c->est[idx] = (c->runs < 4 || probing || c->est[idx] == 0.0) ? t : 0.75 * c->est[idx] + 0.25 * t;
     if (probing || c->runs == 3) {
-        const int after = c->est[1] <= c->est[0];
+        const int after = prefer_all(c);
         c->probe_gap = (after != before) ? 16 : (c->probe_gap < 1024 ? c->probe_gap * 2 : 1024);
         c->next_probe = c->runs + 1 + c->probe_gap;
     }

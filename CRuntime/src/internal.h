@@ -129,7 +129,7 @@ struct cnm_context {
     /* adaptive threads (cnm_context_create with threads <= 0; exec.c): the smoothed seconds of a
      * run with one thread (est[0]) and with all (est[1]), the count the last run used, and when
      * the other count is tried next */
-    int adaptive, used;
+    int adaptive, used, probe_warm;
     int idle_ms;               /* cnm_context_set_idle_ms; -1: the OpenMP runtime's own policy */
     double est[2];
     uint64_t runs, next_probe, probe_gap;
