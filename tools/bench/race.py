@@ -221,8 +221,9 @@ def main():
         onnx_path = args.checkpoint
     else:
         onnx_path = os.path.join(work, "model.onnx")
+        kw = {"dynamo": False} if "dynamo" in torch.onnx.export.__code__.co_varnames else {}  # torch >= 2.5 defaults to dynamo
         torch.onnx.export(model, torch.from_numpy(x), onnx_path, opset_version=17, input_names=["x"],
-                          output_names=["logits"], dynamo=False)
+                          output_names=["logits"], **kw)
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
