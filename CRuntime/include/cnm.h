@@ -269,6 +269,13 @@ const char *cnm_compiler(void);
 const char *cnm_kernel_table_name(int i, int *runs);
 const char *cnm_kernel_table_selected(void);
 
+/* Cores (Linux), for a program to call before its first inference (the OpenMP runtime sizes its
+ * teams from the affinity it starts with): pin the process to a CPU list such as "0-3" or
+ * "4,5,6,7"; and the big cores of a big.LITTLE SoC (the highest cpuinfo_max_freq) as such a list
+ * into buf, returning how many (0 where every core is alike or the kernel does not say). */
+cnm_status cnm_pin_cpus(const char *list, cnm_error *err);
+int cnm_big_cores(char *buf, size_t size);
+
 /* A short text describing the status. */
 const char *cnm_status_string(cnm_status status);
 

@@ -172,7 +172,7 @@ struct Bench: ParsableCommand {
         let info = m.info
         print("model:    \(m.model.name): \(cformat("%.2f", Double(info.macs) / 1e6)) M MACs, \(info.parameters) parameters, loaded in \(cformat("%.2f", m.loadMs)) ms")
         print("memory:   activation arena \(info.arenaBytes) bytes (lower bound \(info.arenaLowerBound)), kernel scratch \(info.scratchBytes) bytes + \(info.scratchBytesPerThread) per extra thread")
-        print("cpu:      \(cpuName()), kernels \(m.isa)")
+        print("cpu:      \(cpuName()), kernels \(m.isa)" + (ProcessInfo.processInfo.environment["EDGE_INFER_CPUS"].map { ", pinned to CPUs \($0)" } ?? ""))
         print("openmp:   \(m.policy)")
         print("latency:  batch 1, \(runs) runs after at least \(warmup) warm-up runs and \(cformat("%.0f", warmupMs)) ms")
         print("threads      min      p50      p90      p99     mean   GFLOP/s")
@@ -180,7 +180,7 @@ struct Bench: ParsableCommand {
             let ms = [r.times[0], r.q(0.5), r.q(0.9), r.q(0.99), r.mean].map { cformat("%8.3f", $0 * 1e3) }
             print(r.label.leftPadded(to: 7) + " " + ms.joined(separator: " ") + cformat("  %8.1f", 2 * Double(info.macs) / r.q(0.5) / 1e9) + "   (ms)")
         }
-        for r in m.results where r.threads == 0 {
+        for r in m.results where r.threads == 0 && r.maxThreads > 1 {
             print("auto:     adaptive over \(r.maxThreads) threads: \(r.singleThreadRuns) of \(runs) timed runs took one thread, the others all")
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CEmbeddedModel
+import CRuntime
 import EdgeInfer
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -31,7 +32,33 @@ struct EdgeInferCommand: ParsableCommand {
             setenv("KMP_BLOCKTIME", "1", 1)
             setenv("EDGE_INFER_SET_BLOCKTIME", "1", 1)
         }
+        pinCores(CommandLine.arguments)
         Self.main(nil)
+    }
+
+    /// `--cpus LIST` pins the process before OpenMP starts (it sizes its teams from the
+    /// affinity); without it, a big.LITTLE SoC runs on its big cores. The chosen list is left in
+    /// EDGE_INFER_CPUS for `bench` to print.
+    static func pinCores(_ args: [String]) {
+        var list: String?
+        for (i, a) in args.enumerated() {
+            if a == "--cpus", i + 1 < args.count { list = args[i + 1] }
+            if a.hasPrefix("--cpus=") { list = String(a.dropFirst(7)) }
+        }
+        var err = cnm_error()
+        if let list {
+            guard cnm_pin_cpus(list, &err) == CNM_OK else {
+                writeStderr("edge-infer: error: \(cMessage(err))\n")
+                Glibc.exit(6)
+            }
+            setenv("EDGE_INFER_CPUS", list, 1)
+            return
+        }
+        var buf = [CChar](repeating: 0, count: 4096)
+        if cnm_big_cores(&buf, buf.count) > 0 {
+            let big = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if cnm_pin_cpus(big, &err) == CNM_OK { setenv("EDGE_INFER_CPUS", big + " (the big cores)", 1) }
+        }
     }
 }
 
@@ -42,6 +69,9 @@ struct ModelOption: ParsableArguments {
 
     @Flag(help: "Run every operator as its own kernel (bit-identical results, slower; for checking fusion).")
     var noFusion = false
+
+    @Option(help: "Run on these CPUs, e.g. 0-3 or 4,5,6,7 (default: the big cores of a big.LITTLE SoC, else all).")
+    var cpus: String?
 
     func load() throws -> Model { try Self.load(model, unfused: noFusion) }
 
@@ -183,3 +213,9 @@ extension Info {
 }
 
 
+
+/// The message of a C error.
+func cMessage(_ err: cnm_error) -> String {
+    var e = err
+    return withUnsafeBytes(of: &e.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+}

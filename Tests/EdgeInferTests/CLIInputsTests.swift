@@ -101,6 +101,17 @@ import Testing
         #expect(bad.status != 0 && bad.stderr.contains("0...1024"))
     }
 
+    @Test func cpusPinTheProcess() throws {
+        let b = try runProduct("edge-infer", ["bench", "--cpus", "0", "--threads", "0", "--runs", "5", "--warmup-ms", "0", "--json"])
+        #expect(b.status == 0, "\(b.stderr)")
+        let o = try JSONSerialization.jsonObject(with: Data(b.stdout.utf8)) as! [String: Any]
+        #expect(o["max_threads"] as? Int == 1, "pinned to one CPU, OpenMP sees one: \(o["max_threads"] ?? "?")")
+        for bad in ["9-x", "5000", ""] {
+            let r = try runProduct("edge-infer", [Self.samples + "/cat.ppm", "--cpus", bad])
+            #expect(r.status == 6 && r.stderr.contains("--cpus") && r.stderr.split(separator: "\n").count == 1, "\(bad): \(r.stderr)")
+        }
+    }
+
     @Test func progressShowsCountRateAndTimeLeft() {
         let l = ProgressBar.line("eval", 50, 200, seconds: 5, extra: "top-1 90.00%")
         #expect(l.contains("50/200") && l.contains("10.0/s") && l.contains("ETA 0:15") && l.hasSuffix("top-1 90.00%"), "\(l)")
