@@ -18,6 +18,8 @@ public struct ImageStream {
     var pos = 0
     var eof = false
     public private(set) var frames = 0
+    /// Bytes held (read but not yet dropped).
+    public var buffered: Int { buf.count }
 
     /// The largest frame or image read (its pixel bytes), like the image decoders' budget.
     public static let maxBytes = 96 << 20
@@ -30,7 +32,8 @@ public struct ImageStream {
     /// At least `n` unread bytes buffered, unless the stream ends first; false at the end.
     mutating func fill(_ n: Int) throws -> Bool {
         while buf.count - pos < n && !eof {
-            if pos > 0 && pos == buf.count { buf.removeAll(keepingCapacity: true); pos = 0 }
+            // drop what earlier frames consumed, so a long stream keeps about one frame buffered
+            if pos > 0 && (pos == buf.count || pos >= 1 << 20) { buf.removeFirst(pos); pos = 0 }
             var chunk = [UInt8](repeating: 0, count: max(1 << 16, min(n - (buf.count - pos), 1 << 24)))
             let got = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if got < 0 {

@@ -141,3 +141,35 @@ import Testing
         #expect(pth.status != 0 && pth.stderr.contains("--preset"), "\(pth.stderr)")
     }
 }
+
+/// A long stream of frames is read with about one frame buffered, not the whole stream.
+struct ImageStreamTests {
+    @Test func aLongStreamKeepsLittleBuffered() throws {
+        let frame = Array("P5\n64 64\n255\n".utf8) + [UInt8](repeating: 7, count: 64 * 64)
+        var p: [Int32] = [0, 0]
+        #expect(pipe(&p) == 0)
+        let frames = 2000  // 8.2 MB through the pipe
+        let wfd = p[1]
+        let writer = Thread {
+            let all = [UInt8]((0..<frames).flatMap { _ in frame })
+            var off = 0
+            while off < all.count {
+                let n = all[off...].withUnsafeBytes { write(wfd, $0.baseAddress, min($0.count, 1 << 16)) }
+                if n <= 0 { break }
+                off += n
+            }
+            close(wfd)
+        }
+        writer.start()
+        var s = ImageStream(fileDescriptor: p[0], name: "pipe")
+        var n = 0, most = 0
+        while let img = try s.next() {
+            #expect(img.width == 64 && img.height == 64 && img.channels == 1)
+            n += 1
+            most = max(most, s.buffered)
+        }
+        close(p[0])
+        #expect(n == frames)
+        #expect(most < (1 << 20) + (1 << 17), "at most \(most) bytes buffered")
+    }
+}
