@@ -65,6 +65,8 @@ let package = Package(
         ),
         // Both tools link the Swift runtime statically: they run on a machine without Swift
         // (edge-infer needs only FoundationEssentials, no ICU: 15.9 MB); release builds are stripped.
+        // the git commit for --version, written before every build
+        .plugin(name: "BuildInfo", capability: .buildTool()),
         .executableTarget(
             name: "edge-infer",
             dependencies: [
@@ -72,7 +74,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: [.unsafeFlags(["-static-stdlib"]), .unsafeFlags(["-Xlinker", "-s"], .when(configuration: .release)), .linkedLibrary("_FoundationCollections"),
-                             .linkedLibrary("_FoundationCShims"), .linkedLibrary("swiftSynchronization")]
+                             .linkedLibrary("_FoundationCShims"), .linkedLibrary("swiftSynchronization")],
+            plugins: ["BuildInfo"]
         ),
         .executableTarget(
             name: "cnm-convert",
@@ -82,7 +85,8 @@ let package = Package(
             ],
             linkerSettings: [.unsafeFlags(["-static-stdlib"]), .unsafeFlags(["-Xlinker", "-s"], .when(configuration: .release)), .linkedLibrary("CoreFoundation"), .linkedLibrary("_FoundationICU"),
                              .linkedLibrary("FoundationInternationalization"), .linkedLibrary("_FoundationCollections"),
-                             .linkedLibrary("_FoundationCShims"), .linkedLibrary("swiftSynchronization")]
+                             .linkedLibrary("_FoundationCShims"), .linkedLibrary("swiftSynchronization")],
+            plugins: ["BuildInfo"]
         ),
         .testTarget(
             name: "EdgeInferTests",

@@ -17,7 +17,7 @@ struct CNMConvertCommand: ParsableCommand {
             (LeNet, AlexNet, VGG, GoogLeNet, ResNet, DenseNet): BatchNorm is folded into the conv \
             before it where the graph allows.
             """,
-        version: "cnm-convert \(BuildInfo.version) (writes .cnm format version \(BuildInfo.formatVersion))\n" + BuildInfo.summary)
+        version: "cnm-convert \(BuildInfo.version) (commit \(buildCommit); writes .cnm format version \(BuildInfo.formatVersion))\n" + BuildInfo.summary)
 
     @Argument(help: "The checkpoint (.pth) or ONNX model (.onnx).")
     var checkpoint: String

@@ -18,7 +18,7 @@ struct EdgeInferCommand: ParsableCommand {
         commandName: "edge-infer",
         abstract: "Run CondenseNet / DenseNet image classifiers (.cnm models) on the CPU.",
         discussion: "Without a subcommand, classifies an image: edge-infer IMAGE [--model M.cnm].",
-        version: "edge-infer \(BuildInfo.version)\n" + BuildInfo.summary,
+        version: "edge-infer \(BuildInfo.version) (commit \(buildCommit))\n" + BuildInfo.summary,
         subcommands: [Classify.self, Run.self, Eval.self, Bench.self, Info.self],
         defaultSubcommand: Classify.self)
 

@@ -70,7 +70,19 @@ import Testing
     @Test func versionInfoJSONAndThreads() throws {
         let v = try runProduct("edge-infer", ["--version"])
         #expect(v.status == 0)
-        #expect(v.stdout.hasPrefix("edge-infer \(BuildInfo.version)\n"))
+        #expect(v.stdout.hasPrefix("edge-infer \(BuildInfo.version) (commit "), "\(v.stdout)")
+        // the commit the binary was built from (the plugin writes it before every build)
+        let git = Process()
+        git.executableURL = URL(fileURLWithPath: "/usr/bin/git")
+        git.arguments = ["-C", Paths.repo, "rev-parse", "--short=12", "HEAD"]
+        let pipe = Pipe()
+        git.standardOutput = pipe
+        git.standardError = Pipe()
+        if (try? git.run()) != nil {
+            let head = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            git.waitUntilExit()
+            if git.terminationStatus == 0 { #expect(v.stdout.contains("(commit \(head)"), "\(v.stdout) vs HEAD \(head)") }
+        }
         #expect(v.stdout.contains("this CPU takes: \(BuildInfo.selectedTable)") && v.stdout.contains("scalar"))
         #expect(BuildInfo.kernelTables.first?.name == "scalar" && BuildInfo.kernelTables.contains { $0.name == BuildInfo.selectedTable && $0.runs })
         let c = try runProduct("cnm-convert", ["--version"])
