@@ -74,7 +74,7 @@ struct Classify: ParsableCommand {
                     continue
                 }
                 let files = try expand(input)
-                try classifyFiles(files, model: model, threads: threads, count: &count, failures: &failures)
+                try classifyFiles(files, model: model, threads: threads, sessionThreads: sessionThreads, count: &count, failures: &failures)
             }
             let secs = Date().timeIntervalSince(start)
             writeStderr(cformat("edge-infer: %d image(s) in %.2f s: %.1f images/s (%d thread(s))", count, secs, Double(count) / max(secs, 1e-9), threads)
@@ -116,9 +116,9 @@ struct Classify: ParsableCommand {
 
     /// Files in chunks: each chunk spread over `threads` workers (one single-threaded session
     /// each, all sharing the model), printed in order when the chunk is done.
-    func classifyFiles(_ files: [String], model: Model, threads: Int, count: inout Int, failures: inout Int) throws {
+    func classifyFiles(_ files: [String], model: Model, threads: Int, sessionThreads: Int, count: inout Int, failures: inout Int) throws {
         let workers = max(1, min(threads, files.count))
-        let sessions = Sessions(try (0..<workers).map { _ in try Session(model: model, threads: workers == 1 ? threadsOption.session : 1) })
+        let sessions = Sessions(try (0..<workers).map { _ in try Session(model: model, threads: workers == 1 ? sessionThreads : 1) })
         let chunk = 8 * workers
         var at = 0
         while at < files.count {
