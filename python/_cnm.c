@@ -158,18 +158,11 @@ static PyObject *decode(PyObject *Py_UNUSED(m), PyObject *args) {
     const char *name;
     unsigned mw = 0, mh = 0;
     if (!PyArg_ParseTuple(args, "y*s|II", &b, &name, &mw, &mh)) return NULL;
-    const uint8_t *p = b.buf;
     cnm_image img = {0};
     cnm_error e = {0};
     cnm_status st;
     Py_BEGIN_ALLOW_THREADS
-    if (b.len >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF) st = edge_decode_jpeg(p, (size_t)b.len, name, mw, mh, &img, &e);
-    else if (b.len >= 8 && !memcmp(p, "\x89PNG\r\n\x1a\n", 8)) st = edge_decode_png(p, (size_t)b.len, name, &img, &e);
-    else if (b.len >= 2 && p[0] == 'P' && (p[1] == '5' || p[1] == '6')) st = cnm_image_decode_pnm(p, (size_t)b.len, name, &img, &e);
-    else {
-        snprintf(e.message, sizeof e.message, "%s: not a PPM/PGM, JPEG or PNG image", name);
-        st = CNM_ERR_IMAGE;
-    }
+    st = edge_decode_image(b.buf, (size_t)b.len, name, mw, mh, &img, &e);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&b);
     if (st != CNM_OK) return fail(&e);

@@ -196,3 +196,25 @@ cnm_status edge_gunzip(const void *data, size_t size, const char *name, size_t l
     *out_size = n;
     return CNM_OK;
 }
+
+cnm_status edge_decode_image(const void *data, size_t size, const char *name, uint32_t min_w, uint32_t min_h,
+                             cnm_image *out, cnm_error *err) {
+    const uint8_t *p = data;
+    if (!name) name = "<image>";
+    if (size >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF) return edge_decode_jpeg(data, size, name, min_w, min_h, out, err);
+    if (size >= 8 && !memcmp(p, "\x89PNG\r\n\x1a\n", 8)) return edge_decode_png(data, size, name, out, err);
+    if (size >= 2 && p[0] == 'P' && (p[1] == '5' || p[1] == '6')) return cnm_image_decode_pnm(data, size, name, out, err);
+    if (size >= 2 && p[0] == 'P' && (p[1] == '2' || p[1] == '3')) {
+        if (err) {
+            err->status = CNM_ERR_IMAGE;
+            snprintf(err->message, sizeof err->message, "%s: an ASCII (plain) %s is not supported; convert it to binary (P6 / P5), JPEG or PNG",
+                     name, p[1] == '3' ? "PPM (P3)" : "PGM (P2)");
+        }
+        return CNM_ERR_IMAGE;
+    }
+    if (err) {
+        err->status = CNM_ERR_IMAGE;
+        snprintf(err->message, sizeof err->message, "%s: not a PPM/PGM, JPEG or PNG image", name);
+    }
+    return CNM_ERR_IMAGE;
+}

@@ -34,7 +34,7 @@ public struct EdgeInferError: Error, CustomStringConvertible, Equatable, Sendabl
 
 extension EdgeInferError {
     /// The error a C call reported: its status picks the kind, its message is kept.
-    init(status: cnm_status, _ err: cnm_error) {
+    public init(status: cnm_status, _ err: cnm_error) {
         var e = err
         let msg = withUnsafeBytes(of: &e.message) { raw in
             String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)

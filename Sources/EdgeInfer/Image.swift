@@ -40,18 +40,8 @@ public struct Image: Equatable, Sendable {
     }
 
     static func decode(_ b: UnsafeRawBufferPointer, name: String, atLeast: (width: Int, height: Int)?) throws -> Image {
-        if b.count >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF {
-            let w = UInt32(clamping: atLeast?.width ?? 0), h = UInt32(clamping: atLeast?.height ?? 0)
-            return try decodeC(b, name: name) { edge_decode_jpeg($0, $1, $2, w, h, $3, $4) }
-        }
-        if b.count >= 8 && Array(b[0..<8]) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] { return try decodeC(b, name: name, edge_decode_png) }
-        if b.count >= 2 && b[0] == UInt8(ascii: "P") && (b[1] == UInt8(ascii: "5") || b[1] == UInt8(ascii: "6")) {
-            return try decodeC(b, name: name, cnm_image_decode_pnm)
-        }
-        if b.count >= 2 && b[0] == UInt8(ascii: "P") && (b[1] == UInt8(ascii: "2") || b[1] == UInt8(ascii: "3")) {
-            throw EdgeInferError(.image, "\(name): an ASCII (plain) \(b[1] == UInt8(ascii: "3") ? "PPM (P3)" : "PGM (P2)") is not supported; convert it to binary (P6 / P5), JPEG or PNG")
-        }
-        throw EdgeInferError(.image, "\(name): not a PPM/PGM, JPEG or PNG image")
+        let w = UInt32(clamping: atLeast?.width ?? 0), h = UInt32(clamping: atLeast?.height ?? 0)
+        return try decodeC(b, name: name) { edge_decode_image($0, $1, $2, w, h, $3, $4) }
     }
 
     typealias Decoder = (UnsafeRawPointer?, Int, UnsafePointer<CChar>?, UnsafeMutablePointer<cnm_image>?, UnsafeMutablePointer<cnm_error>?) -> cnm_status

@@ -59,7 +59,7 @@ struct Classify: ParsableCommand {
         try reportingErrors {
             let model = try modelOption.load()
             let threads = threadsOption.resolved, sessionThreads = threadsOption.session
-            let single = inputs.count == 1 && inputs[0] != "-" && !isDirectory(inputs[0])
+            let single = inputs.count == 1 && inputs[0] != "-" && !isDirectoryPath(inputs[0])
             if single && !jsonl {
                 let r = classify(inputs[0], model: model, session: try Session(model: model, threads: sessionThreads))
                 if let e = r.error { throw e }
@@ -83,13 +83,11 @@ struct Classify: ParsableCommand {
         if failures > 0 { throw ExitCode(1) }
     }
 
-    func isDirectory(_ p: String) -> Bool { isDirectoryPath(p) }
-
     static let extensions: Set<String> = ["jpg", "jpeg", "png", "ppm", "pgm", "pnm"]
 
     /// A file as itself; a directory as its image files, recursively, sorted.
     func expand(_ input: String) throws -> [String] {
-        guard isDirectory(input) else { return [input] }
+        guard isDirectoryPath(input) else { return [input] }
         guard let all = try? FileManager.default.subpathsOfDirectory(atPath: input) else {
             throw EdgeInferError(.io, "\(input): cannot list the directory")
         }

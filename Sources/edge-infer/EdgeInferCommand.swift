@@ -48,7 +48,7 @@ struct EdgeInferCommand: ParsableCommand {
         var err = cnm_error()
         if let list {
             guard cnm_pin_cpus(list, &err) == CNM_OK else {
-                writeStderr("edge-infer: error: \(cMessage(err))\n")
+                writeStderr("edge-infer: error: \(EdgeInferError(status: CNM_ERR_ARGUMENT, err).message)\n")
                 Glibc.exit(6)
             }
             setenv("EDGE_INFER_CPUS", list, 1)
@@ -213,9 +213,3 @@ extension Info {
 }
 
 
-
-/// The message of a C error.
-func cMessage(_ err: cnm_error) -> String {
-    var e = err
-    return withUnsafeBytes(of: &e.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-}

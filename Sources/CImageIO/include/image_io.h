@@ -17,6 +17,11 @@
 cnm_status edge_decode_jpeg(const void *data, size_t size, const char *name, uint32_t min_w, uint32_t min_h, cnm_image *out,
                             cnm_error *err);
 cnm_status edge_decode_png(const void *data, size_t size, const char *name, cnm_image *out, cnm_error *err);
+/* Any of them, recognised by its first bytes: JPEG (through edge_decode_jpeg, min_w x min_h), PNG,
+ * binary PPM/PGM (cnm_image_decode_pnm); a plain P2/P3 or anything else is CNM_ERR_IMAGE. The one
+ * place the formats are told apart (the Swift Image and the Python package both call it). */
+cnm_status edge_decode_image(const void *data, size_t size, const char *name, uint32_t min_w, uint32_t min_h,
+                             cnm_image *out, cnm_error *err);
 /* Decompress a gzip stream (zlib) into a malloc'd buffer of at most `limit` bytes. */
 cnm_status edge_gunzip(const void *data, size_t size, const char *name, size_t limit, uint8_t **out, size_t *out_size,
                        cnm_error *err);
