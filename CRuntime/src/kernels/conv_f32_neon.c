@@ -1,31 +1,13 @@
 /* Direct KxK convolution (stride 1 or 2), fp32, NEON (aarch64): the layer of direct.h. Slots of 4
  * floats, 4 per item (16 accumulators with 4 output channels); per tap, a replicated weight (ld1r)
  * feeds one fmla per slot. Also the linear layer. */
+#include "layer_f32_neon.h"
 #include "direct_layout.h"
-#include "simd_neon.h"
 
 #if defined(__aarch64__)
-#define DK_TARGET
-#define DK_L 4
 #define DK_HALF 0
 #define DK_S 4
 #define DK_S_WIDE 4
-#define DK_PADDED_MR 0
-#define DK_DOT_LAYOUT 0
-#define DK_WORDS(cin_g) (cin_g)
-#define DK_WEIGHTS(a) ((const int32_t *)(const void *)(a)->w)
-typedef float32x4_t dk_acc, dk_xv, dk_vf;
-typedef int dk_wt;
-static inline dk_xv dk_load(const int32_t *p) { return vld1q_f32((const float *)(const void *)p); }
-static inline dk_wt dk_wt_load(const int32_t *p) { (void)p; return 0; }
-static inline dk_acc dk_mac(dk_acc acc, dk_xv x, dk_wt w, const int32_t *p, int r, size_t wr) {
-    (void)w;
-    return vfmaq_f32(acc, vld1q_dup_f32((const float *)(const void *)p + (size_t)r * wr), x);
-}
-static inline dk_acc dk_acc_init(const cnm_direct_args *a, int o) { return vdupq_n_f32(a->bias ? a->bias[o] : 0.0f); }
-static inline dk_vf dk_finish(dk_acc acc, const cnm_direct_args *a, int o) { (void)a; (void)o; return acc; }
-#define dk_relu simd4_relu
-#define dk_store simd4_store
 static void dk_pack(const cnm_direct_args *a) { cnm_direct_pack(a->s, a->in, a->pad); }
 #include "direct.h"
 

@@ -3,7 +3,8 @@
  * border is q = 0, i.e. the zero point), laid out like the fp32 copy (conv_pad.c); then the
  * micro-kernel of direct.h with `vpmaddwd` of input pairs and broadcast weight pairs (2 slots of 8
  * pixels): exact, and bit-identical to conv_q8_ref.c. */
-#include "q8_avx2.h"
+#include "layer_q8_avx2.h"
+#include "direct_layout.h"
 
 #include <math.h>
 #include <string.h>
@@ -49,30 +50,9 @@ AVX2 static void pack(const cnm_conv_shape *s, const float *in, float inv, int z
     }
 }
 
-#define DK_TARGET AVX2
-#define DK_L 8
 #define DK_HALF 0
 #define DK_S 2
 #define DK_S_WIDE 2
-#define DK_PADDED_MR 0
-#define DK_DOT_LAYOUT 0
-#define DK_WORDS(cin_g) (((cin_g) + 1) / 2)
-#define DK_WEIGHTS(a) ((a)->wpairs)
-typedef __m256i dk_acc, dk_xv;
-typedef __m256 dk_vf;
-typedef int dk_wt;
-AVX2 static inline dk_xv dk_load(const int32_t *p) { return _mm256_loadu_si256((const __m256i *)(const void *)p); }
-AVX2 static inline dk_wt dk_wt_load(const int32_t *p) { (void)p; return 0; }
-AVX2 static inline dk_acc dk_mac(dk_acc acc, dk_xv x, dk_wt w, const int32_t *p, int r, size_t wr) {
-    (void)w;
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(x, _mm256_set1_epi32(p[(size_t)r * wr])));
-}
-AVX2 static inline dk_acc dk_acc_init(const cnm_direct_args *a, int o) { (void)a; (void)o; return _mm256_setzero_si256(); }
-AVX2 static inline dk_vf dk_finish(dk_acc acc, const cnm_direct_args *a, int o) {
-    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), _mm256_set1_ps(a->mult[o]), _mm256_set1_ps(a->bias ? a->bias[o] : 0.0f));
-}
-#define dk_relu simd8_relu
-#define dk_store simd8_store
 static void dk_pack(const cnm_direct_args *a) { pack(a->s, a->in, a->inv_scale, a->zp, a->pad); }
 #include "direct.h"
 

@@ -3,7 +3,9 @@
  * 8 for maps at most 8 wide). Each item computes a block of 4 outputs x 2 slots in 8
  * accumulators, 64 MACs per vpdpbusd; zp * sum(w) is subtracted back: bit-identical to
  * conv_q8_ref.c. The stride-1 pack is per plane, so a thread can pack the groups it computes. */
-#include "q8_avx2.h"
+#define LY_VNNI_ZMM 1
+#include "layer_q8_vnni.h"
+#include "direct_layout.h"
 
 #if defined(__x86_64__)
 /* Plane pl (group pl / words, channel word pl % words) of q8x_direct_pack_words (q8_avx2.h) for
@@ -34,35 +36,11 @@ AVX512VNNI static void direct_pack16(const cnm_conv_shape *s, const float *in, f
     }
 }
 
-#define DK_TARGET AVX512VNNI
-#define DK_L 16
 #define DK_HALF 1
 #define DK_S 2
 #define DK_S_WIDE 2
-#define DK_PADDED_MR 1
-#define DK_DOT_LAYOUT 1
-#define DK_WORDS(cin_g) (((cin_g) + 3) / 4)
 #define DK_PACK_PLANE 1
-typedef __m512i dk_acc, dk_xv;
-typedef __m512 dk_vf;
-typedef int dk_wt;
-AVX512VNNI static inline dk_xv dk_load(const int32_t *p) { return _mm512_loadu_si512((const void *)p); }
-AVX512VNNI static inline dk_xv dk_load_half(const int32_t *p0, const int32_t *p1) { return simd16_load_two(p0, p1); }
-AVX512VNNI static inline dk_wt dk_wt_load(const int32_t *p) { (void)p; return 0; }
-AVX512VNNI static inline dk_acc dk_mac(dk_acc acc, dk_xv x, dk_wt w, const int32_t *p, int r, size_t wr) {
-    (void)w;
-    int32_t w4;
-    memcpy(&w4, p + (size_t)r * wr, sizeof w4); /* 4 int8 weights */
-    return _mm512_dpbusd_epi32(acc, x, _mm512_set1_epi32(w4));
-}
-AVX512VNNI static inline dk_acc dk_acc_init(const cnm_direct_args *a, int o) { (void)a; (void)o; return _mm512_setzero_si512(); }
-AVX512VNNI static inline dk_vf dk_finish(dk_acc acc, const cnm_direct_args *a, int o) {
-    const __m512i corr = _mm512_set1_epi32(a->zp * a->wsum[o]);
-    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc, corr)), _mm512_set1_ps(a->mult[o]),
-                           _mm512_set1_ps(a->bias ? a->bias[o] : 0.0f));
-}
-#define dk_relu simd16_relu
-#define dk_store simd16_store
+AVX512VNNI static inline ly_xv dk_load_half(const int32_t *p0, const int32_t *p1) { return simd16_load_two(p0, p1); }
 #define dk_store_half simd16_store_two
 static void dk_pack_plane(const cnm_direct_args *a, int pl) { direct_pack16(a->s, a->in, a->inv_scale, a->zp, a->pad, pl); }
 static void dk_pack(const cnm_direct_args *a) {

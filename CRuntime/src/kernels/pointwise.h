@@ -1,28 +1,23 @@
 /* The fused pointwise (1x1, stride 1) convolution, written once for every ISA and data type. A
- * file pointwise_<dtype>_<isa>.c defines a thin layer (below) and includes this header, which
- * defines `static void pw_run(const pw_args *q)`.
+ * file pointwise_<dtype>_<isa>.c includes its layer and this header (below), which defines
+ * `static void pw_run(const pw_args *q)`.
  *
  * Algorithm (kernels.h, cnm_pw_args). A work item is (group, tile of up to CNM_PW_TILE pixels):
  * the layer's pack gathers the group's input channels (gather / shuffle + BN + ReLU, and for int8
  * the quantisation) into a per-thread panel of 32-bit words (a float, an int16 pair or 4 codes of
  * consecutive channels per pixel), CNM_PW_TILE words per row; then each block of PW_MR output
- * channels runs a register tile of MR outputs x PW_S slots of PW_L pixels: per panel row, S loads,
+ * channels runs a register tile of MR outputs x PW_S slots of LY_L pixels: per panel row, S loads,
  * then for each output its weight (broadcast, or a lane of one load) and S multiply-accumulates.
  * The epilogue is the output's finish (int8: the exact epilogue of kernels.h), the post BN
  * `fma(v, post_scale[d], post_shift[d])` and ReLU of its destination channel d = dst[o], stored
- * at d's row. The output-channel remainder runs a tile of MR = the remainder, or (PW_PADDED_MR:
+ * at d's row. The output-channel remainder runs a tile of MR = the remainder, or (LY_PADDED_MR:
  * weights zero-padded to blocks) the full tile with only `mr` rows stored. With PW_TAIL_SLOTS a
  * tile shorter than S slots (the last pixels of a map) computes only the slots it stores.
  *
- * The layer defines:
- *   PW_TARGET, PW_L, PW_S, PW_MR, PW_PADDED_MR (0/1), PW_DOT_LAYOUT (0/1: weights in the dot
- *   layout of cnm_q8_pack_dot, else rows of PW_WORDS words per output from PW_WEIGHTS(q)),
- *   PW_WORDS(cin_g), PW_TAIL_SLOTS (0/1);
- *   pw_args (cnm_pw_args or cnm_q8_args) and PW_A(q), its cnm_pw_args; pw_panel(q): the calling
- *   thread's panel; pw_pack(q, panel, g, p0, n);
- *   types pw_acc, pw_xv, pw_wt, pw_vf and pw_load(p), pw_wt_load(p), pw_mac(acc, x, wt, p, r, wr),
- *   pw_acc_init(q, o), pw_finish(acc, q, o), pw_post(v, scale, shift, relu), pw_store(y, v, n)
- *   (n may be <= 0: nothing), with the same meaning as in direct.h. */
+ * The file includes its layer first (layer_<dtype>_<isa>.h, shared with direct.h: see
+ * layer_f32_avx2.h; LY_Q8 picks the arguments, cnm_pw_args or cnm_q8_args), then defines what is
+ * the pointwise convolution's own: PW_S, PW_MR, PW_TAIL_SLOTS (0/1) and
+ * pw_pack(q, panel, g, p0, n). */
 #ifndef CNM_POINTWISE_H
 #define CNM_POINTWISE_H
 #include "kernels.h"
@@ -30,65 +25,78 @@
 #define PW_UNROLL _Pragma("GCC unroll 8")
 #endif
 
+/* the arguments of the layer's data type, and the calling thread's panel */
+#if LY_Q8
+typedef cnm_q8_args pw_args;
+#define PW_A(q) (&(q)->pw)
+#define PW_FINISH(acc, q, o) ly_finish(acc, (q)->pw.bias, (q)->mult, (q)->wsum, (q)->zp, o)
+static inline int32_t *pw_panel(const pw_args *q) { return (int32_t *)(void *)(q->panel + q->panel_stride * cnm_thread_slot()); }
+#else
+typedef cnm_pw_args pw_args;
+#define PW_A(q) (q)
+#define PW_FINISH(acc, q, o) ly_finish(acc, (q)->bias, NULL, NULL, 0, o)
+static inline int32_t *pw_panel(const pw_args *a) { return (int32_t *)(void *)(a->scratch + a->scratch_stride * cnm_thread_slot()); }
+#endif
+
 /* Outputs [o, o + mr) for pixels [p0 + q, ...) of the panel; MR and S are compile-time constants
  * at every call (pw_block), so the loops over them unroll into registers. */
-PW_ALWAYS_INLINE PW_TARGET void pw_tile(const pw_args *q, const int32_t *panel, const int MR, const int S, int o, int mr, int p0,
+PW_ALWAYS_INLINE LY_TARGET void pw_tile(const pw_args *q, const int32_t *panel, const int MR, const int S, int o, int mr, int p0,
                                        int qx, int n, const int32_t *wb, size_t wr, size_t wj) {
     const cnm_pw_args *a = PW_A(q);
-    const int T = CNM_PW_TILE, J = PW_WORDS(a->cin_g);
-    pw_acc acc[PW_MR][4];
+    const int T = CNM_PW_TILE, J = LY_WORDS(a->cin_g);
+    ly_acc acc[PW_MR][4];
     PW_UNROLL
     for (int r = 0; r < MR; r++) {
         PW_UNROLL
-        for (int k = 0; k < S; k++) acc[r][k] = pw_acc_init(q, o + r);
+        for (int k = 0; k < S; k++) acc[r][k] = ly_acc_init(PW_A(q)->bias, o + r);
     }
     for (int j = 0; j < J; j++) {
         const int32_t *row = panel + (size_t)j * T + qx, *w0 = wb + (size_t)j * wj;
-        pw_xv x[4];
+        ly_xv x[4];
         PW_UNROLL
-        for (int k = 0; k < S; k++) x[k] = pw_load(row + PW_L * k);
-        const pw_wt w = pw_wt_load(w0);
+        for (int k = 0; k < S; k++) x[k] = ly_load(row + LY_L * k);
+        const ly_wt w = ly_wt_load(w0);
         PW_UNROLL
         for (int r = 0; r < MR; r++) {
             PW_UNROLL
-            for (int k = 0; k < S; k++) acc[r][k] = pw_mac(acc[r][k], x[k], w, w0, r, wr);
+            for (int k = 0; k < S; k++) acc[r][k] = ly_mac(acc[r][k], x[k], w, w0, r, wr);
         }
     }
     PW_UNROLL
     for (int r = 0; r < MR; r++) {
-        if (PW_PADDED_MR && r >= mr) break;
+        if (LY_PADDED_MR && r >= mr) break;
         const int d = a->dst ? a->dst[o + r] : o + r;
         const float s = a->post_scale ? a->post_scale[d] : 1.0f, b = a->post_shift ? a->post_shift[d] : 0.0f;
         float *y = a->out + (size_t)d * a->hw + p0 + qx;
         PW_UNROLL
-        for (int k = 0; k < S; k++) pw_store(y + PW_L * k, pw_post(pw_finish(acc[r][k], q, o + r), s, b, a->post_relu), n - qx - PW_L * k);
+        for (int k = 0; k < S; k++) ly_store(y + LY_L * k, ly_post(PW_FINISH(acc[r][k], q, o + r), s, b, a->post_relu), n - qx - LY_L * k);
     }
 }
 
 /* One block of outputs over the item's pixels: MR fixed, the slots of each stretch of pixels. */
 #define PW_SLOTS_(MR)                                                                              \
-    for (int qx = 0; qx < n; qx += PW_S * PW_L) {                                                  \
-        const int v = PW_TAIL_SLOTS ? (n - qx + PW_L - 1) / PW_L : PW_S;                           \
+    for (int qx = 0; qx < n; qx += PW_S * LY_L) {                                                  \
+        const int v = PW_TAIL_SLOTS ? (n - qx + LY_L - 1) / LY_L : PW_S;                           \
         if (v >= PW_S) pw_tile(q, panel, MR, PW_S, o, mr, p0, qx, n, wb, wr, wj);                  \
         else if (v == 3) pw_tile(q, panel, MR, 3 < PW_S ? 3 : PW_S, o, mr, p0, qx, n, wb, wr, wj); \
         else if (v == 2) pw_tile(q, panel, MR, 2 < PW_S ? 2 : PW_S, o, mr, p0, qx, n, wb, wr, wj); \
         else pw_tile(q, panel, MR, 1, o, mr, p0, qx, n, wb, wr, wj);                               \
     }
 
-static PW_TARGET void pw_block(const pw_args *q, const int32_t *panel, int g, int b, int p0, int n) {
+static LY_TARGET void pw_block(const pw_args *q, const int32_t *panel, int g, int b, int p0, int n) {
     const cnm_pw_args *a = PW_A(q);
     const int cout_g = a->cout / a->groups, o = g * cout_g + PW_MR * b;
     const int mr = cout_g - PW_MR * b < PW_MR ? cout_g - PW_MR * b : PW_MR;
     const int32_t *wb;
     size_t wr, wj;
-#if PW_DOT_LAYOUT
-    wb = (const int32_t *)(const void *)q->wdot + (size_t)(g * ((cout_g + PW_MR - 1) / PW_MR) + b) * PW_WORDS(a->cin_g) * 4;
+#if LY_DOT_LAYOUT
+    wb = (const int32_t *)(const void *)q->wdot + (size_t)(g * ((cout_g + PW_MR - 1) / PW_MR) + b) * LY_WORDS(a->cin_g) * 4;
     wr = 1, wj = 4;
 #else
-    wb = PW_WEIGHTS(q) + (size_t)o * PW_WORDS(a->cin_g);
-    wr = (size_t)PW_WORDS(a->cin_g), wj = 1;
+    wb = LY_WEIGHTS(q) + (size_t)o * LY_WORDS(a->cin_g);
+    wr = (size_t)LY_WORDS(a->cin_g), wj = 1;
 #endif
-    if (PW_PADDED_MR || mr == PW_MR) {
+    if (LY_PADDED_MR || mr == PW_MR) {
         PW_SLOTS_(PW_MR)
         return;
     }
@@ -107,7 +115,7 @@ static PW_TARGET void pw_block(const pw_args *q, const int32_t *panel, int g, in
 
 /* Worksharing (every thread of the region calls it): items split statically, as in every
  * pointwise kernel (cnm_pw_item_at). */
-static PW_TARGET void pw_run(const pw_args *q) {
+static LY_TARGET void pw_run(const pw_args *q) {
     const cnm_pw_args *a = PW_A(q);
     const int cout_g = a->cout / a->groups, items = cnm_pw_items(a), nb = (cout_g + PW_MR - 1) / PW_MR;
     int32_t *panel = pw_panel(q);

@@ -1,38 +1,13 @@
 /* Fused pointwise convolution, fp32, AVX2 + FMA: the layer of pointwise.h (see pointwise_f32_ref.c
  * for the algorithm). Register tile: up to 4 output channels x 2 slots of 8 pixels in 8 ymm
  * accumulators; per input channel two panel loads and four weight broadcasts feed eight FMAs. */
-#include "kernels.h"
-#include "simd_x86.h"
+#include "layer_f32_avx2.h"
 
 #if defined(__x86_64__)
-#define PW_TARGET CNM_AVX2
 #define AVX2 CNM_AVX2
-#define PW_L 8
 #define PW_S 2
 #define PW_MR 4
-typedef cnm_pw_args pw_args;
-#define PW_A(q) (q)
-#define PW_DOT_LAYOUT 0
-#define PW_PADDED_MR 0
 #define PW_TAIL_SLOTS 0
-#define PW_WORDS(cin_g) (cin_g)
-#define PW_WEIGHTS(q) ((const int32_t *)(const void *)(q)->w)
-typedef __m256 pw_acc, pw_xv, pw_vf;
-typedef int pw_wt;
-AVX2 static inline pw_xv pw_load(const int32_t *p) { return _mm256_loadu_ps((const float *)(const void *)p); }
-AVX2 static inline pw_wt pw_wt_load(const int32_t *p) { (void)p; return 0; }
-AVX2 static inline pw_acc pw_mac(pw_acc acc, pw_xv x, pw_wt w, const int32_t *p, int r, size_t wr) {
-    (void)w;
-    return _mm256_fmadd_ps(_mm256_broadcast_ss((const float *)(const void *)p + (size_t)r * wr), x, acc);
-}
-AVX2 static inline pw_acc pw_acc_init(const pw_args *a, int o) { return _mm256_set1_ps(a->bias ? a->bias[o] : 0.0f); }
-AVX2 static inline pw_vf pw_finish(pw_acc acc, const pw_args *a, int o) { (void)a; (void)o; return acc; }
-AVX2 static inline pw_vf pw_post(pw_vf v, float s, float b, int relu) {
-    v = _mm256_fmadd_ps(v, _mm256_set1_ps(s), _mm256_set1_ps(b));
-    return relu ? simd8_relu(v) : v;
-}
-#define pw_store simd8_store
-static inline int32_t *pw_panel(const pw_args *a) { return (int32_t *)(void *)(a->scratch + a->scratch_stride * cnm_thread_slot()); }
 
 AVX2 static void pw_pack(const cnm_pw_args *a, int32_t *words, int g, int p0, int n) {
     float *panel = (float *)(void *)words;

@@ -2,38 +2,13 @@
  * for the algorithm). Register tile: up to 8 output channels x 2 slots of 16 pixels in 16 zmm
  * accumulators; per input channel two panel loads and eight weight broadcasts feed sixteen FMAs.
  * Tails are written with masked stores. */
-#include "kernels.h"
-#include "simd_x86.h"
+#include "layer_f32_avx512.h"
 
 #if defined(__x86_64__)
-#define PW_TARGET CNM_AVX512
 #define AVX512 CNM_AVX512
-#define PW_L 16
 #define PW_S 2
 #define PW_MR 8
-typedef cnm_pw_args pw_args;
-#define PW_A(q) (q)
-#define PW_DOT_LAYOUT 0
-#define PW_PADDED_MR 0
 #define PW_TAIL_SLOTS 0
-#define PW_WORDS(cin_g) (cin_g)
-#define PW_WEIGHTS(q) ((const int32_t *)(const void *)(q)->w)
-typedef __m512 pw_acc, pw_xv, pw_vf;
-typedef int pw_wt;
-AVX512 static inline pw_xv pw_load(const int32_t *p) { return _mm512_loadu_ps((const void *)p); }
-AVX512 static inline pw_wt pw_wt_load(const int32_t *p) { (void)p; return 0; }
-AVX512 static inline pw_acc pw_mac(pw_acc acc, pw_xv x, pw_wt w, const int32_t *p, int r, size_t wr) {
-    (void)w;
-    return _mm512_fmadd_ps(_mm512_set1_ps(((const float *)(const void *)p)[(size_t)r * wr]), x, acc);
-}
-AVX512 static inline pw_acc pw_acc_init(const pw_args *a, int o) { return _mm512_set1_ps(a->bias ? a->bias[o] : 0.0f); }
-AVX512 static inline pw_vf pw_finish(pw_acc acc, const pw_args *a, int o) { (void)a; (void)o; return acc; }
-AVX512 static inline pw_vf pw_post(pw_vf v, float s, float b, int relu) {
-    v = _mm512_fmadd_ps(v, _mm512_set1_ps(s), _mm512_set1_ps(b));
-    return relu ? simd16_relu(v) : v;
-}
-#define pw_store simd16_store
-static inline int32_t *pw_panel(const pw_args *a) { return (int32_t *)(void *)(a->scratch + a->scratch_stride * cnm_thread_slot()); }
 
 /* The input panel: gather + BatchNorm + ReLU of the group's input channels, CNM_PW_TILE pixels
  * per row, zero past n (those lanes are computed and never stored). */

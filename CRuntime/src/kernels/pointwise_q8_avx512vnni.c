@@ -4,42 +4,13 @@
  * x 4 slots of 16 pixels (the whole 64-pixel tile; a shorter tile computes only the slots it
  * stores), 16 accumulators, 64 MACs per instruction; the panel is packed 16
  * pixels per zmm (pack16). Bit-identical to pointwise_q8_ref.c. */
-#include "q8_avx2.h"
+#define LY_VNNI_ZMM 1
+#include "layer_q8_vnni.h"
 
 #if defined(__x86_64__)
-#define PW_TARGET AVX512VNNI
-#define PW_L 16
 #define PW_S 4
 #define PW_MR 4
-#define PW_DOT_LAYOUT 1
-#define PW_PADDED_MR 1
 #define PW_TAIL_SLOTS 1
-#define PW_WORDS(cin_g) (((cin_g) + 3) / 4)
-typedef cnm_q8_args pw_args;
-#define PW_A(q) (&(q)->pw)
-static inline int32_t *pw_panel(const pw_args *q) { return (int32_t *)(void *)(q->panel + q->panel_stride * cnm_thread_slot()); }
-typedef __m512i pw_acc, pw_xv;
-typedef __m512 pw_vf;
-typedef int pw_wt;
-AVX512VNNI static inline pw_xv pw_load(const int32_t *p) { return _mm512_loadu_si512((const void *)p); }
-AVX512VNNI static inline pw_wt pw_wt_load(const int32_t *p) { (void)p; return 0; }
-AVX512VNNI static inline pw_acc pw_mac(pw_acc acc, pw_xv x, pw_wt w, const int32_t *p, int r, size_t wr) {
-    (void)w;
-    int32_t w4;
-    memcpy(&w4, p + (size_t)r * wr, sizeof w4); /* 4 int8 weights */
-    return _mm512_dpbusd_epi32(acc, x, _mm512_set1_epi32(w4));
-}
-AVX512VNNI static inline pw_acc pw_acc_init(const pw_args *q, int o) { (void)q; (void)o; return _mm512_setzero_si512(); }
-AVX512VNNI static inline pw_vf pw_finish(pw_acc acc, const pw_args *q, int o) {
-    const __m512i corr = _mm512_set1_epi32(q->zp * q->wsum[o]);
-    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc, corr)), _mm512_set1_ps(q->mult[o]),
-                           _mm512_set1_ps(q->pw.bias ? q->pw.bias[o] : 0.0f));
-}
-AVX512VNNI static inline pw_vf pw_post(pw_vf v, float s, float b, int relu) {
-    v = _mm512_fmadd_ps(v, _mm512_set1_ps(s), _mm512_set1_ps(b));
-    return relu ? simd16_relu(v) : v;
-}
-#define pw_store simd16_store
 
 /* The panel of q8x_pack_words (q8_avx2.h) 16 pixels at a time, the codes through q8z_code and
  * q8z_words (the same codes in fewer operations); the ReLU before the quantiser becomes a byte

@@ -1,4 +1,5 @@
-/* The thin aarch64 layer under the kernels written once (direct.h): partial stores and ReLU. */
+/* The thin aarch64 layer under the kernels written once (direct.h, pointwise.h): partial stores,
+ * ReLU and the pointwise epilogue. */
 #ifndef CNM_SIMD_NEON_H
 #define CNM_SIMD_NEON_H
 #if defined(__aarch64__)
@@ -15,5 +16,10 @@ static inline void simd4_store(float *y, float32x4_t v, int n) {
 }
 /* ReLU as the references compute it (v > 0 ? v : 0): NaN and -0 give +0 */
 static inline float32x4_t simd4_relu(float32x4_t v) { return vmaxnmq_f32(v, vdupq_n_f32(0.0f)); }
+/* a pointwise output's post BatchNorm and ReLU: fma(v, s, b), then the ReLU if asked */
+static inline float32x4_t simd4_post(float32x4_t v, float s, float b, int relu) {
+    v = vfmaq_f32(vdupq_n_f32(b), v, vdupq_n_f32(s));
+    return relu ? simd4_relu(v) : v;
+}
 #endif
 #endif

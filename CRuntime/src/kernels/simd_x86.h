@@ -1,5 +1,5 @@
-/* The thin x86-64 layer under the kernels written once (direct.h): partial loads and stores,
- * ReLU, and the two-rows-in-one-zmm slots of AVX-512. */
+/* The thin x86-64 layer under the kernels written once (direct.h, pointwise.h): partial loads
+ * and stores, ReLU, the pointwise epilogue, and the two-rows-in-one-zmm slots of AVX-512. */
 #ifndef CNM_SIMD_X86_H
 #define CNM_SIMD_X86_H
 #if defined(__x86_64__)
@@ -19,12 +19,21 @@ CNM_AVX2 static inline void simd8_store(float *y, __m256 v, int n) {
 }
 /* ReLU as max_ps(v, 0) computes it: NaN and -0 give +0 (the references' v > 0 ? v : 0) */
 CNM_AVX2 static inline __m256 simd8_relu(__m256 v) { return _mm256_max_ps(v, _mm256_setzero_ps()); }
+/* a pointwise output's post BatchNorm and ReLU: fma(v, s, b), then the ReLU if asked */
+CNM_AVX2 static inline __m256 simd8_post(__m256 v, float s, float b, int relu) {
+    v = _mm256_fmadd_ps(v, _mm256_set1_ps(s), _mm256_set1_ps(b));
+    return relu ? simd8_relu(v) : v;
+}
 
 CNM_AVX512 static inline void simd16_store(float *y, __m512 v, int n) {
     if (n >= 16) _mm512_storeu_ps(y, v);
     else if (n > 0) _mm512_mask_storeu_ps(y, (__mmask16)((1u << n) - 1u), v);
 }
 CNM_AVX512 static inline __m512 simd16_relu(__m512 v) { return _mm512_max_ps(v, _mm512_setzero_ps()); }
+CNM_AVX512 static inline __m512 simd16_post(__m512 v, float s, float b, int relu) {
+    v = _mm512_fmadd_ps(v, _mm512_set1_ps(s), _mm512_set1_ps(b));
+    return relu ? simd16_relu(v) : v;
+}
 /* 8 words from a and 8 from b in one zmm (two output rows of a map at most 8 wide) */
 CNM_AVX512 static inline __m512i simd16_load_two(const void *a, const void *b) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a)),
