@@ -28,7 +28,7 @@ extern "C" {
 
 #define CNM_FORMAT_VERSION 1
 /* The library's version (also libcnm.so's, and cnm.pc's). */
-#define CNM_VERSION "0.2.0"
+#define CNM_VERSION "0.3.0"
 
 typedef enum cnm_status {
     CNM_OK = 0,
@@ -66,7 +66,9 @@ typedef struct cnm_context cnm_context;
     X(MAXPOOL, maxpool, 5)        \
     X(ADD, add, 6)                \
     X(LRN, lrn, 7)                \
-    X(SIGMOID, sigmoid, 8)
+    X(SIGMOID, sigmoid, 8)        \
+    X(CLIP, clip, 9)              \
+    X(MUL, mul, 10)
 typedef enum cnm_op_type {
 #define CNM_OP_ENUM_(NAME, name, code) CNM_OP_##NAME = code,
     CNM_OPS(CNM_OP_ENUM_)
@@ -109,13 +111,17 @@ typedef struct cnm_lrn_params {     /* LRN: p0 (int), p1..p3 (f32) */
     int32_t size;
     float alpha, beta, bias;
 } cnm_lrn_params;
-/* The parameters of one operator: the member named for its type is the one in use (LINEAR and ADD
- * have none). */
+typedef struct cnm_clip_params {    /* CLIP: p0, p1 (f32) */
+    float min, max;                 /* min <= max, either may be infinite (no bound) */
+} cnm_clip_params;
+/* The parameters of one operator: the member named for its type is the one in use (LINEAR, ADD,
+ * SIGMOID and MUL have none). */
 typedef struct cnm_op_params {
     cnm_conv2d_params conv2d;
     cnm_channel_params channel;
     cnm_pool_params pool;           /* avgpool and maxpool */
     cnm_lrn_params lrn;
+    cnm_clip_params clip;
 } cnm_op_params;
 
 /* The parameter slots of an OPS record of `type` holding `params` (the writer's side of the
@@ -143,7 +149,7 @@ typedef struct cnm_model_info {
 typedef struct cnm_op_info {
     uint32_t type;
     uint32_t relu;
-    int32_t in0, in1, out;    /* in1: the second input of ADD, else -1 */
+    int32_t in0, in1, out;    /* in1: the second input of ADD and MUL, else -1 */
     uint32_t in_c, in_h, in_w;
     uint32_t out_c, out_h, out_w;
     int32_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, groups, shuffle;

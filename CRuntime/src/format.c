@@ -449,7 +449,7 @@ static cnm_status check_common(cnm_model *m, uint32_t i, const graph_walk *g, cn
     if (op->in0 < 0 || (uint32_t)op->in0 >= m->n_values || op->out < 0 || (uint32_t)op->out >= m->n_values)
         return cnm_op_fail(c, "input value %d or output value %d out of range (%u values)", op->in0, op->out, m->n_values);
     if (d->inputs == 2 ? (op->in1 < 0 || (uint32_t)op->in1 >= m->n_values) : op->in1 != -1)
-        return cnm_op_fail(c, "second input value %d %s", op->in1, d->inputs == 2 ? "out of range" : "must be -1 (only add takes two inputs)");
+        return cnm_op_fail(c, "second input value %d %s", op->in1, d->inputs == 2 ? "out of range" : "must be -1 (only add and mul take two inputs)");
     const int used = d->decode(m, op);
     for (int k = used; k < CNM_OP_SLOTS; k++)
         if (op->p[k] != 0) return cnm_op_fail(c, "unused parameter p%d is %d, must be 0", k, op->p[k]);
@@ -457,7 +457,7 @@ static cnm_status check_common(cnm_model *m, uint32_t i, const graph_walk *g, cn
     c->out = &m->values[op->out];
     c->ib = &m->buffers[c->in->buffer];
     c->ob = &m->buffers[c->out->buffer];
-    /* every input (in0, and in1 of add): written before, not overlapping the output */
+    /* every input (in0, and in1 of add and mul): written before, not overlapping the output */
     for (int k = 0; k < d->inputs; k++) {
         const cnm_value *v = &m->values[k ? op->in1 : op->in0];
         for (uint32_t ch = 0; ch < v->c; ch++)

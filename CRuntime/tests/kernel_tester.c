@@ -34,6 +34,7 @@ static void test_op_table(void) {
         prm.channel.shuffle_groups = 5;
         prm.pool = (cnm_pool_params){3, 2, 2, 1, 1, 0, t == CNM_OP_MAXPOOL};
         prm.lrn = (cnm_lrn_params){5, 1e-4f, 0.75f, 2.0f};
+        prm.clip = (cnm_clip_params){-0.5f, 6.0f};
         cnm_op op;
         memset(&op, 0, sizeof op);
         op.type = t;
@@ -47,6 +48,7 @@ static void test_op_table(void) {
         const int same = t == CNM_OP_CONV2D    ? !memcmp(&op.prm.conv2d, &prm.conv2d, sizeof prm.conv2d)
                          : t == CNM_OP_CHANNEL ? op.prm.channel.shuffle_groups == 5
                          : t == CNM_OP_LRN     ? !memcmp(&op.prm.lrn, &prm.lrn, sizeof prm.lrn)
+                         : t == CNM_OP_CLIP    ? op.prm.clip.min == -0.5f && op.prm.clip.max == 6.0f
                          : (t == CNM_OP_AVGPOOL || t == CNM_OP_MAXPOOL) ? !memcmp(&op.prm.pool, &prm.pool, sizeof prm.pool)
                                                                          : used == 0;
         CHECK(same, "%s: decode(encode(params)) differs from params", d->name);

@@ -10,7 +10,7 @@ public enum Converter {
 
     /// `.onnx` files, or anything that is not a zip archive (torch.save's format) but starts like a
     /// protobuf ModelProto (field 1, ir_version, a varint: byte 0x08).
-    static func isONNX(_ path: String) -> Bool {
+    public static func isONNX(_ path: String) -> Bool {
         if path.lowercased().hasSuffix(".onnx") { return true }
         guard let h = FileHandle(forReadingAtPath: path) else { return false }
         defer { try? h.close() }

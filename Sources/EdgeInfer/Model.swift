@@ -146,6 +146,8 @@ public struct OperatorInfo: Sendable, Equatable {
     /// max pool: output size rounded up (PyTorch's ceil_mode)
     public let ceilMode: Bool
     public let hasIndex: Bool
+    /// clip: its bounds (min, max)
+    public let clip: (min: Float, max: Float)?
     public let macs: Int
     /// Element operations of one inference: MACs for conv and linear, the window reads of pools
     /// and LRN, one per element for add and channel.
@@ -174,6 +176,7 @@ public struct OperatorInfo: Sendable, Equatable {
         shuffle = o.type == CNM_OP_CHANNEL.rawValue ? Int(o.params.channel.shuffle_groups) : 0
         ceilMode = pool.ceil_mode != 0
         hasIndex = o.has_index != 0
+        clip = o.type == CNM_OP_CLIP.rawValue ? (o.params.clip.min, o.params.clip.max) : nil
         macs = Int(o.macs)
         work = Int(o.work)
         weightName = o.weight_name.map { String(cString: $0) } ?? ""
@@ -206,6 +209,8 @@ public struct OperatorInfo: Sendable, Equatable {
             if padding.h > 0 || padding.w > 0 { s += " pad \(padding.h)" }
         case "linear":
             if hasIndex { s += " gather" }
+        case "clip":
+            if let c = clip { s += cformat(" [%g, %g]", c.min, c.max) }
         default: break
         }
         if relu { s += "+relu" }

@@ -23,7 +23,10 @@ struct CNMConvertCommand: ParsableCommand {
     var checkpoint: String
 
     @Option(name: [.short, .customLong("output")], help: "The .cnm file to write.")
-    var output: String
+    var output: String?
+
+    @Flag(help: "ONNX: list every node that cannot be converted (not only the first) and write nothing; exit status 0 when the model converts.")
+    var check = false
 
     @Option(help: "What the checkpoint cannot say: input size, stem stride, mean/std, labels. Needed for .pth checkpoints; an ONNX graph gives its input size, and imagenet's mean/std are its default.")
     var preset: PresetChoice?
@@ -76,6 +79,12 @@ struct CNMConvertCommand: ParsableCommand {
     }
 
     func validate() throws {
+        if check {
+            guard Converter.isONNX(checkpoint) else { throw ValidationError("--check reads ONNX models (.onnx)") }
+            if output != nil || int8 { throw ValidationError("--check writes nothing: drop --output and --int8") }
+            return
+        }
+        if output == nil { throw ValidationError("Missing expected argument '--output <output>'") }
         if preset == nil && !checkpoint.lowercased().hasSuffix(".onnx") {
             throw ValidationError("--preset cifar10|imagenet is needed for a .pth checkpoint (its input size, stem and mean/std are not in the file)")
         }
@@ -88,6 +97,17 @@ struct CNMConvertCommand: ParsableCommand {
     }
 
     mutating func run() throws {
+        if check {
+            let problems = ONNXImporter.check(path: checkpoint, options: try convertOptions())
+            for p in problems { FileHandle.standardError.write(Data("cnm-convert: \(p)\n".utf8)) }
+            guard problems.isEmpty else {
+                FileHandle.standardError.write(Data("cnm-convert: \(checkpoint): \(problems.count) problem\(problems.count == 1 ? "" : "s")\n".utf8))
+                throw ExitCode(2)
+            }
+            print("\(checkpoint): every node converts")
+            return
+        }
+        guard let output else { throw ValidationError("Missing expected argument '--output <output>'") }
         do {
             let (bytes, r, qr) = try Converter.convert(checkpoint: checkpoint, options: try convertOptions(), int8: quantizeOptions)
             do {
@@ -135,7 +155,7 @@ struct CNMConvertCommand: ParsableCommand {
     }
 
     func printReport(_ r: ConversionReport) {
-        print("converted \(checkpoint) (\(r.checkpointKind) \(r.arch)) -> \(output)")
+        print("converted \(checkpoint) (\(r.checkpointKind) \(r.arch)) -> \(output ?? "")")
         if r.arch == "onnx" {
             print("  \(r.batchNormsFolded) BatchNorms folded into convolutions")
         } else {

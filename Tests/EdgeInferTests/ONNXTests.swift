@@ -22,7 +22,8 @@ struct ONNXTests {
     static func ops(_ m: Model, _ type: String) -> [OperatorInfo] { m.operators.filter { $0.type == type } }
 
     @Test("ONNX graphs reproduce PyTorch's logits (fp32, 1 and 2 threads)",
-          arguments: ["lenet5", "alexnet", "vgg16", "googlenet", "resnet", "densenet", "tiny", "sigmoid"])
+          arguments: ["lenet5", "alexnet", "vgg16", "googlenet", "resnet", "densenet", "tiny", "sigmoid",
+                      "mobilenetv2", "shufflenetv2", "regnety", "lightops"])
     func matchesPyTorch(_ name: String) throws {
         let (m, report, _) = try Self.convert(name)
         let x = try NpyArray(contentsOf: Self.dir + name + "-inputs.npy")
@@ -71,13 +72,40 @@ struct ONNXTests {
         let (sig, _, _) = try Self.convert("sigmoid")
         #expect(Self.ops(sig, "sigmoid").map(\.relu) == [false, true])
         #expect(Self.ops(sig, "conv2d").contains { $0.kernel.h == 3 && $0.kernel.w == 1 && $0.stride.h == 2 && $0.stride.w == 1 })
+
+        // MobileNet v2: ReLU6 is a clip op after each conv it follows; depthwise convs are convs of
+        // one input channel per group; the residual adds stay
+        let (mob, _, _) = try Self.convert("mobilenetv2")
+        #expect(Self.ops(mob, "clip").count == 11 && Self.ops(mob, "clip").allSatisfy { $0.clip! == (0, 6) })
+        #expect(Self.ops(mob, "conv2d").filter { $0.groups > 1 && $0.groups == $0.inputShape[0] }.count == 5)
+        #expect(Self.ops(mob, "add").count == 2)
+
+        // ShuffleNet v2: every Reshape-Transpose-Reshape a shuffle of 2 groups, every channel split a
+        // view (the half passed through is the one copy into the next concatenation), ReduceMean a pool
+        let (shu, _, _) = try Self.convert("shufflenetv2")
+        #expect(Self.ops(shu, "channel").filter { $0.shuffle == 2 }.count == 5)
+        #expect(Self.ops(shu, "channel").filter { $0.shuffle == 0 }.count == 2)
+        #expect(Self.ops(shu, "avgpool").count == 1 && Self.ops(shu, "avgpool")[0].outputShape == [64, 1, 1])
+
+        // RegNetY: each squeeze-and-excitation gate a pool, two 1x1 convs, a sigmoid and a mul by
+        // one factor per channel
+        let (reg, _, _) = try Self.convert("regnety")
+        #expect(Self.ops(reg, "mul").count == 4 && Self.ops(reg, "sigmoid").count == 4)
+        #expect(reg.operators.filter { $0.type == "mul" }.allSatisfy { $0.inputShape[1] > 1 })
+
+        // the other spellings: Clip with one bound and with two, Mul and Add by constants as channel ops
+        let (light, _, _) = try Self.convert("lightops")
+        #expect(Self.ops(light, "clip").map { [$0.clip!.min, $0.clip!.max] } == [[-0.25, .infinity], [-1, 2], [0, 6]])
+        #expect(Self.ops(light, "mul").count == 1 && Self.ops(light, "channel").filter { $0.shuffle == 3 }.count == 1)
     }
 
     /// Logit SQNR against PyTorch, calibrated on the two fixture inputs. Random weights carry no
     /// structure for int8 to preserve, so the error grows with depth: VGG-16's 16 quantised layers
-    /// (4 to 32 channels wide) lose about 1.4 dB each and get 15 dB; the others 20 dB.
+    /// (4 to 32 channels wide) lose about 1.4 dB each and get 15 dB, the small ShuffleNet v2 (23
+    /// quantised layers, 4 to 32 channels) 19 dB; the others 20 dB.
     @Test func int8ThroughTheSameCalibration() throws {
-        for (name, minDB) in [("resnet", 20.0), ("googlenet", 20), ("vgg16", 15), ("alexnet", 20), ("lenet5", 20)] {
+        for (name, minDB) in [("resnet", 20.0), ("googlenet", 20), ("vgg16", 15), ("alexnet", 20), ("lenet5", 20),
+                              ("mobilenetv2", 20), ("shufflenetv2", 17), ("regnety", 20)] {
             let q = QuantizeOptions(source: Self.dir + name + "-inputs.npy")
             let (m, _, qr) = try Self.convert(name, int8: q)
             #expect(Self.ops(m, "conv2d").allSatisfy { $0.inputQuantization != nil })
@@ -113,5 +141,21 @@ struct ONNXTests {
         #expect { try Converter.convert(checkpoint: hs, options: opt) } throws: { e in
             "\(e)".contains("hardswish.onnx") && "\(e)".contains("operator HardSwish is not supported")
         }
+        // cnm-convert --check lists every such node at once, and nothing for a model that converts
+        model.graph.node[3].domain = "com.microsoft"
+        model.graph.node[4].attribute.append(Onnx_AttributeProto.with { $0.name = "foo"; $0.i = 1; $0.type = .int })
+        let three = dir.appendingPathComponent("three.onnx").path
+        FileManager.default.createFile(atPath: three, contents: try model.serializedData())
+        let problems = ONNXImporter.check(path: three, options: opt)
+        #expect(problems.count == 3, "\(problems)")
+        #expect(problems.count == 3 && problems[0].hasSuffix("(HardSwish): operator HardSwish is not supported")
+                && problems[1].contains("node 3") && problems[1].hasSuffix("operator domain 'com.microsoft' is not supported")
+                && problems[2].contains("node 4") && problems[2].hasSuffix("attribute 'foo' not supported"))
+        #expect(ONNXImporter.check(path: Self.dir + "shufflenetv2.onnx", options: opt).isEmpty)
+        // past the node checks, the conversion's own refusal
+        var tiny = opt
+        tiny.inputSizeOverride = 8
+        let small = ONNXImporter.check(path: Self.dir + "lenet5.onnx", options: tiny)
+        #expect(small.count == 1 && small[0].contains("kernel 5x5 larger than the padded 2x2 input"), "\(small)")
     }
 }

@@ -20,6 +20,8 @@ struct OpParamsTests {
         b.addChannel(input: 0, output: 1, scale: 4, shift: 5, index: 6, params: ChannelParams(shuffleGroups: 4))
         b.addLinear(input: 0, output: 1, weight: 7, index: 8)
         b.addAdd(input: 0, input1: 2, output: 1)
+        b.addClip(input: 0, output: 1, params: ClipParams(min: 0, max: 6))
+        b.addMul(input: 0, input1: 2, output: 1)
         #expect(b.ops.map { b.slots($0) } == [
             [2, 1, 3, 0, 4, 0, 0],
             [1, 1, 1, 1, 1, Self.bits(0.25), 7],
@@ -29,12 +31,14 @@ struct OpParamsTests {
             [4, 0, 0, 0, 0, 0, 0],
             [0, 0, 0, 0, 0, 0, 0],
             [0, 0, 0, 0, 0, 0, 0],
+            [0, Self.bits(6), 0, 0, 0, 0, 0],
+            [0, 0, 0, 0, 0, 0, 0],
         ])
         #expect(b.ops.map(\.type.code) == [CNM_OP_CONV2D, CNM_OP_CONV2D, CNM_OP_MAXPOOL, CNM_OP_AVGPOOL, CNM_OP_LRN,
-                                          CNM_OP_CHANNEL, CNM_OP_LINEAR, CNM_OP_ADD].map(\.rawValue))
+                                          CNM_OP_CHANNEL, CNM_OP_LINEAR, CNM_OP_ADD, CNM_OP_CLIP, CNM_OP_MUL].map(\.rawValue))
         #expect(b.ops.map(\.t) == [[0, 1, -1, -1], [2, -1, 3, -1], [-1, -1, -1, -1], [-1, -1, -1, -1], [-1, -1, -1, -1],
-                                   [4, 5, 6, -1], [7, -1, 8, -1], [-1, -1, -1, -1]])
-        #expect(b.ops[0].relu && b.ops.last?.input1 == 2)
+                                   [4, 5, 6, -1], [7, -1, 8, -1], [-1, -1, -1, -1], [-1, -1, -1, -1], [-1, -1, -1, -1]])
+        #expect(b.ops[0].relu && b.ops[7].input1 == 2 && b.ops.last?.input1 == 2)
     }
 
     @Test func dtypeCodesAreCnmH() {

@@ -165,9 +165,55 @@ struct SemanticValidationTests {
         }
     }
 
+    /// CLIP's bounds are an interval (NaN or min > max refused); MUL's second factor has the first's
+    /// shape or one value per channel; both run as their references compute.
+    @Test func clipAndMulRules() throws {
+        func clipModel(_ lo: Float, _ hi: Float) -> [UInt8] {
+            Self.build(c: 2, h: 3, w: 3) { b, x in
+                let y = b.addBuffer(c: 2, h: 3, w: 3)
+                b.addClip(input: x, output: y, params: ClipParams(min: lo, max: hi))
+                return Self.head(&b, y)
+            }
+        }
+        for (lo, hi) in [(Float(1), Float(0)), (.nan, 1), (0, .nan)] {
+            let e = Self.loadError(clipModel(lo, hi))
+            #expect(e?.kind == .graph && e?.message.contains("op 0 (clip): min") == true, "\(lo), \(hi): \(e?.message ?? "loaded")")
+        }
+        #expect(Self.loadError(clipModel(-.infinity, 0.5)) == nil)
+        func mulModel(gate: (c: Int, h: Int, w: Int)) -> [UInt8] {
+            Self.build(c: 2, h: 3, w: 3) { b, x in
+                let g = b.addBuffer(c: gate.c, h: gate.h, w: gate.w)
+                b.addPool(.average, input: x, output: g, params: PoolParams(kernelH: 4 - gate.h, kernelW: 4 - gate.w, strideH: 1, strideW: 1))
+                let y = b.addBuffer(c: 2, h: 3, w: 3)
+                b.addMul(input: x, input1: g, output: y)
+                return Self.head(&b, y)
+            }
+        }
+        // a gate of the wrong channel count, and a map of another size, are refused; the gate and a
+        // whole map (here 3x3 from a 1x1 window) are accepted
+        #expect(Self.loadError(mulModel(gate: (2, 2, 2)))?.message.contains("op 1 (mul): second input 2x2x2 must be 2x3x3 or 2x1x1") == true)
+        #expect(Self.loadError(mulModel(gate: (2, 1, 1))) == nil && Self.loadError(mulModel(gate: (2, 3, 3))) == nil)
+        // and they compute x * mean(x) per channel, clamped
+        let bytes = Self.build(c: 2, h: 2, w: 2) { b, x in
+            let g = b.addBuffer(c: 2, h: 1, w: 1)
+            b.addPool(.average, input: x, output: g, params: PoolParams(kernelH: 2, kernelW: 2, strideH: 1, strideW: 1))
+            let y = b.addBuffer(c: 2, h: 2, w: 2)
+            b.addMul(input: x, input1: g, output: y)
+            let z = b.addBuffer(c: 2, h: 2, w: 2)
+            b.addClip(input: y, output: z, params: ClipParams(min: -1, max: 3))
+            let out = b.addBuffer(c: 8, h: 1, w: 1)
+            b.addLinear(input: z, output: out, weight: b.addTensor("eye", (0..<64).map { $0 % 9 == 0 ? 1 : 0 }, dims: [8, 8]))
+            return out
+        }
+        let x: [Float] = [1, 2, 3, 4, -8, 2, 0, 1]  // means 2.5 and -1.25
+        let want: [Float] = [2.5, 3, 3, 3, 3, -1, 0, -1]
+        #expect(try Session(model: Model(bytes: bytes, name: "mul.cnm"), threads: 1).run(x) == want)
+    }
+
     /// Fusion is the runtime's business: every fixture network, fp32 and int8, gives the same bits
     /// fused and op by op, at 1 and 2 threads.
-    @Test(arguments: ["lenet5", "alexnet", "vgg16", "googlenet", "resnet", "densenet", "tiny", "sigmoid"])
+    @Test(arguments: ["lenet5", "alexnet", "vgg16", "googlenet", "resnet", "densenet", "tiny", "sigmoid",
+                      "mobilenetv2", "shufflenetv2", "regnety", "lightops"])
     func fusedEqualsUnfused(_ name: String) throws {
         let dir = ONNXTests.dir
         let x = try NpyArray(contentsOf: dir + name + "-inputs.npy")

@@ -193,6 +193,42 @@ def audit_cases():
     yield mk("logsoftmax_final", gem2 + [N("LogSoftmax", ["g"], ["y"])], {"w": fc, "b": fcb})
     yield mk("softmax_axis_0", gem2 + [N("Softmax", ["g"], ["y"], axis=0)], {"w": fc, "b": fcb}, out_shape=[1, 5])
     yield mk("softmax_opset_11_default_axis", gem2 + [N("Softmax", ["g"], ["y"])], {"w": fc, "b": fcb}, opset=11)
+    i64 = lambda *v: np.array(v, np.int64)  # noqa: E731
+    f32 = lambda v: np.array(v, np.float32)  # noqa: E731
+    yield mk("clip_attributes", [N("Clip", ["x"], ["y"], min=-0.5, max=0.75)], opset=6)
+    yield mk("clip_inputs", [N("Clip", ["x", "lo", "hi"], ["y"])], {"lo": f32(-0.25), "hi": f32(6.0)}, opset=13)
+    yield mk("clip_min_only", [N("Clip", ["x", "lo"], ["y"])], {"lo": f32(0.1)}, opset=13)
+    yield mk("clip_max_only", [N("Clip", ["x", "", "hi"], ["y"])], {"hi": f32(0.2)}, opset=13)
+    yield mk("clip_relu", [N("Clip", ["x", "lo"], ["y"])], {"lo": f32(0.0)}, opset=13)
+    yield mk("clip_empty_interval", [N("Clip", ["x", "lo", "hi"], ["y"])], {"lo": f32(1.0), "hi": f32(0.0)}, opset=13)
+    yield mk("mul_maps", [N("Relu", ["x"], ["r"]), N("Mul", ["x", "r"], ["y"])])
+    yield mk("mul_gate_first", [N("GlobalAveragePool", ["x"], ["g"]), N("Mul", ["g", "x"], ["y"])])
+    yield mk("mul_gate_second", [N("GlobalAveragePool", ["x"], ["g"]), N("Sigmoid", ["g"], ["s"]), N("Mul", ["x", "s"], ["y"])])
+    yield mk("mul_constant_per_channel", [N("Mul", ["x", "c"], ["y"])], {"c": rng.standard_normal((1, 3, 1, 1)).astype(np.float32)})
+    yield mk("mul_constant_scalar", [N("Mul", ["c", "x"], ["y"])], {"c": f32(0.5)})
+    yield mk("mul_broadcast_rows", [N("Mul", ["x", "c"], ["y"])], {"c": rng.standard_normal((1, 1, 5, 1)).astype(np.float32)})
+    yield mk("sub_maps", [N("Relu", ["x"], ["r"]), N("Sub", ["x", "r"], ["y"])])
+    yield mk("split_equal", [N("Split", ["x"], ["y", "z"], axis=1)], shape=(1, 4, 5, 4), opset=13)
+    yield mk("split_sizes_input", [N("Split", ["x", "s"], ["z", "y"], axis=1)], {"s": i64(1, 3)}, shape=(1, 4, 5, 4), opset=13)
+    yield mk("split_sizes_attribute", [N("Split", ["x"], ["y", "z"], axis=1, split=[3, 1])], shape=(1, 4, 5, 4), opset=11)
+    yield mk("split_num_outputs", [N("Split", ["x"], ["z", "y"], axis=1, num_outputs=2)], shape=(1, 3, 5, 4), opset=18)
+    yield mk("split_axis_2", [N("Split", ["x"], ["y", "z"], axis=2)], shape=(1, 4, 4, 4), opset=13)
+    yield mk("slice_channels", [N("Slice", ["x", "b", "e", "a"], ["y"])], {"b": i64(1), "e": i64(-1), "a": i64(1)}, shape=(1, 4, 5, 4))
+    yield mk("slice_channels_past_end", [N("Slice", ["x", "b", "e", "a", "st"], ["y"])],
+             {"b": i64(2), "e": i64(2 ** 62), "a": i64(-3), "st": i64(1)}, shape=(1, 4, 5, 4))
+    yield mk("slice_attributes", [N("Slice", ["x"], ["y"], starts=[0], ends=[2], axes=[1])], shape=(1, 4, 5, 4), opset=9)
+    yield mk("slice_step_2", [N("Slice", ["x", "b", "e", "a", "st"], ["y"])], {"b": i64(0), "e": i64(4), "a": i64(1), "st": i64(2)}, shape=(1, 4, 5, 4))
+    yield mk("slice_height", [N("Slice", ["x", "b", "e", "a"], ["y"])], {"b": i64(1), "e": i64(3), "a": i64(2)})
+    yield mk("reducemean_keepdims", [N("ReduceMean", ["x"], ["y"], axes=[2, 3])], opset=13)
+    yield mk("reducemean_no_keepdims", [N("ReduceMean", ["x"], ["y"], axes=[-1, -2], keepdims=0)], opset=13)
+    yield mk("reducemean_axes_input", [N("ReduceMean", ["x", "a"], ["y"])], {"a": i64(2, 3)}, opset=18)
+    yield mk("reducemean_channels", [N("ReduceMean", ["x"], ["y"], axes=[1])], opset=13)
+    shuffle = [N("Reshape", ["x", "s5"], ["r"]), N("Transpose", ["r"], ["t"], perm=[0, 2, 1, 3, 4]), N("Reshape", ["t", "s4"], ["y"])]
+    yield mk("shuffle_reshape_transpose", shuffle, {"s5": i64(1, 2, 2, 5, 4), "s4": i64(1, -1, 5, 4)}, shape=(1, 4, 5, 4))
+    yield mk("transpose_alone", [N("Transpose", ["x"], ["y"], perm=[0, 1, 3, 2])])
+    shape_arith = [N("Shape", ["x"], ["sh"]), N("Gather", ["sh", "one"], ["c"]), N("Div", ["c", "two"], ["h"]),
+                   N("Slice", ["x", "zero", "h", "one"], ["y"])]
+    yield mk("slice_from_shape_arithmetic", shape_arith, {"one": i64(1), "two": i64(2), "zero": i64(0)}, shape=(1, 4, 5, 4), opset=13)
 
 
 def prepare(model, inputs, outputs):

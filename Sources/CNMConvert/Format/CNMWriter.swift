@@ -22,7 +22,7 @@ public struct CNMBuilder {
 
     /// Operator types, numbered as cnm.h's `cnm_op_type`.
     public enum OpType: Sendable {
-        case conv2d, channel, avgpool, linear, maxpool, add, lrn, sigmoid
+        case conv2d, channel, avgpool, linear, maxpool, add, lrn, sigmoid, clip, mul
 
         public var code: UInt32 {
             switch self {
@@ -34,6 +34,8 @@ public struct CNMBuilder {
             case .add: CNM_OP_ADD.rawValue
             case .lrn: CNM_OP_LRN.rawValue
             case .sigmoid: CNM_OP_SIGMOID.rawValue
+            case .clip: CNM_OP_CLIP.rawValue
+            case .mul: CNM_OP_MUL.rawValue
             }
         }
     }
@@ -180,6 +182,12 @@ public struct CNMBuilder {
         return values.count - 1
     }
 
+    /// Channels [off, off + c) of `value` (itself a range of a buffer).
+    public mutating func subrange(of value: Int, off: Int, c: Int) -> Int {
+        precondition(off >= 0 && off + c <= values[value].c, "subrange outside the value")
+        return slice(of: value, cOff: values[value].cOff + off, c: c)
+    }
+
     public func isWholeBuffer(_ value: Int) -> Bool {
         values[value].cOff == 0 && values[value].c == buffers[values[value].buffer].c
     }
@@ -240,6 +248,19 @@ public struct CNMBuilder {
     /// The logistic function of every element.
     public mutating func addSigmoid(input: Int, output: Int, relu: Bool = false) {
         append(.sigmoid, input: input, output: output, relu: relu)
+    }
+
+    /// Every element clamped to [min, max] (ReLU6: 0, 6).
+    public mutating func addClip(input: Int, output: Int, relu: Bool = false, params: ClipParams) {
+        var p = cnm_op_params()
+        p.clip = params.c
+        append(.clip, input: input, output: output, relu: relu, params: p)
+    }
+
+    /// The element-wise product of `input` and `input1`, which has input's shape or is C x 1 x 1 (a
+    /// factor per channel: the squeeze-and-excitation gate).
+    public mutating func addMul(input: Int, input1: Int, output: Int, relu: Bool = false) {
+        append(.mul, input: input, input1: input1, output: output, relu: relu)
     }
 
     /// The parameter slots of op `o`, from the C encoder.

@@ -85,3 +85,16 @@ public struct LRNParams: Sendable, Equatable {
 
     var c: cnm_lrn_params { cnm_lrn_params(size: Int32(size), alpha: alpha, beta: beta, bias: bias) }
 }
+
+/// `cnm_clip_params`.
+public struct ClipParams: Sendable, Equatable {
+    /// min <= max; either may be infinite (no bound on that side)
+    public var min: Float, max: Float
+
+    public init(min: Float, max: Float) {
+        self.min = min
+        self.max = max
+    }
+
+    var c: cnm_clip_params { cnm_clip_params(min: min, max: max) }
+}

@@ -17,8 +17,9 @@ import SwiftProtobuf
 /// 3. **emit** the ops into a `CNMBuilder`.
 public struct ONNXImporter {
     public static let supportedOperators = [
-        "Conv", "BatchNormalization", "Relu", "MaxPool", "AveragePool", "GlobalAveragePool", "Add", "Concat",
-        "LRN", "Gemm", "Flatten", "Reshape", "Squeeze", "Dropout", "Identity", "Constant", "Softmax (at the output)",
+        "Conv", "BatchNormalization", "Relu", "Clip", "Sigmoid", "MaxPool", "AveragePool", "GlobalAveragePool", "ReduceMean",
+        "Add", "Mul", "Concat", "Split", "Slice", "LRN", "Gemm", "Flatten", "Reshape", "Squeeze", "Dropout", "Identity",
+        "Constant", "Transpose (as a channel shuffle)", "Softmax (at the output)", "Shape, Gather, Unsqueeze, Cast, Sub, Div (on constants)",
     ]
 
     typealias Shape = (c: Int, h: Int, w: Int)
@@ -39,6 +40,12 @@ public struct ONNXImporter {
         case lrn(size: Int, alpha: Float, beta: Float, bias: Float)
         case sigmoid
         case concat
+        case clip(min: Float, max: Float)
+        case shuffle(groups: Int)
+        /// the second input has the first's shape or is C x 1 x 1 (the squeeze-and-excitation gate)
+        case mul
+        /// no op: the output is channels [off, off + c) of the input (Split, Slice)
+        case view(off: Int)
     }
 
     struct IROp {
@@ -86,6 +93,36 @@ public struct ONNXImporter {
         try imp.lower(model)
         let b = try imp.emit(model)
         return (b, imp.report)
+    }
+
+    /// `cnm-convert --check`: every node this importer cannot convert, one line each (its operator
+    /// type, domain or attributes), where conversion stops at the first; when every node passes
+    /// those checks, the conversion's own error if it has one (a shape or value it refuses).
+    /// Empty: the model converts.
+    public static func check(path: String, options: ConvertOptions) -> [String] {
+        guard let data = FileManager.default.contents(atPath: path) else { return ["\(path): cannot read the file"] }
+        guard let model = try? Onnx_ModelProto(serializedBytes: data) else { return ["\(path): not an ONNX model (the protobuf does not decode)"] }
+        var problems: [String] = []
+        for (k, p) in model.graph.node.enumerated() {
+            let label = "node \(k) '\(p.name.isEmpty ? p.opType : p.name)' (\(p.opType))"
+            if !(p.domain.isEmpty || p.domain == "ai.onnx") {
+                problems.append("\(label): operator domain '\(p.domain)' is not supported")
+            } else if let known = knownAttributes[p.opType] {
+                let bad = p.attribute.map(\.name).filter { !known.contains($0) }
+                if !bad.isEmpty { problems.append("\(label): attribute\(bad.count > 1 ? "s" : "") \(bad.map { "'\($0)'" }.joined(separator: ", ")) not supported") }
+            } else {
+                problems.append("\(label): operator \(p.opType) is not supported")
+            }
+        }
+        if !problems.isEmpty { return problems.map { "\(path): \($0)" } }
+        do {
+            var imp = ONNXImporter(path: path, opt: options)
+            try imp.lower(model)
+            _ = try imp.emit(model)
+        } catch {
+            return ["\(error)"]
+        }
+        return []
     }
 
     func fail(_ why: String) -> ConvertError { ConvertError("\(path): \(why)") }
@@ -187,6 +224,18 @@ public struct ONNXImporter {
         "Sigmoid": ["consumed_inputs"],
         "Softmax": ["axis"],
         "LogSoftmax": ["axis"],
+        "Clip": ["min", "max"],
+        "Mul": ["axis", "broadcast", "consumed_inputs"],
+        "Sub": ["axis", "broadcast", "consumed_inputs"],
+        "Div": ["axis", "broadcast", "consumed_inputs"],
+        "Split": ["axis", "split", "num_outputs"],
+        "Slice": ["starts", "ends", "axes"],
+        "ReduceMean": ["axes", "keepdims", "noop_with_empty_axes"],
+        "Transpose": ["perm"],
+        "Shape": ["start", "end"],
+        "Gather": ["axis"],
+        "Unsqueeze": ["axes"],
+        "Cast": ["to", "saturate"],
     ]
 
     struct Attrs {
@@ -223,6 +272,11 @@ public struct ONNXImporter {
         if let o = g.output.first, o.type.tensorType.hasShape { outputRank = o.type.tensorType.shape.dim.count }
         opset = model.opsetImport.first { $0.domain.isEmpty }?.version ?? 0
         for n in g.node { for i in n.input where !i.isEmpty { consumers[i, default: 0] += 1 } }
+        // Constant nodes' values are known up front: a pattern (the channel shuffle) may read one
+        // that a later node defines
+        for (k, n) in g.node.enumerated() where n.opType == "Constant" && n.domain.isEmpty && n.output.count == 1 {
+            if let t = n.attribute.first(where: { $0.name == "value" }), t.hasT { pending[n.output[0]] = (t.t, "the value of node \(k) (Constant)") }
+        }
         for o in g.output { consumers[o.name, default: 0] += 1 }
         for k in g.node.indices where !done.contains(k) { try lowerNode(k) }
         outputName = resolve(g.output[0].name)
@@ -282,10 +336,16 @@ public struct ONNXImporter {
         case "Relu": try lowerRelu(n)
         case "MaxPool", "AveragePool": try lowerPool(n)
         case "GlobalAveragePool": try lowerGlobalAveragePool(n)
-        case "Add": try lowerAdd(n)
+        case "Add", "Sub", "Mul", "Div": try lowerArithmetic(n)
         case "LRN": try lowerLRN(n)
         case "Sigmoid": try lowerSigmoid(n)
-        case "Concat": try lowerConcat(n)
+        case "Concat": if try !foldConcat(n) { try lowerConcat(n) }
+        case "Clip": try lowerClip(n)
+        case "Split", "Slice": try lowerChannelRange(n)
+        case "ReduceMean": try lowerReduceMean(n)
+        case "Transpose":
+            throw fail("\(n.label): Transpose is supported only as the channel shuffle Reshape (N, g, C/g, H, W) -> Transpose (0, 2, 1, 3, 4) -> Reshape (N, C, H, W)")
+        case "Shape", "Gather", "Unsqueeze", "Cast": try foldShapeArithmetic(n)
         case "Softmax", "LogSoftmax": try lowerSoftmax(n)
         default:
             throw fail("\(label): operator \(p.opType) is not supported (supported: \(Self.supportedOperators.joined(separator: ", ")))")
@@ -407,9 +467,14 @@ public struct ONNXImporter {
             let shape = try n.a.ints("shape").map { $0.map(Double.init) } ?? constInput(n, 1).values  // opset 1-4: an attribute
             let target = shape.map { Int(exactly: $0.rounded(.towardZero)) ?? Int.min }
             let zeroCopies = n.a.int("allowzero", 0) == 0  // allowzero = 1: a 0 is a zero-length axis, not "copy"
+            if zeroCopies, try lowerShuffle(n, target: target, s) { return }
+            if target.count == 4, [0, 1, -1].contains(target[0]), target[1] == s.c || target[1] == -1, target[2] == s.h, target[3] == s.w {
+                alias[n.out0] = resolve(n.input[0])  // to its own shape
+                return
+            }
             let ok = target.count == 2 && (target[0] == 1 || target[0] == -1 || (target[0] == 0 && zeroCopies)) && (target[1] == -1 || target[1] == feats)
             guard ok else {
-                throw fail("\(n.label): reshape to \(target)\(zeroCopies ? "" : " with allowzero = 1"); only flattening to (1, \(feats)) is supported")
+                throw fail("\(n.label): reshape to \(target)\(zeroCopies ? "" : " with allowzero = 1"); only flattening to (1, \(feats)) and the channel shuffle are supported")
             }
         } else {
             guard s.h == 1 && s.w == 1 else { throw fail("\(n.label): squeeze of a \(s.c)x\(s.h)x\(s.w) map; only 1x1 maps are supported") }
@@ -544,10 +609,137 @@ public struct ONNXImporter {
                     inputs: [n.input[0]], output: n.out0, name: n.name), (s.c, 1, 1), at: n.index)
     }
 
-    mutating func lowerAdd(_ n: Node) throws {
+    /// Add, Sub, Mul, Div: of two constants, folded (shape arithmetic); of a map and a constant of
+    /// one value or one per channel, a channel op (Add, Mul); of two maps, Add of one shape, Mul of
+    /// one shape or by a C x 1 x 1 map (the squeeze-and-excitation gate).
+    mutating func lowerArithmetic(_ n: Node) throws {
+        guard n.input.count == 2 else { throw fail("\(n.label): needs two inputs") }
+        if try foldBinary(n) { return }
+        let op = n.opType
+        let k0 = isConstant(n.input[0]), k1 = isConstant(n.input[1])
+        if k0 || k1 {
+            let mapIndex = k0 ? 1 : 0
+            let s = try shape(n, mapIndex)
+            let c = try constInput(n, 1 - mapIndex, "operand")
+            guard op == "Add" || op == "Mul", c.values.count == 1 || (c.values.count == s.c && c.dims.filter({ $0 != 1 }).count <= 1) else {
+                throw fail("\(n.label): \(op) of a \(s.c)x\(s.h)x\(s.w) map and a constant of dims \(c.dims); only Add or Mul by one value or one per channel is supported")
+            }
+            if c.values.count == s.c, c.dims.count >= 3, c.dims[c.dims.count - 3] != s.c {
+                throw fail("\(n.label): constant of dims \(c.dims) does not broadcast along the channels")
+            }
+            let v = (0..<s.c).map { Float(c.values.count == 1 ? c.values[0] : c.values[$0]) }
+            let kind = op == "Add" ? Kind.channel(scale: nil, shift: v) : Kind.channel(scale: v, shift: nil)
+            record(IROp(kind: kind, inputs: [n.input[mapIndex]], output: n.out0, name: n.name), s, at: n.index)
+            return
+        }
         let s0 = try shape(n, 0), s1 = try shape(n, 1)
-        guard s0 == s1 else { throw fail("\(n.label): adds \(s0.c)x\(s0.h)x\(s0.w) and \(s1.c)x\(s1.h)x\(s1.w); broadcasting is not supported") }
-        record(IROp(kind: .add, inputs: [n.input[0], n.input[1]], output: n.out0, name: n.name), s0, at: n.index)
+        let shown = "\(s0.c)x\(s0.h)x\(s0.w) and \(s1.c)x\(s1.h)x\(s1.w)"
+        switch op {
+        case "Add":
+            guard s0 == s1 else { throw fail("\(n.label): adds \(shown); broadcasting is not supported") }
+            record(IROp(kind: .add, inputs: [n.input[0], n.input[1]], output: n.out0, name: n.name), s0, at: n.index)
+        case "Mul":
+            // the full map first; the second factor has its shape or is one value per channel
+            let gate0 = s0.h == 1 && s0.w == 1 && (s1.h > 1 || s1.w > 1)
+            let (a, b, sa, sb) = gate0 ? (n.input[1], n.input[0], s1, s0) : (n.input[0], n.input[1], s0, s1)
+            guard sa.c == sb.c, sa == sb || (sb.h == 1 && sb.w == 1) else {
+                throw fail("\(n.label): multiplies \(shown); only one shape, or a map by one factor per channel (C x 1 x 1), is supported")
+            }
+            record(IROp(kind: .mul, inputs: [a, b], output: n.out0, name: n.name), sa, at: n.index)
+        default:
+            throw fail("\(n.label): \(op) of two maps (\(shown)) is not supported; only of constants (shape arithmetic)")
+        }
+    }
+
+    /// Clip with constant bounds (attributes up to opset 10, inputs #1 and #2 since 11; either may
+    /// be absent: no bound). Clip(0, inf) is a ReLU.
+    mutating func lowerClip(_ n: Node) throws {
+        let s = try shape(n, 0)
+        func bound(_ i: Int, _ attr: String, _ d: Float) throws -> Float {
+            if i < n.input.count, !n.input[i].isEmpty {
+                let c = try constInput(n, i, attr)
+                guard c.values.count == 1 else { throw fail("\(n.label): \(attr) has \(c.values.count) values; one is expected") }
+                return Float(c.values[0])
+            }
+            return n.a.map[attr] != nil ? n.a.float(attr, d) : d
+        }
+        let lo = try bound(1, "min", -.infinity), hi = try bound(2, "max", .infinity)
+        guard !lo.isNaN, !hi.isNaN, lo <= hi else { throw fail("\(n.label): bounds min = \(lo), max = \(hi) are not an interval") }
+        if lo == 0 && hi == .infinity { return try lowerRelu(n) }
+        record(IROp(kind: .clip(min: lo, max: hi), inputs: [n.input[0]], output: n.out0, name: n.name), s, at: n.index)
+    }
+
+    /// Split and Slice along the channels: each output a view of a channel range of the input
+    /// (no copy, like the inputs of a concatenation).
+    mutating func lowerChannelRange(_ n: Node) throws {
+        let s = try shape(n, 0)
+        func channelAxis(_ a: Int) -> Bool { a == 1 || a == -3 }
+        var ranges: [(String, Int, Int)] = []
+        if n.opType == "Split" {
+            guard channelAxis(n.a.int("axis", 0)) else { throw fail("\(n.label): split along axis \(n.a.int("axis", 0)); only channels (axis 1) are supported") }
+            var sizes = try n.a.ints("split") ?? (n.input.count > 1 && !n.input[1].isEmpty ? constInput(n, 1).values.map { Int($0) } : [])
+            if sizes.isEmpty {
+                let k = n.output.count
+                guard s.c % k == 0 || n.a.map["num_outputs"] != nil else { throw fail("\(n.label): \(s.c) channels do not split into \(k) equal parts") }
+                let part = (s.c + k - 1) / k  // opset 18: the last part may be smaller
+                sizes = (0..<k).map { min(part, s.c - $0 * part) }
+            }
+            guard sizes.count == n.output.count, sizes.allSatisfy({ $0 >= 1 }), sizes.reduce(0, +) == s.c else {
+                throw fail("\(n.label): split sizes \(sizes) do not divide \(s.c) channels into \(n.output.count) outputs")
+            }
+            var off = 0
+            for (o, c) in zip(n.output, sizes) { ranges.append((o, off, c)); off += c }
+        } else {
+            let opsetInputs = n.a.map["starts"] == nil  // opset 10: inputs, opset 1-9: attributes
+            func ints(_ i: Int, _ attr: String) throws -> [Int]? {
+                if !opsetInputs { return n.a.ints(attr) }
+                guard i < n.input.count, !n.input[i].isEmpty else { return nil }
+                return try constInput(n, i).values.map { $0 >= 9.2e18 ? Int.max : $0 <= -9.2e18 ? Int.min : Int($0) }
+            }
+            guard let starts = try ints(1, "starts"), let ends = try ints(2, "ends") else { throw fail("\(n.label): needs constant starts and ends") }
+            let axes = try ints(3, "axes") ?? Array(0..<starts.count)
+            let steps = try ints(4, "steps") ?? [Int](repeating: 1, count: starts.count)
+            guard starts.count == 1, ends.count == 1, axes.count == 1, steps == [1], channelAxis(axes[0]) else {
+                throw fail("\(n.label): slice of axes \(axes) with steps \(steps); only a channel range (axis 1, step 1) is supported")
+            }
+            func clamp(_ v: Int) -> Int { v < 0 ? max(0, v &+ s.c) : min(v, s.c) }
+            let b = clamp(starts[0]), e = clamp(ends[0])
+            guard e > b else { throw fail("\(n.label): slice [\(starts[0]), \(ends[0])) of \(s.c) channels is empty") }
+            ranges.append((n.out0, b, e - b))
+        }
+        for (o, off, c) in ranges {
+            shapes[o] = (c, s.h, s.w)
+            ir.append(IROp(kind: .view(off: off), inputs: [n.input[0]], output: o, name: n.name))
+        }
+    }
+
+    /// ReduceMean over height and width: a global average pool.
+    mutating func lowerReduceMean(_ n: Node) throws {
+        let s = try shape(n, 0)
+        let axes = try n.a.ints("axes") ?? (n.input.count > 1 && !n.input[1].isEmpty ? constInput(n, 1).values.map { Int($0) } : [])
+        guard Set(axes.map { $0 < 0 ? $0 + 4 : $0 }) == [2, 3] else {
+            throw fail("\(n.label): mean over axes \(axes); only over height and width (axes 2, 3) is supported")
+        }
+        record(IROp(kind: .pool(max: false, kernel: (s.h, s.w), stride: (1, 1), pad: (0, 0), ceil: false),
+                    inputs: [n.input[0]], output: n.out0, name: n.name), (s.c, 1, 1), at: n.index)
+    }
+
+    /// Reshape (N, g, C/g, H, W) -> Transpose (0, 2, 1, 3, 4) -> Reshape (N, C, H, W), ShuffleNet's
+    /// channel shuffle, starting at Reshape node `n` with 5-D target `target`: a channel op with
+    /// shuffle groups g. False when the nodes after it are not that pattern.
+    mutating func lowerShuffle(_ n: Node, target: [Int], _ s: Shape) throws -> Bool {
+        guard target.count == 5, [0, 1, -1].contains(target[0]), target[3] == s.h, target[4] == s.w else { return false }
+        let g = target[1] == -1 ? (target[2] > 0 ? s.c / target[2] : 0) : target[1]
+        let per = target[2] == -1 ? (g > 0 ? s.c / g : 0) : target[2]
+        guard g >= 1, per >= 1, g * per == s.c,
+              let t = soleConsumer(n.out0, "Transpose", after: n.index), Attrs(nodes[t]).ints("perm") == [0, 2, 1, 3, 4],
+              let r = soleConsumer(nodes[t].output[0], "Reshape", after: t), nodes[r].input.count > 1,
+              let back = try constant(nodes[r].input[1], "node \(r) (Reshape), input #1") else { return false }
+        let b = back.values.map { Int($0) }
+        guard b.count == 4, [0, 1, -1].contains(b[0]), b[1] == s.c || b[1] == -1, b[2] == s.h, b[3] == s.w else { return false }
+        done.formUnion([t, r])
+        record(IROp(kind: .shuffle(groups: g), inputs: [n.input[0]], output: nodes[r].output[0], name: n.name), s, at: r)
+        return true
     }
 
     mutating func lowerLRN(_ n: Node) throws {
@@ -628,7 +820,8 @@ public struct ONNXImporter {
     /// side, else each input written in place by its producer where it can be, copied where not.
     func placeConcats() -> Placement {
         var pl = Placement()
-        let produced = Set(ir.map(\.output))
+        // a view is written by the producer of its input, not by an op of its own: it is copied
+        let produced = Set(ir.filter { if case .view = $0.kind { return false } else { return true } }.map(\.output))
         for k in ir.indices.reversed() {
             guard case .concat = ir[k].kind else { continue }
             if placeAsView(k, &pl) { continue }
@@ -781,6 +974,14 @@ public struct ONNXImporter {
                 b.addSigmoid(input: try input(op.inputs[0]), output: output(op.output), relu: op.relu)
             case .concat:
                 try emitConcat(k, op)
+            case .clip(let lo, let hi):
+                b.addClip(input: try input(op.inputs[0]), output: output(op.output), relu: op.relu, params: ClipParams(min: lo, max: hi))
+            case .shuffle(let g):
+                b.addChannel(input: try input(op.inputs[0]), output: output(op.output), relu: op.relu, params: ChannelParams(shuffleGroups: g))
+            case .mul:
+                b.addMul(input: try input(op.inputs[0]), input1: try input(op.inputs[1]), output: output(op.output), relu: op.relu)
+            case .view(let off):
+                value[op.output] = b.subrange(of: try input(op.inputs[0]), off: off, c: imp.shapes[op.output]!.c)
             }
         }
 
