@@ -8,7 +8,7 @@ average pools, index + linear), condensed from a training-time checkpoint with t
 rules (or loaded from a converted one), checked against the .cnm's logits, exported to ONNX
 (opset 17) and quantised with onnxruntime.quantization.quantize_static on the same calibration
 images. Each round times every engine at every thread count (batch 1); the reported figure is
-the median over all timed runs. Development tool: needs torch, onnx, onnxruntime.
+the median over all timed runs. Development tool: needs onnx, onnxruntime, and torch for a checkpoint.
 
   python3 tools/bench/race.py CHECKPOINT.pth --preset cifar10 [--threads 1,2] [--rounds 5] [--runs 100]
 
@@ -28,9 +28,13 @@ import tempfile
 import time
 
 import numpy as np
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+
+try:  # only the checkpoint path needs PyTorch; an .onnx race runs without it
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+except ImportError:
+    torch = None
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 sys.path.insert(0, os.path.join(ROOT, "tools/train"))
@@ -84,7 +88,7 @@ def condense(sd, keep_classifier=False):
     return out
 
 
-class TestTimeCondenseNet(nn.Module):
+class TestTimeCondenseNet(nn.Module if torch is not None else object):
     """The converted CondenseNet as plain PyTorch ops (what ONNX Runtime will run)."""
 
     def __init__(self, sd, stem_stride):
@@ -132,12 +136,19 @@ def calibration_images(preset, n, size):
     import data  # tools/train/data.py
 
     x, _ = data.load(os.path.join(ROOT, "../shared/data/cifar10/cifar10-test-jpeg.tar.gz"))
-    x = torch.from_numpy(x[:n]).permute(0, 3, 1, 2).float() / 255
-    if size != 32:
-        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
-    mean = torch.tensor(data.MEAN).view(1, 3, 1, 1) if preset == "cifar10" else torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
-    std = torch.tensor(data.STD).view(1, 3, 1, 1) if preset == "cifar10" else torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
-    return ((x - mean) / std).numpy().astype(np.float32)
+    x = x[:n].transpose(0, 3, 1, 2).astype(np.float32) / 255
+    if size != x.shape[2]:  # bilinear, PyTorch's align_corners=False
+        def axis(n_in):
+            src = np.maximum((np.arange(size) + 0.5) * n_in / size - 0.5, 0)
+            i0 = np.minimum(np.floor(src).astype(int), n_in - 1)
+            return i0, np.minimum(i0 + 1, n_in - 1), (src - i0).astype(np.float32)
+        y0, y1, wy = axis(x.shape[2])
+        x0, x1, wx = axis(x.shape[3])
+        rows = x[:, :, y0] * (1 - wy)[:, None] + x[:, :, y1] * wy[:, None]
+        x = rows[..., x0] * (1 - wx) + rows[..., x1] * wx
+    mean = np.array(data.MEAN if preset == "cifar10" else [0.485, 0.456, 0.406], np.float32).reshape(1, 3, 1, 1)
+    std = np.array(data.STD if preset == "cifar10" else [0.229, 0.224, 0.225], np.float32).reshape(1, 3, 1, 1)
+    return ((x - mean) / std).astype(np.float32)
 
 
 def ort_times(path, threads, x, runs, warmup):
@@ -181,6 +192,8 @@ def main():
     work = tempfile.mkdtemp(prefix="race-")
 
     from_onnx = args.checkpoint.endswith(".onnx")
+    if not from_onnx and torch is None:
+        sys.exit("race.py: a checkpoint race needs PyTorch (an .onnx race does not)")
     if not from_onnx:
         sd = load_state(args.checkpoint)
         conv = condense(sd) if any(k.endswith("._mask") for k in sd) else sd

@@ -12,13 +12,13 @@ STD = np.array([0.2471, 0.2435, 0.2616], dtype=np.float32)
 
 def load(archive, cache_dir=os.path.expanduser("~/.cache/edge-infer")):
     """Returns (images uint8 [N,32,32,3], labels int64 [N]) in archive order."""
-    from PIL import Image
-
     os.makedirs(cache_dir, exist_ok=True)
     cache = os.path.join(cache_dir, os.path.basename(archive) + ".npz")
     if os.path.exists(cache) and os.path.getmtime(cache) >= os.path.getmtime(archive):
         z = np.load(cache)
         return z["x"], z["y"]
+    from PIL import Image  # only to decode: the cache needs none
+
     xs, ys = [], []
     with tarfile.open(archive) as t:
         for m in t:
