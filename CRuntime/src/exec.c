@@ -36,7 +36,8 @@ static void compose_isa(cnm_context *c) {
     int int8_convs = 0, fp32_convs = 0;
     for (uint32_t i = 0; i < m->n_steps; i++) {
         if (m->steps[i].quant) int8_convs = 1;
-        else if (m->steps[i].kind == CNM_STEP_POINTWISE || m->steps[i].kind == CNM_STEP_DIRECT) fp32_convs = 1;
+        else if (m->steps[i].kind == CNM_STEP_POINTWISE || m->steps[i].kind == CNM_STEP_DIRECT || m->steps[i].kind == CNM_STEP_DEPTHWISE)
+            fp32_convs = 1;
     }
     snprintf(c->isa_name, sizeof c->isa_name, "%s%s%s", c->kernels->base, fp32_convs ? c->kernels->f32_extra : "",
              int8_convs ? c->kernels->q8_extra : "");
@@ -189,7 +190,10 @@ static cnm_pw_args pointwise_args(const cnm_context *c, const cnm_step *st) {
         .post_scale = post ? cnm_tensor_data(m, post->t[0]) : NULL,
         .post_shift = post ? cnm_tensor_data(m, post->t[1]) : NULL,
         .post_relu = post ? cnm_op_relu(post) : cnm_op_relu(cv),
-        .out = cnm_value_ptr(m, c->arena, post ? post->out : cv->out),
+        .post_clip = st->clip >= 0,
+        .clip_lo = st->clip >= 0 ? m->ops[st->clip].prm.clip.min : 0.0f,
+        .clip_hi = st->clip >= 0 ? m->ops[st->clip].prm.clip.max : 0.0f,
+        .out = cnm_value_ptr(m, c->arena, st->clip >= 0 ? m->ops[st->clip].out : post ? post->out : cv->out),
         .scratch = c->pw_scratch,
         .scratch_stride = m->pw_scratch_floats,
     };
@@ -204,11 +208,26 @@ static cnm_q8_args pointwise_q8_args(const cnm_context *c, const cnm_step *st) {
     return q;
 }
 
+/* A conv step's shape, with the CLIP fused into its epilogue if any; *out: where it writes. */
+static cnm_conv_shape step_shape(const cnm_context *c, const cnm_step *st, float **out) {
+    const cnm_model *m = c->model;
+    const cnm_op *op = &m->ops[st->conv];
+    cnm_conv_shape s = cnm_conv_shape_of(m, op);
+    *out = cnm_value_ptr(m, c->arena, op->out);
+    if (st->clip >= 0) {
+        const cnm_op *cl = &m->ops[st->clip];
+        s.clip = 1, s.clip_lo = cl->prm.clip.min, s.clip_hi = cl->prm.clip.max;
+        *out = cnm_value_ptr(m, c->arena, cl->out);
+    }
+    return s;
+}
+
 static void run_direct(const cnm_context *c, const cnm_step *st) {
     const cnm_model *m = c->model;
     const cnm_op *op = &m->ops[st->conv];
-    const cnm_conv_shape s = cnm_conv_shape_of(m, op);
-    const cnm_direct_args a = {.s = &s, .in = cnm_value_ptr(m, c->arena, op->in0), .out = cnm_value_ptr(m, c->arena, op->out),
+    float *out;
+    const cnm_conv_shape s = step_shape(c, st, &out);
+    const cnm_direct_args a = {.s = &s, .in = cnm_value_ptr(m, c->arena, op->in0), .out = out,
                                .bias = cnm_tensor_data(m, op->t[1]), .w = m->tensors[op->t[0]].data,
                                .wq = m->tensors[op->t[0]].data, .wpairs = st->q8_wpairs, .wdot = st->q8_wdot,
                                .wsum = st->q8_wsum, .mult = st->q8_mult, .inv_scale = st->q8_inv_scale, .zp = st->q8_zp,
@@ -216,12 +235,14 @@ static void run_direct(const cnm_context *c, const cnm_step *st) {
     (st->quant ? c->kernels->direct_q8 : c->kernels->direct_f32)(&a);
 }
 
+/* A LINEAR op, or a whole-map conv (plan.c: weight [N][C][H][W] = [N][K], no index). */
 static void run_linear(const cnm_context *c, const cnm_op *op) {
     const cnm_model *m = c->model;
     const cnm_tensor *w = &m->tensors[op->t[0]];
+    const int k = (int)(op->type == CNM_OP_CONV2D ? w->dims[1] * w->dims[2] * w->dims[3] : w->dims[1]);
     c->kernels->linear_f32(cnm_value_ptr(m, c->arena, op->in0), w->data, cnm_tensor_data(m, op->t[1]),
-                           cnm_tensor_data(m, op->t[2]), cnm_value_ptr(m, c->arena, op->out), (int)w->dims[0],
-                           (int)w->dims[1], cnm_op_relu(op), c->direct_scratch);
+                           op->type == CNM_OP_CONV2D ? NULL : cnm_tensor_data(m, op->t[2]), cnm_value_ptr(m, c->arena, op->out),
+                           (int)w->dims[0], k, cnm_op_relu(op), c->direct_scratch);
 }
 
 /* One step: the planner chose its algorithm (st->kind), the context's kernel table holds the
@@ -241,11 +262,22 @@ static void run_step(const cnm_context *c, const cnm_step *st) {
         return;
     case CNM_STEP_DIRECT: run_direct(c, st); return;
     case CNM_STEP_LINEAR: run_linear(c, op); return;
+    case CNM_STEP_DEPTHWISE: {
+        float *out;
+        const cnm_conv_shape s = step_shape(c, st, &out);
+        const cnm_dw_args a = {.s = &s, .in = cnm_value_ptr(m, c->arena, op->in0), .w = m->tensors[op->t[0]].data,
+                               .bias = cnm_tensor_data(m, op->t[1]), .out = out,
+                               .scratch = c->pw_scratch, .scratch_stride = m->pw_scratch_floats};
+        c->kernels->depthwise_f32(&a);
+        return;
+    }
     case CNM_STEP_AVGPOOL:
     case CNM_STEP_MAXPOOL: {
         const cnm_pool_shape s = cnm_pool_shape_of(m, op);
-        (st->kind == CNM_STEP_AVGPOOL ? c->kernels->avgpool_f32 : c->kernels->maxpool_f32)(
-            &s, cnm_value_ptr(m, c->arena, op->in0), cnm_value_ptr(m, c->arena, op->out));
+        const float *in = cnm_value_ptr(m, c->arena, op->in0);
+        float *out = cnm_value_ptr(m, c->arena, op->out);
+        if (st->kind == CNM_STEP_AVGPOOL) c->kernels->avgpool_f32(&s, in, out);
+        else c->kernels->maxpool_f32(&s, in, out, c->pw_scratch, m->pw_scratch_floats); /* per-thread scratch */
         return;
     }
     case CNM_STEP_REFERENCE: cnm_op_def_of(op->type)->reference(m, c->arena, op); return;

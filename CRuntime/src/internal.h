@@ -71,11 +71,13 @@ typedef enum cnm_step_kind {
     CNM_STEP_LINEAR = 3,
     CNM_STEP_AVGPOOL = 4,
     CNM_STEP_MAXPOOL = 5,
+    CNM_STEP_DEPTHWISE = 6, /* a depthwise KxK conv, fp32, horizontal stride 1 or 2 */
 } cnm_step_kind;
 typedef struct cnm_step {
     uint32_t kind;
     uint32_t first_op, n_ops;   /* ops [first_op, first_op + n_ops) */
     int32_t pre, conv, post;    /* op indices inside a pointwise step, or -1 */
+    int32_t clip;               /* a CLIP op applied in the conv's epilogue (fp32 conv steps), or -1 */
     const int32_t *src;         /* pre gather (tensor data) or shuffle table (owned), or NULL */
     const int32_t *dst;         /* post destination (owned inverse shuffle), or NULL */
     int32_t *owned_src, *owned_dst;

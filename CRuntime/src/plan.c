@@ -146,6 +146,41 @@ static int is_pointwise_conv(const cnm_model *m, const cnm_op *op) {
     return w->dims[2] == 1 && w->dims[3] == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_h == 0 && p->pad_w == 0;
 }
 
+/* A fully-connected layer written as a convolution (ONNX Gemm, the classifiers): fp32, one group,
+ * no padding, the kernel the whole input map. Its weight [cout][cin][kh][kw] is the linear
+ * kernel's [N][K] over the flattened CHW input, and a matrix-vector product runs it at memory
+ * speed, where the conv kernels would tile one output pixel. */
+static int is_whole_map_fc(const cnm_model *m, const cnm_op *op) {
+    if (op->type != CNM_OP_CONV2D) return 0;
+    const cnm_tensor *w = &m->tensors[op->t[0]];
+    const cnm_buffer *ib = &m->buffers[m->values[op->in0].buffer];
+    const cnm_conv2d_params *p = &op->prm.conv2d;
+    return w->dtype == CNM_DT_F32 && p->groups == 1 && p->pad_h == 0 && p->pad_w == 0 && w->dims[2] == ib->h &&
+           w->dims[3] == ib->w;
+}
+
+/* The CLIP op after fp32 conv op `conv` that its kernel can apply in its epilogue (MobileNet's
+ * ReLU6): the conv's output read by it alone, the clip without a ReLU of its own, and its output
+ * not over the conv's input (`in`: what the step reads). -1 when there is none. */
+static int32_t fusable_clip(const cnm_model *m, uint32_t conv, int32_t in) {
+    if (m->no_fusion || conv + 1 >= m->n_ops || m->tensors[m->ops[conv].t[0]].dtype != CNM_DT_F32) return -1;
+    const cnm_op *c = &m->ops[conv + 1];
+    if (c->type != CNM_OP_CLIP || cnm_op_relu(c) || !private_link(m, conv, conv + 1) || values_overlap(m, in, c->out)) return -1;
+    m->buffers[m->values[m->ops[conv].out].buffer].fused_away = 1;
+    return (int32_t)(conv + 1);
+}
+
+/* A depthwise convolution (MobileNet, ShuffleNet): fp32, one input channel and one output per
+ * group, horizontal stride 1 or 2 (depthwise.h). The direct kernel would compute it one output
+ * channel per block, with a quarter of its accumulators. */
+static int is_depthwise(const cnm_model *m, const cnm_op *op) {
+    if (op->type != CNM_OP_CONV2D) return 0;
+    const cnm_tensor *w = &m->tensors[op->t[0]];
+    const cnm_conv2d_params *p = &op->prm.conv2d;
+    return w->dtype == CNM_DT_F32 && w->dims[1] == 1 && (uint32_t)p->groups == w->dims[0] && p->groups > 1 &&
+           p->stride_w <= 2;
+}
+
 static int32_t *shuffle_table(int c, int g, int inverse) {
     int32_t *t = malloc(sizeof(int32_t) * (size_t)(c > 0 ? c : 1));
     if (!t) return NULL;
@@ -223,12 +258,15 @@ cnm_status cnm_fuse(cnm_model *m, cnm_error *err) {
     while (i < m->n_ops) {
         cnm_step *st = &m->steps[m->n_steps];
         st->first_op = i;
-        st->pre = st->conv = st->post = -1;
+        st->pre = st->conv = st->post = st->clip = -1;
         const cnm_op *op = &m->ops[i];
         uint32_t conv = UINT32_MAX;
-        if (m->no_fusion) {
+        if (is_whole_map_fc(m, op)) {
+            /* before fusion: the same kernel fused or not (a linear step has no pre or post) */
+        } else if (m->no_fusion) {
             /* every op its own step; convs still get their kernels */
         } else if (op->type == CNM_OP_CHANNEL && i + 1 < m->n_ops && is_pointwise_conv(m, &m->ops[i + 1]) &&
+                   !is_whole_map_fc(m, &m->ops[i + 1]) && /* a linear step either way: the same bits unfused */
                    private_link(m, i, i + 1) && !values_overlap(m, op->in0, m->ops[i + 1].out)) {
             st->pre = (int32_t)i;
             conv = i + 1;
@@ -266,11 +304,24 @@ cnm_status cnm_fuse(cnm_model *m, cnm_error *err) {
             const int cin_g = (int)m->tensors[cv->t[0]].dims[1];
             size_t need = cnm_pw_scratch_floats(cin_g);
             if (need > m->pw_scratch_floats) m->pw_scratch_floats = need;
-            st->n_ops = (uint32_t)((st->post >= 0 ? st->post : st->conv) - (int32_t)i + 1);
+            if (st->post < 0) st->clip = fusable_clip(m, conv, st->pre >= 0 ? m->ops[st->pre].in0 : cv->in0);
+            st->n_ops = (uint32_t)((st->clip >= 0 ? st->clip : st->post >= 0 ? st->post : st->conv) - (int32_t)i + 1);
+        } else if (is_whole_map_fc(m, op)) {
+            st->kind = CNM_STEP_LINEAR;
+            st->n_ops = 1;
+        } else if (is_depthwise(m, op)) {
+            st->kind = CNM_STEP_DEPTHWISE;
+            st->conv = (int32_t)i;
+            st->clip = fusable_clip(m, i, op->in0);
+            st->n_ops = st->clip >= 0 ? 2 : 1;
+            const cnm_conv_shape s = cnm_conv_shape_of(m, op);
+            size_t need = cnm_dw_scratch_floats(&s);
+            if (need > m->pw_scratch_floats) m->pw_scratch_floats = need; /* per thread, like the pointwise panel */
         } else if (op->type == CNM_OP_CONV2D && op->prm.conv2d.stride_w <= CNM_DIRECT_MAX_STRIDE_W) {
             st->kind = CNM_STEP_DIRECT;
             st->conv = (int32_t)i;
-            st->n_ops = 1;
+            st->clip = fusable_clip(m, i, op->in0);
+            st->n_ops = st->clip >= 0 ? 2 : 1;
             const cnm_conv_shape s = cnm_conv_shape_of(m, op);
             size_t need = cnm_direct_padded_floats(&s);
             if (need > m->direct_scratch_floats) m->direct_scratch_floats = need;
@@ -282,6 +333,11 @@ cnm_status cnm_fuse(cnm_model *m, cnm_error *err) {
                                                     : CNM_STEP_REFERENCE;
             st->n_ops = 1;
             if (op->type == CNM_OP_CONV2D) st->conv = (int32_t)i;
+            if (op->type == CNM_OP_MAXPOOL) { /* the padded plane, per thread like the pointwise panel */
+                const cnm_pool_shape ps = cnm_pool_shape_of(m, op);
+                size_t need = cnm_maxpool_scratch_floats(&ps);
+                if (need > m->pw_scratch_floats) m->pw_scratch_floats = need;
+            }
             if (op->type == CNM_OP_LINEAR) { /* the gathered features are packed into shared scratch */
                 size_t need = m->tensors[op->t[0]].dims[1];
                 if (need > m->direct_scratch_floats) m->direct_scratch_floats = need;

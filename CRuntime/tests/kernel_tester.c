@@ -57,7 +57,7 @@ static void test_op_table(void) {
     for (int i = 0; i < n_tables; i++) {
         const cnm_kernels *k = tables[i];
         CHECK(k->pointwise_f32 && k->direct_f32 && k->pointwise_q8 && k->direct_q8 && k->linear_f32 && k->avgpool_f32 &&
-                  k->maxpool_f32 && k->pw_mr > 0 && k->pw_nr > 0 && k->direct_mr > 0 && k->direct_lanes > 0,
+                  k->maxpool_f32 && k->depthwise_f32 && k->pw_mr > 0 && k->pw_nr > 0 && k->direct_mr > 0 && k->direct_lanes > 0,
               "kernel table %s is incomplete", k->name);
     }
 }
@@ -106,10 +106,13 @@ static void pointwise_f32_case(const pw_case *pc) {
     cnm_conv_shape s = {.cin = cin, .ih = 1, .iw = hw, .cout = cout, .oh = 1, .ow = hw, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .groups = G};
     cnm_conv2d_f32_ref(&s, t1, w, bias, t2);
     cnm_channel_f32_ref(t2, ref, cout, hw, qs, qb, NULL, oshuf, 1);
+    if (mode != 1) /* then a CLIP, fused into the kernel's epilogue */
+        for (size_t i = 0; i < n; i++) ref[i] = cnm_clamp(ref[i], 0.0f, 0.75f);
     float *scratch = malloc(sizeof(float) * cnm_pw_scratch_floats(cin_g)), *out = malloc(sizeof(float) * n);
     cnm_pw_args pa = {.in = in, .hw = hw, .src = mode == 0 ? idx : (shuf ? sh : NULL), .pre_scale = ps, .pre_shift = pb,
                       .pre_relu = 1, .w = w, .cin_g = cin_g, .cout = cout, .groups = G, .bias = bias,
                       .dst = oshuf ? inv : NULL, .post_scale = qs, .post_shift = qb, .post_relu = 1,
+                      .post_clip = mode != 1, .clip_lo = 0.0f, .clip_hi = 0.75f,
                       .out = out, .scratch = scratch, .scratch_stride = 0};
     for (int t = 0; t < n_tables; t++) {
         memset(out, 0xff, sizeof(float) * n); /* NaN: a missed store shows */
@@ -195,6 +198,7 @@ static int direct_shape(const direct_case *dc, cnm_conv_shape *s, int salt) {
     if (ih < 1 || iw < 1) return 0;
     *s = (cnm_conv_shape){.cin = dc->G * dc->cin_g, .ih = ih, .iw = iw, .cout = dc->G * dc->cout_g, .oh = dc->oh, .ow = dc->ow,
                           .kh = dc->kh, .kw = dc->kw, .sh = dc->sh, .sw = dc->sw, .ph = dc->ph, .pw = dc->pw,
+                          .clip = salt % 4 == 1, .clip_lo = -0.25f, .clip_hi = 0.5f, /* a fused CLIP in some cases */
                           .groups = dc->G, .relu = salt & 1};
     return 1;
 }
@@ -274,6 +278,99 @@ static void test_direct(void) {
     printf("kernel tester: direct fp32 and int8, %d cases x %d tables\n", cases, n_tables);
 }
 
+/* ---- depthwise ---- */
+
+/* Against the generic conv reference: output widths on both sides of every vector and of the
+ * 4-vector tile of every table's lanes, every kernel shape and stride of the networks (3x3 and
+ * 5x5, stride 1 and 2) and non-square ones, unequal paddings, vertical strides past 2, with and
+ * without bias and ReLU. */
+static void test_depthwise(void) {
+    int L = 1;
+    for (int t = 0; t < n_tables; t++) if (tables[t]->direct_lanes > L) L = tables[t]->direct_lanes;
+    int ows[32], no = 0;
+    for (int l = 4; l <= L; l *= 2) {
+        const int list[] = {1, l - 1, l, l + 1, 3 * l + 1, 4 * l - 1, 4 * l, 4 * l + 1, 8 * l + 3};
+        for (size_t i = 0; i < sizeof list / sizeof list[0]; i++) no = add_unique(ows, no, list[i]);
+    }
+    const int kernels[][2] = {{3, 3}, {5, 5}, {1, 1}, {3, 1}, {1, 5}, {7, 3}};
+    const int strides[][2] = {{1, 1}, {2, 2}, {1, 2}, {2, 1}, {3, 2}};
+    int cases = 0;
+    for (int k = 0; k < 6; k++) for (int st = 0; st < 5; st++) for (int pv = 0; pv < 3; pv++) for (int o = 0; o < no; o++) {
+        const int kh = kernels[k][0], kw = kernels[k][1], sh = strides[st][0], sw = strides[st][1];
+        const int ph = pv == 0 ? kh / 2 : pv == 1 ? 0 : kh - 1, pw = pv == 0 ? kw / 2 : pv == 1 ? kw - 1 : 0;
+        const int ow = ows[o], oh = 1 + (o % 3), C = 1 + 2 * (o % 3);
+        const int ih = (oh - 1) * sh + kh - 2 * ph, iw = (ow - 1) * sw + kw - 2 * pw + (o & 1) * (sw - 1);
+        if (ih < 1 || iw < 1) continue;
+        cnm_conv_shape s = {.cin = C, .ih = ih, .iw = iw, .cout = C, .oh = oh, .ow = ow, .kh = kh, .kw = kw, .sh = sh, .sw = sw,
+                            .ph = ph, .pw = pw, .groups = C, .relu = cases & 1, .clip = cases % 3 == 2, .clip_lo = -0.5f, .clip_hi = 0.25f};
+        const size_t n = (size_t)C * oh * ow;
+        float *in = rand_buf((size_t)C * ih * iw), *w = rand_buf((size_t)C * kh * kw), *bias = (cases & 2) ? rand_buf(C) : NULL;
+        float *ref = malloc(sizeof(float) * n), *out = malloc(sizeof(float) * n), *scratch = malloc(sizeof(float) * cnm_dw_scratch_floats(&s));
+        cnm_conv2d_f32_ref(&s, in, w, bias, ref);
+        const cnm_dw_args a = {.s = &s, .in = in, .w = w, .bias = bias, .out = out, .scratch = scratch, .scratch_stride = 0};
+        for (int t = 0; t < n_tables; t++) {
+            memset(out, 0xff, sizeof(float) * n);
+            tables[t]->depthwise_f32(&a);
+            const double d = rel_diff(out, ref, n);
+            CHECK(d < 1e-5, "depthwise f32 [%s] C=%d k=%dx%d s=%dx%d p=%dx%d in=%dx%d out=%dx%d: rel diff %.3g", tables[t]->name, C, kh,
+                  kw, sh, sw, ph, pw, ih, iw, oh, ow, d);
+        }
+        free(in); free(w); free(bias); free(ref); free(out); free(scratch);
+        cases++;
+    }
+    printf("kernel tester: depthwise fp32, %d cases x %d tables\n", cases, n_tables);
+}
+
+/* ---- max pool ----
+ * A max picks one of its inputs, so every table must give the reference's bits: output widths on
+ * both sides of every vector and 4-vector tile of every table's lanes, the networks' windows (3x3
+ * stride 2 ceil mode: GoogLeNet; 3x3 stride 1 pad 1: Inception branches; 3x3 stride 2 pad 1: the
+ * ResNet / DenseNet / ShuffleNet stem) and non-square ones, strides 1 to 3, with NaN, infinities
+ * and -0 among the inputs, with and without ReLU. */
+static int pool_out(int n, int k, int s, int p, int ceil_mode) {
+    int o = ceil_mode ? (n + 2 * p - k + s - 1) / s + 1 : (n + 2 * p - k) / s + 1;
+    if (ceil_mode && (o - 1) * s >= n + p) o--;
+    return o;
+}
+
+static void test_maxpool(void) {
+    int L = 1;
+    for (int t = 0; t < n_tables; t++) if (tables[t]->direct_lanes > L) L = tables[t]->direct_lanes;
+    int ows[32], no = 0;
+    for (int l = 4; l <= L; l *= 2) {
+        const int list[] = {1, l - 1, l, l + 1, 4 * l - 1, 4 * l, 4 * l + 1, 8 * l + 3};
+        for (size_t i = 0; i < sizeof list / sizeof list[0]; i++) no = add_unique(ows, no, list[i]);
+    }
+    const int wins[][2] = {{3, 3}, {2, 2}, {1, 1}, {3, 1}, {1, 3}, {5, 3}};
+    const int strides[][2] = {{2, 2}, {1, 1}, {1, 2}, {2, 1}, {3, 3}};
+    int cases = 0;
+    for (int w = 0; w < 6; w++) for (int st = 0; st < 5; st++) for (int pv = 0; pv < 2; pv++) for (int cm = 0; cm < 2; cm++)
+    for (int o = 0; o < no; o++) {
+        const int kh = wins[w][0], kw = wins[w][1], sh = strides[st][0], sw = strides[st][1];
+        const int ph = pv ? kh / 2 : 0, pw = pv ? kw / 2 : 0, C = 1 + (o % 3);
+        /* an input that gives about ows[o] outputs, one wider every other case (a partial last window) */
+        const int W = (ows[o] - 1) * sw + kw - 2 * pw + (o & 1), H = 2 * sh + kh - 2 * ph + (o % 3);
+        if (W < 1 || H < 1 || kh > H + 2 * ph || kw > W + 2 * pw) continue;
+        cnm_pool_shape s = {C, H, W, pool_out(H, kh, sh, ph, cm), pool_out(W, kw, sw, pw, cm), kh, kw, sh, sw, ph, pw, cases & 1};
+        const size_t n = (size_t)C * s.oh * s.ow, nin = (size_t)C * H * W;
+        float *in = rand_buf(nin), *ref = malloc(sizeof(float) * n), *out = malloc(sizeof(float) * n);
+        add_specials(in, nin, cases);
+        const size_t ns = cnm_maxpool_scratch_floats(&s);
+        float *scratch = malloc(sizeof(float) * ns);
+        cnm_maxpool_f32_ref(&s, in, ref);
+        for (int t = 0; t < n_tables; t++) {
+            memset(out, 0xff, sizeof(float) * n);
+            memset(scratch, 0x7f, sizeof(float) * ns); /* 3.4e38: a read of an unfilled slot wins and shows */
+            tables[t]->maxpool_f32(&s, in, out, scratch, 0);
+            CHECK(!memcmp(out, ref, sizeof(float) * n), "maxpool [%s] not the reference's bits: C=%d %dx%d window %dx%d stride %dx%d pad %dx%d ceil %d relu %d",
+                  tables[t]->name, C, H, W, kh, kw, sh, sw, ph, pw, cm, s.relu);
+        }
+        free(in); free(ref); free(out); free(scratch);
+        cases++;
+    }
+    printf("kernel tester: maxpool, %d cases x %d tables\n", cases, n_tables);
+}
+
 /* ---- pools and linear ---- */
 
 static void test_pools(void) {
@@ -289,17 +386,20 @@ static void test_pools(void) {
                             strides[st][0], strides[st][1], ph, pw, a & 1};
         const size_t n = (size_t)C * s.oh * s.ow;
         float *in = rand_buf((size_t)C * H * W), *ref = malloc(sizeof(float) * n), *out = malloc(sizeof(float) * n);
+        float *scratch = malloc(sizeof(float) * cnm_maxpool_scratch_floats(&s));
         for (int max = 0; max < 2; max++) {
             (max ? cnm_maxpool_f32_ref : cnm_avgpool_f32_ref)(&s, in, ref);
             for (int t = 0; t < n_tables; t++) {
                 memset(out, 0xff, sizeof(float) * n);
-                (max ? tables[t]->maxpool_f32 : tables[t]->avgpool_f32)(&s, in, out);
+                memset(scratch, 0xff, sizeof(float) * cnm_maxpool_scratch_floats(&s)); /* NaN: a read past the copy shows */
+                if (max) tables[t]->maxpool_f32(&s, in, out, scratch, 0);
+                else tables[t]->avgpool_f32(&s, in, out);
                 const double d = rel_diff(out, ref, n);
                 CHECK(d < 1e-6, "%s [%s] %dx%d window %dx%d stride %dx%d pad %dx%d: rel diff %.3g", max ? "maxpool" : "avgpool",
                       tables[t]->name, H, W, kh, kw, s.sh, s.sw, ph, pw, d);
             }
         }
-        free(in); free(ref); free(out);
+        free(in); free(ref); free(out); free(scratch);
         cases++;
     }
     /* the global pools of the networks (one output per channel) */
@@ -344,6 +444,8 @@ void test_kernel_tables(void) {
     test_op_table();
     test_pointwise();
     test_direct();
+    test_depthwise();
+    test_maxpool();
     test_pools();
     test_linear();
 }

@@ -1,7 +1,8 @@
 /* Fused index-gather / channel shuffle + BatchNorm (folded scale, shift) + ReLU, fp32,
  * portable scalar reference. One pass over the channels a layer reads. The affine map is one fma
  * and the ReLU maps NaN and -0 to +0, exactly as the fused kernels apply them (pack and epilogue),
- * so a model gives the same bits fused and unfused. */
+ * so a model gives the same bits fused and unfused. Copies, shuffles and scale-only or shift-only
+ * maps are written without fmaf, in the forms that equal it exactly, so that they vectorise. */
 #include "kernels.h"
 
 #include <math.h>
@@ -22,6 +23,10 @@ void cnm_channel_f32_ref(const float *in, float *out, int cout, int hw, const fl
                 const float v = fmaf(a, x[i], b);
                 y[i] = v > 0.0f ? v : 0.0f;
             }
+        } else if (!scale) { /* fma(1, x, b) is x + b exactly (a copy: x + 0, which makes -0 +0 as the fma does) */
+            for (int i = 0; i < hw; i++) y[i] = x[i] + b;
+        } else if (!shift) { /* fma(a, x, 0) is a * x + 0: the product is rounded once either way */
+            for (int i = 0; i < hw; i++) y[i] = a * x[i] + 0.0f;
         } else {
             for (int i = 0; i < hw; i++) y[i] = fmaf(a, x[i], b);
         }

@@ -34,5 +34,7 @@ void cnm_conv2d_f32_ref(const cnm_conv_shape *s, const float *in, const float *w
         }
         if (s->relu)
             for (int i = 0; i < ohw; i++) o[i] = o[i] > 0.0f ? o[i] : 0.0f;
+        if (s->clip)
+            for (int i = 0; i < ohw; i++) o[i] = cnm_clamp(o[i], s->clip_lo, s->clip_hi);
     }
 }

@@ -30,6 +30,7 @@ void cnm_conv2d_q8_ref(const cnm_conv_shape *s, const float *in, const int8_t *w
                 }
                 float v = fmaf((float)acc, mult[oc], bias ? bias[oc] : 0.0f);
                 if (s->relu) v = v > 0.0f ? v : 0.0f;
+                if (s->clip) v = cnm_clamp(v, s->clip_lo, s->clip_hi);
                 out[(size_t)oc * s->oh * s->ow + (size_t)oy * s->ow + ox] = v;
             }
     }

@@ -108,6 +108,7 @@ DK_ALWAYS_INLINE LY_TARGET void dk_tile(const dk_job *j, const int MR, const int
             for (int k = 0; k < S; k++) {
                 ly_vf v = ly_finish(acc[r][k], j->a->bias, j->a->mult, j->a->wsum, j->a->zp, o + r);
                 if (s->relu) v = ly_relu(v);
+                if (s->clip) v = ly_clamp(v, s->clip_lo, s->clip_hi);
                 const int y0 = oy + row[k];
                 if (y0 >= s->oh) continue;
 #if DK_HALF

@@ -22,6 +22,8 @@ typedef struct cnm_conv_shape {
     int cout, oh, ow;
     int kh, kw, sh, sw, ph, pw, groups;
     int relu;
+    int clip;                /* then clamp to [clip_lo, clip_hi] (a fused CLIP op: ReLU6), NaN staying NaN */
+    float clip_lo, clip_hi;
 } cnm_conv_shape;
 
 /* Arguments of the direct KxK convolution, fp32 (w) or int8 (the packed weights, the multipliers
@@ -99,6 +101,8 @@ typedef struct cnm_pw_args {
     const int32_t *dst;
     const float *post_scale, *post_shift;
     int post_relu;
+    int post_clip;      /* then clamp to [clip_lo, clip_hi] (a fused CLIP op) */
+    float clip_lo, clip_hi;
     float *out;
     float *scratch;     /* per-thread panel: cnm_pw_scratch_floats(cin_g) floats per thread */
     size_t scratch_stride; /* floats between threads' panels */
@@ -146,6 +150,49 @@ void cnm_conv2d_direct_f32_neon(const cnm_direct_args *a);
 void cnm_linear_f32_neon(const float *x, const float *weight, const float *bias, const int32_t *index,
                          float *out, int n, int k, int relu, float *packed);
 
+/* ---- depthwise KxK convolution, fp32 (depthwise.h) ----
+ * groups == cin == cout (one input channel and one output per group), horizontal stride 1 or 2.
+ * Each thread pads the planes it computes into its own scratch: cnm_dw_scratch_floats per thread. */
+typedef struct cnm_dw_args {
+    const cnm_conv_shape *s;
+    const float *in, *w, *bias; /* w: [c][1][kh][kw] */
+    float *out;
+    float *scratch;
+    size_t scratch_stride;      /* floats between threads' scratch */
+} cnm_dw_args;
+/* The padded plane of the window kernels (window.h), for vectors of `lanes`: a row is the padded
+ * width, or what the last vector of outputs reads (its lanes past the row end included) where that
+ * is more; stride 2: its even columns, then its odd ones, each that long. Rows: the padded height,
+ * or what the last output row's window reaches (a ceil-mode pool) where that is more. */
+static inline size_t cnm_window_row_floats(int iw, int pw, int ow, int kw, int sw, int lanes) {
+    const size_t L = (size_t)lanes, span = ((size_t)ow + L - 1) / L * L; /* outputs, in whole vectors */
+    const size_t wide = (size_t)iw + 2 * (size_t)pw;
+    if (sw == 1) return wide > span + (size_t)kw ? wide : span + (size_t)kw;
+    const size_t half = (wide + 1) / 2, need = span + (size_t)kw / 2 + 1;
+    return 2 * (half > need ? half : need);
+}
+static inline int cnm_window_rows(int ih, int ph, int oh, int kh, int sh) {
+    const int padded = ih + 2 * ph, reach = (oh - 1) * sh + kh;
+    return padded > reach ? padded : reach;
+}
+/* per thread, for any table's lanes (at most 16) */
+static inline size_t cnm_dw_scratch_floats(const cnm_conv_shape *s) {
+    return cnm_window_row_floats(s->iw, s->pw, s->ow, s->kw, s->sw, 16) * (size_t)cnm_window_rows(s->ih, s->ph, s->oh, s->kh, s->sh) + 16;
+}
+/* Max pool with SIMD (maxpool.h): horizontal stride 1 or 2 (others: the reference); each thread
+ * pads the planes it computes with -inf into its own scratch of cnm_maxpool_scratch_floats. */
+static inline size_t cnm_maxpool_scratch_floats(const cnm_pool_shape *s) {
+    return cnm_window_row_floats(s->iw, s->pw, s->ow, s->kw, s->sw, 16) * (size_t)cnm_window_rows(s->ih, s->ph, s->oh, s->kh, s->sh) + 16;
+}
+void cnm_maxpool_f32_avx2(const cnm_pool_shape *s, const float *in, float *out, float *scratch, size_t scratch_stride);
+void cnm_maxpool_f32_avx512(const cnm_pool_shape *s, const float *in, float *out, float *scratch, size_t scratch_stride);
+void cnm_maxpool_f32_neon(const cnm_pool_shape *s, const float *in, float *out, float *scratch, size_t scratch_stride);
+
+void cnm_depthwise_f32_ref(const cnm_dw_args *a);
+void cnm_depthwise_f32_avx2(const cnm_dw_args *a);
+void cnm_depthwise_f32_avx512(const cnm_dw_args *a);
+void cnm_depthwise_f32_neon(const cnm_dw_args *a);
+
 /* ---- int8 (quantized) convolutions ----
  * Exact integer arithmetic, float epilogue built from fused multiply-adds only, so every ISA
  * gives bit-identical results:
@@ -183,6 +230,10 @@ static inline int cnm_q8_quantize(float x, float inv_scale, int zp) {
 
 /* ReLU as max_ps(v, 0) computes it: NaN and -0 give +0 */
 static inline float cnm_q8_relu(float v) { return v > 0.0f ? v : 0.0f; }
+
+/* CLIP as its reference computes it (ops/clip.c), and the fused kernels with max(lo, v) then
+ * min(hi, .): NaN stays NaN */
+static inline float cnm_clamp(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 void cnm_pointwise_q8_ref(const cnm_q8_args *a);
 /* any quantised conv (the generic oracle and fallback) */
@@ -233,6 +284,8 @@ typedef void (*cnm_direct_fn)(const cnm_direct_args *a);
 typedef void (*cnm_linear_f32_fn)(const float *x, const float *weight, const float *bias, const int32_t *index, float *out,
                                   int n, int k, int relu, float *packed);
 typedef void (*cnm_pool_fn)(const cnm_pool_shape *s, const float *in, float *out);
+typedef void (*cnm_maxpool_fn)(const cnm_pool_shape *s, const float *in, float *out, float *scratch, size_t scratch_stride);
+typedef void (*cnm_depthwise_fn)(const cnm_dw_args *a);
 
 /* CPU features a table needs (cnm_cpu_features) */
 enum {
@@ -256,7 +309,9 @@ typedef struct cnm_kernels {
     cnm_pointwise_q8_fn pointwise_q8;
     cnm_direct_fn direct_q8;
     cnm_linear_f32_fn linear_f32;
-    cnm_pool_fn avgpool_f32, maxpool_f32;
+    cnm_pool_fn avgpool_f32;
+    cnm_maxpool_fn maxpool_f32;
+    cnm_depthwise_fn depthwise_f32;
     /* tiles, for the planner and the tester (tests/kernel_tester.c derives its cases from them):
      * the output channels and pixels of one pointwise register block, the output channels of one
      * direct block and the lanes of one direct output slot (a vector) */

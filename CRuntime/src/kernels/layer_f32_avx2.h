@@ -15,7 +15,8 @@
  *   of wt); ly_acc_init(bias, o): the accumulator of output o before any tap (fp32: the bias);
  *   ly_finish(acc, bias, mult, wsum, zp, o): the float result of output o (int8: the exact
  *   epilogue of kernels.h); ly_relu(v); ly_store(y, v, n): the first n lanes (none for n <= 0);
- *   ly_post(v, scale, shift, relu): the pointwise post BatchNorm and ReLU. */
+ *   ly_post(v, scale, shift, relu): the pointwise post BatchNorm and ReLU. The fp32 layers also
+ *   define ly_maxnan(m, v), the max pool's step. */
 #ifndef CNM_LAYER_F32_AVX2_H
 #define CNM_LAYER_F32_AVX2_H
 #include "kernels.h"
@@ -43,7 +44,13 @@ LY_TARGET static inline ly_vf ly_finish(ly_acc acc, const float *bias, const flo
     (void)bias, (void)mult, (void)wsum, (void)zp, (void)o;
     return acc;
 }
+/* the max pool's step, as the reference takes it: v where v > m or v is NaN, else m (NaN stays,
+ * the first of equal values stays: -0 before +0) */
+LY_TARGET static inline ly_vf ly_maxnan(ly_vf m, ly_vf v) {
+    return _mm256_blendv_ps(_mm256_max_ps(v, m), v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+}
 #define ly_relu simd8_relu
+#define ly_clamp simd8_clamp
 #define ly_store simd8_store
 #define ly_post simd8_post
 #endif

@@ -28,7 +28,14 @@ LY_TARGET static inline ly_vf ly_finish(ly_acc acc, const float *bias, const flo
     (void)bias, (void)mult, (void)wsum, (void)zp, (void)o;
     return acc;
 }
+/* the max pool's step, as the reference takes it: v where v > m or v is NaN, else m (fmax would
+ * make -0 and +0 the larger, not the first) */
+static inline ly_vf ly_maxnan(ly_vf m, ly_vf v) {
+    const uint32x4_t take = vorrq_u32(vcgtq_f32(v, m), vmvnq_u32(vceqq_f32(v, v)));
+    return vbslq_f32(take, v, m);
+}
 #define ly_relu simd4_relu
+#define ly_clamp simd4_clamp
 #define ly_store simd4_store
 #define ly_post simd4_post
 #endif

@@ -21,6 +21,7 @@ typedef __m512i ly_acc, ly_xv;
 typedef __m512 ly_vf;
 #define LY_(ymm, zmm) zmm
 #define ly_relu simd16_relu
+#define ly_clamp simd16_clamp
 #define ly_store simd16_store
 #define ly_post simd16_post
 #else
@@ -30,6 +31,7 @@ typedef __m256i ly_acc, ly_xv;
 typedef __m256 ly_vf;
 #define LY_(ymm, zmm) ymm
 #define ly_relu simd8_relu
+#define ly_clamp simd8_clamp
 #define ly_store simd8_store
 #define ly_post simd8_post
 #endif

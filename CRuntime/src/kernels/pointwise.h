@@ -69,7 +69,11 @@ PW_ALWAYS_INLINE LY_TARGET void pw_tile(const pw_args *q, const int32_t *panel, 
         const float s = a->post_scale ? a->post_scale[d] : 1.0f, b = a->post_shift ? a->post_shift[d] : 0.0f;
         float *y = a->out + (size_t)d * a->hw + p0 + qx;
         PW_UNROLL
-        for (int k = 0; k < S; k++) ly_store(y + LY_L * k, ly_post(PW_FINISH(acc[r][k], q, o + r), s, b, a->post_relu), n - qx - LY_L * k);
+        for (int k = 0; k < S; k++) {
+            ly_vf v = ly_post(PW_FINISH(acc[r][k], q, o + r), s, b, a->post_relu);
+            if (a->post_clip) v = ly_clamp(v, a->clip_lo, a->clip_hi);
+            ly_store(y + LY_L * k, v, n - qx - LY_L * k);
+        }
     }
 }
 

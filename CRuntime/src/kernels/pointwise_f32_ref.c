@@ -35,6 +35,8 @@ void cnm_pointwise_f32_ref(const cnm_pw_args *a) {
             const float s = a->post_scale ? a->post_scale[d] : 1.0f, b = a->post_shift ? a->post_shift[d] : 0.0f;
             float *y = a->out + (size_t)d * a->hw + p0;
             for (int p = 0; p < n; p++) y[p] = act(fmaf(s, acc[p], b), a->post_relu);
+            if (a->post_clip)
+                for (int p = 0; p < n; p++) y[p] = cnm_clamp(y[p], a->clip_lo, a->clip_hi);
         }
     }
 }

@@ -16,6 +16,13 @@ static inline void simd4_store(float *y, float32x4_t v, int n) {
 }
 /* ReLU as the references compute it (v > 0 ? v : 0): NaN and -0 give +0 */
 static inline float32x4_t simd4_relu(float32x4_t v) { return vmaxnmq_f32(v, vdupq_n_f32(0.0f)); }
+/* a fused CLIP as cnm_clamp computes it (NaN stays NaN; vmaxq/vminq would make -0 and +0 ties
+ * differ from the reference's comparisons, so compare and select) */
+static inline float32x4_t simd4_clamp(float32x4_t v, float lo, float hi) {
+    const float32x4_t l = vdupq_n_f32(lo), h = vdupq_n_f32(hi);
+    v = vbslq_f32(vcltq_f32(v, l), l, v);
+    return vbslq_f32(vcgtq_f32(v, h), h, v);
+}
 /* a pointwise output's post BatchNorm and ReLU: fma(v, s, b), then the ReLU if asked */
 static inline float32x4_t simd4_post(float32x4_t v, float s, float b, int relu) {
     v = vfmaq_f32(vdupq_n_f32(b), v, vdupq_n_f32(s));

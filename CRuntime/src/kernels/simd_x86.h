@@ -19,6 +19,10 @@ CNM_AVX2 static inline void simd8_store(float *y, __m256 v, int n) {
 }
 /* ReLU as max_ps(v, 0) computes it: NaN and -0 give +0 (the references' v > 0 ? v : 0) */
 CNM_AVX2 static inline __m256 simd8_relu(__m256 v) { return _mm256_max_ps(v, _mm256_setzero_ps()); }
+/* a fused CLIP: max_ps(lo, v) is v unless v < lo (NaN: v), min_ps(hi, .) likewise: cnm_clamp */
+CNM_AVX2 static inline __m256 simd8_clamp(__m256 v, float lo, float hi) {
+    return _mm256_min_ps(_mm256_set1_ps(hi), _mm256_max_ps(_mm256_set1_ps(lo), v));
+}
 /* a pointwise output's post BatchNorm and ReLU: fma(v, s, b), then the ReLU if asked */
 CNM_AVX2 static inline __m256 simd8_post(__m256 v, float s, float b, int relu) {
     v = _mm256_fmadd_ps(v, _mm256_set1_ps(s), _mm256_set1_ps(b));
@@ -30,6 +34,9 @@ CNM_AVX512 static inline void simd16_store(float *y, __m512 v, int n) {
     else if (n > 0) _mm512_mask_storeu_ps(y, (__mmask16)((1u << n) - 1u), v);
 }
 CNM_AVX512 static inline __m512 simd16_relu(__m512 v) { return _mm512_max_ps(v, _mm512_setzero_ps()); }
+CNM_AVX512 static inline __m512 simd16_clamp(__m512 v, float lo, float hi) {
+    return _mm512_min_ps(_mm512_set1_ps(hi), _mm512_max_ps(_mm512_set1_ps(lo), v));
+}
 CNM_AVX512 static inline __m512 simd16_post(__m512 v, float s, float b, int relu) {
     v = _mm512_fmadd_ps(v, _mm512_set1_ps(s), _mm512_set1_ps(b));
     return relu ? simd16_relu(v) : v;

@@ -37,8 +37,7 @@ static void reference(const cnm_model *m, float *arena, const cnm_op *op) {
 #pragma omp for schedule(static)
     for (int ch = 0; ch < c; ch++)
         for (int i = 0; i < hw; i++) {
-            const float x = in[(size_t)ch * hw + i];
-            const float v = x < lo ? lo : x > hi ? hi : x;
+            const float v = cnm_clamp(in[(size_t)ch * hw + i], lo, hi);
             out[(size_t)ch * hw + i] = relu && !(v > 0.0f) ? 0.0f : v;
         }
 }

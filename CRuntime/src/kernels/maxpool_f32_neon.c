@@ -1,0 +1,12 @@
+/* Max pooling, fp32, neon: maxpool.h on layer_f32_neon.h; horizontal strides past 2 take the
+ * reference. */
+#include "layer_f32_neon.h"
+
+#if defined(__aarch64__)
+#include "maxpool.h"
+
+void cnm_maxpool_f32_neon(const cnm_pool_shape *s, const float *in, float *out, float *scratch, size_t scratch_stride) {
+    if (s->sw > 2) cnm_maxpool_f32_ref(s, in, out);
+    else mp_run(s, in, out, scratch, scratch_stride);
+}
+#endif
