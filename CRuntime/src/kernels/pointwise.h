@@ -68,12 +68,15 @@ PW_ALWAYS_INLINE LY_TARGET void pw_tile(const pw_args *q, const int32_t *panel, 
         const int d = a->dst ? a->dst[o + r] : o + r;
         const float s = a->post_scale ? a->post_scale[d] : 1.0f, b = a->post_shift ? a->post_shift[d] : 0.0f;
         float *y = a->out + (size_t)d * a->hw + p0 + qx;
-        PW_UNROLL
-        for (int k = 0; k < S; k++) {
-            ly_vf v = ly_post(PW_FINISH(acc[r][k], q, o + r), s, b, a->post_relu);
-            if (a->post_clip) v = ly_clamp(v, a->clip_lo, a->clip_hi);
-            ly_store(y + LY_L * k, v, n - qx - LY_L * k);
+        if (a->post_clip) { /* a fused CLIP (ReLU6): tested once per row, out of the stores' loop */
+            PW_UNROLL
+            for (int k = 0; k < S; k++)
+                ly_store(y + LY_L * k, ly_clamp(ly_post(PW_FINISH(acc[r][k], q, o + r), s, b, a->post_relu), a->clip_lo, a->clip_hi),
+                         n - qx - LY_L * k);
+            continue;
         }
+        PW_UNROLL
+        for (int k = 0; k < S; k++) ly_store(y + LY_L * k, ly_post(PW_FINISH(acc[r][k], q, o + r), s, b, a->post_relu), n - qx - LY_L * k);
     }
 }
 
