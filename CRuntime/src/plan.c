@@ -159,11 +159,11 @@ static int is_whole_map_fc(const cnm_model *m, const cnm_op *op) {
            w->dims[3] == ib->w;
 }
 
-/* The CLIP op after fp32 conv op `conv` that its kernel can apply in its epilogue (MobileNet's
- * ReLU6): the conv's output read by it alone, the clip without a ReLU of its own, and its output
- * not over the conv's input (`in`: what the step reads). -1 when there is none. */
+/* The CLIP op after conv op `conv` (fp32 or int8) that its kernel can apply in its epilogue
+ * (MobileNet's ReLU6): the conv's output read by it alone, the clip without a ReLU of its own, and
+ * its output not over the conv's input (`in`: what the step reads). -1 when there is none. */
 static int32_t fusable_clip(const cnm_model *m, uint32_t conv, int32_t in) {
-    if (m->no_fusion || conv + 1 >= m->n_ops || m->tensors[m->ops[conv].t[0]].dtype != CNM_DT_F32) return -1;
+    if (m->no_fusion || conv + 1 >= m->n_ops) return -1;
     const cnm_op *c = &m->ops[conv + 1];
     if (c->type != CNM_OP_CLIP || cnm_op_relu(c) || !private_link(m, conv, conv + 1) || values_overlap(m, in, c->out)) return -1;
     m->buffers[m->values[m->ops[conv].out].buffer].fused_away = 1;
@@ -177,8 +177,10 @@ static int is_depthwise(const cnm_model *m, const cnm_op *op) {
     if (op->type != CNM_OP_CONV2D) return 0;
     const cnm_tensor *w = &m->tensors[op->t[0]];
     const cnm_conv2d_params *p = &op->prm.conv2d;
-    return w->dtype == CNM_DT_F32 && w->dims[1] == 1 && (uint32_t)p->groups == w->dims[0] && p->groups > 1 &&
-           p->stride_w <= 2;
+    if (!(w->dtype == CNM_DT_F32 && w->dims[1] == 1 && (uint32_t)p->groups == w->dims[0] && p->groups > 1 && p->stride_w <= 2))
+        return 0;
+    const cnm_conv_shape s = cnm_conv_shape_of(m, op);
+    return cnm_dw_scratch_floats(&s) <= CNM_WINDOW_MAX_FLOATS;
 }
 
 static int32_t *shuffle_table(int c, int g, int inverse) {
@@ -336,7 +338,8 @@ cnm_status cnm_fuse(cnm_model *m, cnm_error *err) {
             if (op->type == CNM_OP_MAXPOOL) { /* the padded plane, per thread like the pointwise panel */
                 const cnm_pool_shape ps = cnm_pool_shape_of(m, op);
                 size_t need = cnm_maxpool_scratch_floats(&ps);
-                if (need > m->pw_scratch_floats) m->pw_scratch_floats = need;
+                if (need > CNM_WINDOW_MAX_FLOATS) st->kind = CNM_STEP_REFERENCE; /* a plane too large to copy */
+                else if (need > m->pw_scratch_floats) m->pw_scratch_floats = need;
             }
             if (op->type == CNM_OP_LINEAR) { /* the gathered features are packed into shared scratch */
                 size_t need = m->tensors[op->t[0]].dims[1];

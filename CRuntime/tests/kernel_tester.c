@@ -145,12 +145,13 @@ static void pointwise_q8_case(const pw_case *pc, int salt) {
     cnm_q8_args q = {.pw = {.in = in, .hw = hw, .pre_scale = use_pre ? ps : NULL, .pre_shift = use_pre ? pb : NULL,
                             .pre_relu = use_pre, .cin_g = cin_g, .cout = cout, .groups = G, .bias = bias,
                             .post_scale = use_post ? qs : NULL, .post_shift = use_post ? qb : NULL, .post_relu = use_post,
-                            .out = ref},
+                            .post_clip = salt % 3 == 1, .clip_lo = -0.5f, .clip_hi = 1.0f, .out = ref},
                      .wq = wq, .wpairs = pairs, .wdot = wdot, .wsum = wsum, .mult = mult, .inv_scale = 1.0f / 0.05f,
                      .zp = zp, .panel = panel};
     cnm_pointwise_q8_ref(&q);
     if (!use_pre && !use_post) { /* the pointwise reference is the generic int8 conv's special case */
-        cnm_conv_shape s = {.cin = cin, .ih = 1, .iw = hw, .cout = cout, .oh = 1, .ow = hw, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .groups = G};
+        cnm_conv_shape s = {.cin = cin, .ih = 1, .iw = hw, .cout = cout, .oh = 1, .ow = hw, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .groups = G,
+                            .clip = q.pw.post_clip, .clip_lo = q.pw.clip_lo, .clip_hi = q.pw.clip_hi};
         cnm_conv2d_q8_ref(&s, in, wq, mult, bias, 1.0f / 0.05f, zp, out);
         CHECK(!memcmp(out, ref, sizeof(float) * n), "pointwise int8 reference vs generic int8 conv: G=%d cin_g=%d cout_g=%d hw=%d", G,
               cin_g, cout_g, hw);

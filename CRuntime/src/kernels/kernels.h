@@ -175,6 +175,10 @@ static inline int cnm_window_rows(int ih, int ph, int oh, int kh, int sh) {
     const int padded = ih + 2 * ph, reach = (oh - 1) * sh + kh;
     return padded > reach ? padded : reach;
 }
+/* The largest padded plane the planner gives a window kernel (16 MiB per thread): past it, a plane
+ * does not stay in cache anyway, and the depthwise conv takes the direct kernel, the max pool its
+ * reference, which need no copy per thread. */
+#define CNM_WINDOW_MAX_FLOATS ((size_t)1 << 22)
 /* per thread, for any table's lanes (at most 16) */
 static inline size_t cnm_dw_scratch_floats(const cnm_conv_shape *s) {
     return cnm_window_row_floats(s->iw, s->pw, s->ow, s->kw, s->sw, 16) * (size_t)cnm_window_rows(s->ih, s->ph, s->oh, s->kh, s->sh) + 16;

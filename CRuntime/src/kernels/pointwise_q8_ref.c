@@ -34,7 +34,8 @@ void cnm_pointwise_q8_ref(const cnm_q8_args *q) {
             float *y = a->out + (size_t)d * a->hw + p0;
             for (int p = 0; p < n; p++) {
                 float v = fmaf(fmaf((float)acc[p], q->mult[o], bias), ps, pb);
-                y[p] = a->post_relu ? cnm_q8_relu(v) : v;
+                v = a->post_relu ? cnm_q8_relu(v) : v;
+                y[p] = a->post_clip ? cnm_clamp(v, a->clip_lo, a->clip_hi) : v;
             }
         }
     }

@@ -157,6 +157,12 @@ public struct CNMBuilder {
         ops.enumerated().filter { $0.element.type == .conv2d }.map { ($0.offset, $0.element.input, $0.element.output, $0.element.t[0]) }
     }
 
+    /// Conv op `op` is depthwise: one input channel and one output per group (groups > 1).
+    public func isDepthwise(op: Int) -> Bool {
+        let g = Int(ops[op].params.conv2d.groups), dims = tensorDims(ops[op].t[0])
+        return g > 1 && dims.count == 4 && dims[0] == g && dims[1] == 1
+    }
+
     /// Make conv op `op` an int8 conv: weight tensor t0 replaced, scales in t2, the input's
     /// scale and zero point in its parameters.
     public mutating func setQuantized(op: Int, weight: Int, weightScales: Int, inputScale: Float, zeroPoint: Int) {

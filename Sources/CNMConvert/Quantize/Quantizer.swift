@@ -39,14 +39,16 @@ public struct QuantizeReport: Sendable {
 /// Post-training int8 quantisation through the runtime itself: the fp32 model is loaded
 /// unfused, run over the calibration images, and every convolution's input range is measured;
 /// weights are quantised per output channel (symmetric, -127..127), inputs per tensor (uint8
-/// with a zero point, 0 for the post-ReLU inputs of every conv but the stem).
+/// with a zero point, 0 for the post-ReLU inputs of every conv but the stem). Depthwise convs
+/// (MobileNet, ShuffleNet) stay float: a few percent of those networks' MACs, the layers int8
+/// hurts most, and the runtime's fp32 depthwise kernel is faster than its int8 direct one.
 public enum Quantizer {
     public static func quantize(_ builder: CNMBuilder, options o: QuantizeOptions) throws -> (CNMBuilder, QuantizeReport) {
         let model = try Model(bytes: builder.serialize(), name: "fp32 model", unfused: true)
         let inputs = try calibrationInputs(o.source, count: o.count, model: model)
         guard !inputs.isEmpty else { throw ConvertError("\(o.source): no calibration inputs found") }
         let session = try Session(model: model)
-        let convs = builder.convOps
+        let convs = builder.convOps.filter { !builder.isDepthwise(op: $0.op) }
         let ranges = try calibrate(session, convs: convs, inputs: inputs, options: o)
         var q = builder
         // Everything that stays float in an int8 model (BatchNorm, biases, the classifier) is
