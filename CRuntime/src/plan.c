@@ -311,22 +311,17 @@ cnm_status cnm_fuse(cnm_model *m, cnm_error *err) {
         } else if (is_whole_map_fc(m, op)) {
             st->kind = CNM_STEP_LINEAR;
             st->n_ops = 1;
-        } else if (is_depthwise(m, op)) {
-            st->kind = CNM_STEP_DEPTHWISE;
+        } else if (is_depthwise(m, op) || (op->type == CNM_OP_CONV2D && op->prm.conv2d.stride_w <= CNM_DIRECT_MAX_STRIDE_W)) {
+            const int dw = is_depthwise(m, op);
+            st->kind = dw ? CNM_STEP_DEPTHWISE : CNM_STEP_DIRECT;
             st->conv = (int32_t)i;
             st->clip = fusable_clip(m, i, op->in0);
             st->n_ops = st->clip >= 0 ? 2 : 1;
             const cnm_conv_shape s = cnm_conv_shape_of(m, op);
-            size_t need = cnm_dw_scratch_floats(&s);
-            if (need > m->pw_scratch_floats) m->pw_scratch_floats = need; /* per thread, like the pointwise panel */
-        } else if (op->type == CNM_OP_CONV2D && op->prm.conv2d.stride_w <= CNM_DIRECT_MAX_STRIDE_W) {
-            st->kind = CNM_STEP_DIRECT;
-            st->conv = (int32_t)i;
-            st->clip = fusable_clip(m, i, op->in0);
-            st->n_ops = st->clip >= 0 ? 2 : 1;
-            const cnm_conv_shape s = cnm_conv_shape_of(m, op);
-            size_t need = cnm_direct_padded_floats(&s);
-            if (need > m->direct_scratch_floats) m->direct_scratch_floats = need;
+            /* depthwise: a padded plane per thread, like the pointwise panel; direct: one shared copy */
+            size_t *have = dw ? &m->pw_scratch_floats : &m->direct_scratch_floats;
+            const size_t need = dw ? cnm_dw_scratch_floats(&s) : cnm_direct_padded_floats(&s);
+            if (need > *have) *have = need;
         } else {
             /* the operator's own step: its kernel from the table, or its reference */
             st->kind = op->type == CNM_OP_LINEAR    ? CNM_STEP_LINEAR

@@ -1,4 +1,4 @@
-/* Direct KxK convolution, fp32, AVX2 + FMA: the layer of direct.h. Slots of 8 floats, 2 slots per
+/* Direct KxK convolution, fp32, AVX2 + FMA: direct.h on its layer. Slots of 8 floats, 2 slots per
  * item (4 when the block has at most 2 output channels and the map is wider than 16: 8
  * accumulators either way); per tap, a broadcast weight feeds one FMA per slot. */
 #include "layer_f32_avx2.h"

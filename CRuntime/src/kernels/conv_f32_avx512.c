@@ -1,4 +1,4 @@
-/* Direct KxK convolution, fp32, AVX-512F: the layer of direct.h. Slots of 16 floats (two rows of
+/* Direct KxK convolution, fp32, AVX-512F: direct.h on its layer. Slots of 16 floats (two rows of
  * 8 for maps at most 8 wide), 4 slots per item: with 4 output channels, 16 independent FMA
  * chains per tap for 4 loads and 4 broadcasts (2 slots measured 3.5% slower on the ImageNet
  * CondenseNet, the same on CondenseNet-86). */

@@ -1,4 +1,4 @@
-/* Direct KxK convolution (stride 1 or 2), fp32, NEON (aarch64): the layer of direct.h. Slots of 4
+/* Direct KxK convolution (stride 1 or 2), fp32, NEON (aarch64): direct.h on its layer. Slots of 4
  * floats, 4 per item (16 accumulators with 4 output channels); per tap, a replicated weight (ld1r)
  * feeds one fmla per slot. Also the linear layer. */
 #include "layer_f32_neon.h"

@@ -14,8 +14,10 @@
  *   ly_mac(acc, x, wt, p, r, wr): acc plus x times output r's weight (word p[r * wr], or lane r
  *   of wt); ly_acc_init(bias, o): the accumulator of output o before any tap (fp32: the bias);
  *   ly_finish(acc, bias, mult, wsum, zp, o): the float result of output o (int8: the exact
- *   epilogue of kernels.h); ly_relu(v); ly_store(y, v, n): the first n lanes (none for n <= 0);
- *   ly_post(v, scale, shift, relu): the pointwise post BatchNorm and ReLU. The fp32 layers also
+ *   epilogue of kernels.h); LY_SIMD, the vector width's helpers (simd_x86.h, simd_neon.h) that
+ *   layer.h names ly_relu(v), ly_clamp(v, lo, hi) (a fused CLIP), ly_store(y, v, n) (the first n
+ *   lanes, none for n <= 0) and ly_post(v, scale, shift, relu) (the pointwise post BatchNorm and
+ *   ReLU). The fp32 layers also
  *   define ly_maxnan(m, v), the max pool's step. */
 #ifndef CNM_LAYER_F32_AVX2_H
 #define CNM_LAYER_F32_AVX2_H
@@ -49,9 +51,7 @@ LY_TARGET static inline ly_vf ly_finish(ly_acc acc, const float *bias, const flo
 LY_TARGET static inline ly_vf ly_maxnan(ly_vf m, ly_vf v) {
     return _mm256_blendv_ps(_mm256_max_ps(v, m), v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
 }
-#define ly_relu simd8_relu
-#define ly_clamp simd8_clamp
-#define ly_store simd8_store
-#define ly_post simd8_post
+#define LY_SIMD simd8
+#include "layer.h"
 #endif
 #endif

@@ -32,9 +32,7 @@ LY_TARGET static inline ly_vf ly_finish(ly_acc acc, const float *bias, const flo
 LY_TARGET static inline ly_vf ly_maxnan(ly_vf m, ly_vf v) {
     return _mm512_mask_mov_ps(_mm512_max_ps(v, m), _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), v);
 }
-#define ly_relu simd16_relu
-#define ly_clamp simd16_clamp
-#define ly_store simd16_store
-#define ly_post simd16_post
+#define LY_SIMD simd16
+#include "layer.h"
 #endif
 #endif

@@ -34,9 +34,7 @@ static inline ly_vf ly_maxnan(ly_vf m, ly_vf v) {
     const uint32x4_t take = vorrq_u32(vcgtq_f32(v, m), vmvnq_u32(vceqq_f32(v, v)));
     return vbslq_f32(take, v, m);
 }
-#define ly_relu simd4_relu
-#define ly_clamp simd4_clamp
-#define ly_store simd4_store
-#define ly_post simd4_post
+#define LY_SIMD simd4
+#include "layer.h"
 #endif
 #endif

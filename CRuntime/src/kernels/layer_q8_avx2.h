@@ -30,9 +30,7 @@ AVX2 static inline ly_vf ly_finish(ly_acc acc, const float *bias, const float *m
     (void)wsum, (void)zp;
     return _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), _mm256_set1_ps(mult[o]), _mm256_set1_ps(bias ? bias[o] : 0.0f));
 }
-#define ly_relu simd8_relu
-#define ly_clamp simd8_clamp
-#define ly_store simd8_store
-#define ly_post simd8_post
+#define LY_SIMD simd8
+#include "layer.h"
 #endif
 #endif

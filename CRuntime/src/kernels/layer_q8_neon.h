@@ -32,9 +32,7 @@ static inline ly_vf ly_finish(ly_acc acc, const float *bias, const float *mult, 
     (void)wsum, (void)zp;
     return vfmaq_f32(vdupq_n_f32(bias ? bias[o] : 0.0f), vcvtq_f32_s32(acc), vdupq_n_f32(mult[o]));
 }
-#define ly_relu simd4_relu
-#define ly_clamp simd4_clamp
-#define ly_store simd4_store
-#define ly_post simd4_post
+#define LY_SIMD simd4
+#include "layer.h"
 #endif
 #endif

@@ -37,9 +37,7 @@ static inline ly_vf ly_finish(ly_acc acc, const float *bias, const float *mult, 
     const int32x4_t corr = vdupq_n_s32((128 - zp) * wsum[o]);
     return vfmaq_f32(vdupq_n_f32(bias ? bias[o] : 0.0f), vcvtq_f32_s32(vaddq_s32(acc, corr)), vdupq_n_f32(mult[o]));
 }
-#define ly_relu simd4_relu
-#define ly_clamp simd4_clamp
-#define ly_store simd4_store
-#define ly_post simd4_post
+#define LY_SIMD simd4
+#include "layer.h"
 #endif
 #endif

@@ -20,22 +20,17 @@
 typedef __m512i ly_acc, ly_xv;
 typedef __m512 ly_vf;
 #define LY_(ymm, zmm) zmm
-#define ly_relu simd16_relu
-#define ly_clamp simd16_clamp
-#define ly_store simd16_store
-#define ly_post simd16_post
+#define LY_SIMD simd16
 #else
 #define LY_TARGET AVXVNNI
 #define LY_L 8
 typedef __m256i ly_acc, ly_xv;
 typedef __m256 ly_vf;
 #define LY_(ymm, zmm) ymm
-#define ly_relu simd8_relu
-#define ly_clamp simd8_clamp
-#define ly_store simd8_store
-#define ly_post simd8_post
+#define LY_SIMD simd8
 #endif
 typedef int ly_wt;
+#include "layer.h"
 LY_TARGET static inline ly_xv ly_load(const int32_t *p) { return LY_(_mm256_loadu_si256, _mm512_loadu_si512)((const void *)p); }
 LY_TARGET static inline ly_wt ly_wt_load(const int32_t *p) { (void)p; return 0; }
 LY_TARGET static inline ly_acc ly_mac(ly_acc acc, ly_xv x, ly_wt w, const int32_t *p, int r, size_t wr) {

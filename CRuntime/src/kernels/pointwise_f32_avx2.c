@@ -1,4 +1,4 @@
-/* Fused pointwise convolution, fp32, AVX2 + FMA: the layer of pointwise.h (see pointwise_f32_ref.c
+/* Fused pointwise convolution, fp32, AVX2 + FMA: pointwise.h on its layer (see pointwise_f32_ref.c
  * for the algorithm). Register tile: up to 4 output channels x 2 slots of 8 pixels in 8 ymm
  * accumulators; per input channel two panel loads and four weight broadcasts feed eight FMAs. */
 #include "layer_f32_avx2.h"

@@ -1,4 +1,4 @@
-/* Fused pointwise convolution, fp32, AVX-512F: the layer of pointwise.h (see pointwise_f32_ref.c
+/* Fused pointwise convolution, fp32, AVX-512F: pointwise.h on its layer (see pointwise_f32_ref.c
  * for the algorithm). Register tile: up to 8 output channels x 2 slots of 16 pixels in 16 zmm
  * accumulators; per input channel two panel loads and eight weight broadcasts feed sixteen FMAs.
  * Tails are written with masked stores. */

@@ -1,4 +1,4 @@
-/* Fused pointwise convolution, fp32, NEON (aarch64): the layer of pointwise.h (see
+/* Fused pointwise convolution, fp32, NEON (aarch64): pointwise.h on its layer (see
  * pointwise_f32_ref.c for the algorithm). Register tile: up to 4 output channels x 4 slots of 4
  * pixels in 16 q-register accumulators (fmla). */
 #include "layer_f32_neon.h"

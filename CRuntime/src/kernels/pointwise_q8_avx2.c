@@ -2,7 +2,7 @@
  * of consecutive input channels; `vpmaddwd` multiplies a pair by a broadcast pair of weights and
  * adds the two products into an int32 lane. Unlike `vpmaddubsw` (uint8 x int8 pair sums that
  * saturate at 32767: 2 x 255 x 127 = 64770), nothing can overflow, so the result is exact and
- * bit-identical to pointwise_q8_ref.c. The layer of pointwise.h: 4 output channels x 2 slots of
+ * bit-identical to pointwise_q8_ref.c. pointwise.h on its layer: 4 output channels x 2 slots of
  * 8 pixels. */
 #include "layer_q8_avx2.h"
 

@@ -1,6 +1,6 @@
 /* Fused pointwise convolution, int8, x86-64 with AVX-512 VNNI (AMD Zen 4/5, Intel Ice Lake and
  * later): the AVX-VNNI kernel (pointwise_q8_avxvnni.c: the same panel of uint8 code words, the
- * same dot-layout weights, zp * sum(w) subtracted back) on zmm registers. The layer of pointwise.h: 4 outputs
+ * same dot-layout weights, zp * sum(w) subtracted back) on zmm registers. pointwise.h on its layer: 4 outputs
  * x 4 slots of 16 pixels (the whole 64-pixel tile; a shorter tile computes only the slots it
  * stores), 16 accumulators, 64 MACs per instruction; the panel is packed 16
  * pixels per zmm (pack16). Bit-identical to pointwise_q8_ref.c. */

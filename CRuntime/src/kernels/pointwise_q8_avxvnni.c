@@ -4,7 +4,7 @@
  * form does not saturate) for 8 pixels of one output against that output's 4 weights, broadcast
  * from the dot layout of pack_q8.c. zp * sum(w) is subtracted back from the wsum table, so the
  * sums equal those of pointwise_q8_ref.c exactly and the outputs are bit-identical.
- * The layer of pointwise.h: 4 outputs x 2 slots of 8 pixels, 8 accumulators, 32 MACs per
+ * pointwise.h on its layer: 4 outputs x 2 slots of 8 pixels, 8 accumulators, 32 MACs per
  * instruction. */
 #define LY_VNNI_ZMM 0
 #include "layer_q8_vnni.h"

@@ -1,7 +1,7 @@
 /* Fused pointwise convolution, int8, aarch64 NEON baseline (Armv8.0: Cortex-A53/A72, Pi 4).
  * Inputs are quantised while packing into int16 pairs of consecutive input channels (the layout
  * of the AVX2 kernel); smull/smull2 multiply a pair by a weight pair and addp adds the two
- * products: exact int32 sums, bit-identical to pointwise_q8_ref.c. The layer of pointwise.h: 4
+ * products: exact int32 sums, bit-identical to pointwise_q8_ref.c. pointwise.h on its layer: 4
  * output channels x 4 slots of 4 pixels. */
 #include "layer_q8_neon.h"
 

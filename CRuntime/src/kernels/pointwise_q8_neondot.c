@@ -3,7 +3,7 @@
  * stored as signed bytes s = q + zp - 128; `sdot` (by element) adds 4 byte products per lane, for
  * 4 pixels of one output against 4 weights broadcast from a 16-byte block of 4 outputs. The sum
  * of s * w differs from that of q * w by (zp - 128) * sum(w), added back exactly from the wsum
- * table, so the result is bit-identical to pointwise_q8_ref.c. The layer of pointwise.h: 4
+ * table, so the result is bit-identical to pointwise_q8_ref.c. pointwise.h on its layer: 4
  * outputs x 4 slots of 4 pixels, 16 accumulators, one weight load per 4 input channels. */
 #include "layer_q8_neondot.h"
 

@@ -1,0 +1,9 @@
+/* What every layer_<dtype>_<isa>.h names the same way from its vector width's helpers
+ * (simd_x86.h, simd_neon.h): the layer defines LY_SIMD (simd4, simd8 or simd16) and includes this
+ * last. */
+#define LY_CAT2_(a, b) a##b
+#define LY_CAT_(a, b) LY_CAT2_(a, b)
+#define ly_relu LY_CAT_(LY_SIMD, _relu)
+#define ly_clamp LY_CAT_(LY_SIMD, _clamp)
+#define ly_store LY_CAT_(LY_SIMD, _store)
+#define ly_post LY_CAT_(LY_SIMD, _post)
