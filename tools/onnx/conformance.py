@@ -207,6 +207,8 @@ def audit_cases():
     yield mk("mul_constant_per_channel", [N("Mul", ["x", "c"], ["y"])], {"c": rng.standard_normal((1, 3, 1, 1)).astype(np.float32)})
     yield mk("mul_constant_scalar", [N("Mul", ["c", "x"], ["y"])], {"c": f32(0.5)})
     yield mk("mul_broadcast_rows", [N("Mul", ["x", "c"], ["y"])], {"c": rng.standard_normal((1, 1, 5, 1)).astype(np.float32)})
+    yield mk("mul_vector_along_width", [N("Mul", ["x", "c"], ["y"])], {"c": rng.standard_normal(4).astype(np.float32)}, shape=(1, 4, 5, 4))
+    yield mk("add_channels_3d", [N("Add", ["x", "c"], ["y"])], {"c": rng.standard_normal((3, 1, 1)).astype(np.float32)})
     yield mk("sub_maps", [N("Relu", ["x"], ["r"]), N("Sub", ["x", "r"], ["y"])])
     yield mk("split_equal", [N("Split", ["x"], ["y", "z"], axis=1)], shape=(1, 4, 5, 4), opset=13)
     yield mk("split_sizes_input", [N("Split", ["x", "s"], ["z", "y"], axis=1)], {"s": i64(1, 3)}, shape=(1, 4, 5, 4), opset=13)

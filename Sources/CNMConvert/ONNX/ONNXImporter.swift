@@ -621,11 +621,12 @@ public struct ONNXImporter {
             let mapIndex = k0 ? 1 : 0
             let s = try shape(n, mapIndex)
             let c = try constInput(n, 1 - mapIndex, "operand")
-            guard op == "Add" || op == "Mul", c.values.count == 1 || (c.values.count == s.c && c.dims.filter({ $0 != 1 }).count <= 1) else {
-                throw fail("\(n.label): \(op) of a \(s.c)x\(s.h)x\(s.w) map and a constant of dims \(c.dims); only Add or Mul by one value or one per channel is supported")
-            }
-            if c.values.count == s.c, c.dims.count >= 3, c.dims[c.dims.count - 3] != s.c {
-                throw fail("\(n.label): constant of dims \(c.dims) does not broadcast along the channels")
+            // numpy broadcasting aligns the last axes: one value per channel is dims (C, 1, 1) or
+            // (1, C, 1, 1); a vector (C) would run along the width
+            let r = c.dims.count
+            let perChannel = r >= 3 && r <= 4 && c.dims[r - 3] == s.c && c.dims.enumerated().allSatisfy { $0.offset == r - 3 || $0.element == 1 }
+            guard op == "Add" || op == "Mul", c.values.count == 1 || perChannel else {
+                throw fail("\(n.label): \(op) of a \(s.c)x\(s.h)x\(s.w) map and a constant of dims \(c.dims); only Add or Mul by one value or one per channel (dims C x 1 x 1) is supported")
             }
             let v = (0..<s.c).map { Float(c.values.count == 1 ? c.values[0] : c.values[$0]) }
             let kind = op == "Add" ? Kind.channel(scale: nil, shift: v) : Kind.channel(scale: v, shift: nil)
