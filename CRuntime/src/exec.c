@@ -235,13 +235,13 @@ static void run_direct(const cnm_context *c, const cnm_step *st) {
     (st->quant ? c->kernels->direct_q8 : c->kernels->direct_f32)(&a);
 }
 
-/* A LINEAR op, or a whole-map conv (plan.c: weight [N][C][H][W] = [N][K], no index). */
+/* A LINEAR op, or a whole-map fp32 conv (plan.c: weight [N][C][H][W] = [N][K]; its t2 is -1: no index). */
 static void run_linear(const cnm_context *c, const cnm_op *op) {
     const cnm_model *m = c->model;
     const cnm_tensor *w = &m->tensors[op->t[0]];
     const int k = (int)(op->type == CNM_OP_CONV2D ? w->dims[1] * w->dims[2] * w->dims[3] : w->dims[1]);
     c->kernels->linear_f32(cnm_value_ptr(m, c->arena, op->in0), w->data, cnm_tensor_data(m, op->t[1]),
-                           op->type == CNM_OP_CONV2D ? NULL : cnm_tensor_data(m, op->t[2]), cnm_value_ptr(m, c->arena, op->out),
+                           cnm_tensor_data(m, op->t[2]), cnm_value_ptr(m, c->arena, op->out),
                            (int)w->dims[0], k, cnm_op_relu(op), c->direct_scratch);
 }
 

@@ -166,7 +166,6 @@ static int32_t fusable_clip(const cnm_model *m, uint32_t conv, int32_t in) {
     if (m->no_fusion || conv + 1 >= m->n_ops) return -1;
     const cnm_op *c = &m->ops[conv + 1];
     if (c->type != CNM_OP_CLIP || cnm_op_relu(c) || !private_link(m, conv, conv + 1) || values_overlap(m, in, c->out)) return -1;
-    m->buffers[m->values[m->ops[conv].out].buffer].fused_away = 1;
     return (int32_t)(conv + 1);
 }
 
@@ -262,8 +261,9 @@ cnm_status cnm_fuse(cnm_model *m, cnm_error *err) {
         st->first_op = i;
         st->pre = st->conv = st->post = st->clip = -1;
         const cnm_op *op = &m->ops[i];
+        const int fc = is_whole_map_fc(m, op), dw = is_depthwise(m, op);
         uint32_t conv = UINT32_MAX;
-        if (is_whole_map_fc(m, op)) {
+        if (fc) {
             /* before fusion: the same kernel fused or not (a linear step has no pre or post) */
         } else if (m->no_fusion) {
             /* every op its own step; convs still get their kernels */
@@ -308,11 +308,10 @@ cnm_status cnm_fuse(cnm_model *m, cnm_error *err) {
             if (need > m->pw_scratch_floats) m->pw_scratch_floats = need;
             if (st->post < 0) st->clip = fusable_clip(m, conv, st->pre >= 0 ? m->ops[st->pre].in0 : cv->in0);
             st->n_ops = (uint32_t)((st->clip >= 0 ? st->clip : st->post >= 0 ? st->post : st->conv) - (int32_t)i + 1);
-        } else if (is_whole_map_fc(m, op)) {
+        } else if (fc) {
             st->kind = CNM_STEP_LINEAR;
             st->n_ops = 1;
-        } else if (is_depthwise(m, op) || (op->type == CNM_OP_CONV2D && op->prm.conv2d.stride_w <= CNM_DIRECT_MAX_STRIDE_W)) {
-            const int dw = is_depthwise(m, op);
+        } else if (dw || (op->type == CNM_OP_CONV2D && op->prm.conv2d.stride_w <= CNM_DIRECT_MAX_STRIDE_W)) {
             st->kind = dw ? CNM_STEP_DEPTHWISE : CNM_STEP_DIRECT;
             st->conv = (int32_t)i;
             st->clip = fusable_clip(m, i, op->in0);
@@ -341,6 +340,7 @@ cnm_status cnm_fuse(cnm_model *m, cnm_error *err) {
                 if (need > m->direct_scratch_floats) m->direct_scratch_floats = need;
             }
         }
+        if (st->clip >= 0) m->buffers[m->values[m->ops[st->conv].out].buffer].fused_away = 1; /* conv -> clip, inside the step */
         if (st->conv >= 0 && m->tensors[m->ops[st->conv].t[0]].dtype == CNM_DT_I8) {
             cnm_status qs = prepare_q8(m, st, err);
             if (qs != CNM_OK) return qs;

@@ -328,12 +328,6 @@ static void test_depthwise(void) {
  * stride 2 ceil mode: GoogLeNet; 3x3 stride 1 pad 1: Inception branches; 3x3 stride 2 pad 1: the
  * ResNet / DenseNet / ShuffleNet stem) and non-square ones, strides 1 to 3, with NaN, infinities
  * and -0 among the inputs, with and without ReLU. */
-static int pool_out(int n, int k, int s, int p, int ceil_mode) {
-    int o = ceil_mode ? (n + 2 * p - k + s - 1) / s + 1 : (n + 2 * p - k) / s + 1;
-    if (ceil_mode && (o - 1) * s >= n + p) o--;
-    return o;
-}
-
 static void test_maxpool(void) {
     int L = 1;
     for (int t = 0; t < n_tables; t++) if (tables[t]->direct_lanes > L) L = tables[t]->direct_lanes;
@@ -352,7 +346,8 @@ static void test_maxpool(void) {
         /* an input that gives about ows[o] outputs, one wider every other case (a partial last window) */
         const int W = (ows[o] - 1) * sw + kw - 2 * pw + (o & 1), H = 2 * sh + kh - 2 * ph + (o % 3);
         if (W < 1 || H < 1 || kh > H + 2 * ph || kw > W + 2 * pw) continue;
-        cnm_pool_shape s = {C, H, W, pool_out(H, kh, sh, ph, cm), pool_out(W, kw, sw, pw, cm), kh, kw, sh, sw, ph, pw, cases & 1};
+        cnm_pool_shape s = {C, H, W, (int)cnm_window_out((uint64_t)H, (uint64_t)kh, (uint64_t)sh, (uint64_t)ph, cm),
+                            (int)cnm_window_out((uint64_t)W, (uint64_t)kw, (uint64_t)sw, (uint64_t)pw, cm), kh, kw, sh, sw, ph, pw, cases & 1};
         const size_t n = (size_t)C * s.oh * s.ow, nin = (size_t)C * H * W;
         float *in = rand_buf(nin), *ref = malloc(sizeof(float) * n), *out = malloc(sizeof(float) * n);
         add_specials(in, nin, cases);

@@ -179,14 +179,18 @@ static inline int cnm_window_rows(int ih, int ph, int oh, int kh, int sh) {
  * does not stay in cache anyway, and the depthwise conv takes the direct kernel, the max pool its
  * reference, which need no copy per thread. */
 #define CNM_WINDOW_MAX_FLOATS ((size_t)1 << 22)
-/* per thread, for any table's lanes (at most 16) */
+/* The scratch of one thread, for any table's lanes (at most 16), of a window over the plane of a
+ * conv or a pool (the same fields in cnm_conv_shape and cnm_pool_shape). */
+static inline size_t cnm_window_scratch_floats(int ih, int iw, int ph, int pw, int oh, int ow, int kh, int kw, int sh, int sw) {
+    return cnm_window_row_floats(iw, pw, ow, kw, sw, 16) * (size_t)cnm_window_rows(ih, ph, oh, kh, sh) + 16;
+}
 static inline size_t cnm_dw_scratch_floats(const cnm_conv_shape *s) {
-    return cnm_window_row_floats(s->iw, s->pw, s->ow, s->kw, s->sw, 16) * (size_t)cnm_window_rows(s->ih, s->ph, s->oh, s->kh, s->sh) + 16;
+    return cnm_window_scratch_floats(s->ih, s->iw, s->ph, s->pw, s->oh, s->ow, s->kh, s->kw, s->sh, s->sw);
 }
 /* Max pool with SIMD (maxpool.h): horizontal stride 1 or 2 (others: the reference); each thread
  * pads the planes it computes with -inf into its own scratch of cnm_maxpool_scratch_floats. */
 static inline size_t cnm_maxpool_scratch_floats(const cnm_pool_shape *s) {
-    return cnm_window_row_floats(s->iw, s->pw, s->ow, s->kw, s->sw, 16) * (size_t)cnm_window_rows(s->ih, s->ph, s->oh, s->kh, s->sh) + 16;
+    return cnm_window_scratch_floats(s->ih, s->iw, s->ph, s->pw, s->oh, s->ow, s->kh, s->kw, s->sh, s->sw);
 }
 void cnm_maxpool_f32_avx2(const cnm_pool_shape *s, const float *in, float *out, float *scratch, size_t scratch_stride);
 void cnm_maxpool_f32_avx512(const cnm_pool_shape *s, const float *in, float *out, float *scratch, size_t scratch_stride);
