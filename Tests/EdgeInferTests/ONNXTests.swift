@@ -152,7 +152,7 @@ struct ONNXTests {
         #expect(problems.count == 3, "\(problems)")
         #expect(problems.count == 3 && problems[0].hasSuffix("(HardSwish): operator HardSwish is not supported")
                 && problems[1].contains("node 3") && problems[1].hasSuffix("operator domain 'com.microsoft' is not supported")
-                && problems[2].contains("node 4") && problems[2].hasSuffix("attribute 'foo' not supported"))
+                && problems[2].contains("node 4") && problems[2].hasSuffix("attribute 'foo' is not supported"))
         #expect(ONNXImporter.check(path: Self.dir + "shufflenetv2.onnx", options: opt).isEmpty)
         // past the node checks, the conversion's own refusal
         var tiny = opt

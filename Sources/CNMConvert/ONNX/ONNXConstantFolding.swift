@@ -90,7 +90,7 @@ extension ONNXImporter {
             guard let c = try constant(x, "\(n.label), input #0") else {
                 throw fail("\(n.label): unsqueezing a map is not supported; only constants (shape arithmetic)")
             }
-            let axes = try n.a.ints("axes") ?? (n.input.count > 1 ? constInput(n, 1).values.map { Int($0) } : [])
+            let axes = try intsAttributeOrInput(n, "axes", input: 1) ?? []
             let r = c.dims.count + axes.count
             var dims = c.dims
             for a in axes.map({ $0 < 0 ? $0 + r : $0 }).sorted() {

@@ -46,6 +46,8 @@ public struct ONNXImporter {
         case mul
         /// no op: the output is channels [off, off + c) of the input (Split, Slice)
         case view(off: Int)
+
+        var isView: Bool { if case .view = self { return true } else { return false } }
     }
 
     struct IROp {
@@ -104,14 +106,10 @@ public struct ONNXImporter {
         guard let model = try? Onnx_ModelProto(serializedBytes: data) else { return ["\(path): not an ONNX model (the protobuf does not decode)"] }
         var problems: [String] = []
         for (k, p) in model.graph.node.enumerated() {
-            let label = "node \(k) '\(p.name.isEmpty ? p.opType : p.name)' (\(p.opType))"
-            if !(p.domain.isEmpty || p.domain == "ai.onnx") {
-                problems.append("\(label): operator domain '\(p.domain)' is not supported")
-            } else if let known = knownAttributes[p.opType] {
-                let bad = p.attribute.map(\.name).filter { !known.contains($0) }
-                if !bad.isEmpty { problems.append("\(label): attribute\(bad.count > 1 ? "s" : "") \(bad.map { "'\($0)'" }.joined(separator: ", ")) not supported") }
-            } else {
-                problems.append("\(label): operator \(p.opType) is not supported")
+            if let why = nodeProblem(p) {
+                problems.append("\(nodeLabel(k, p)): \(why)")
+            } else if knownAttributes[p.opType] == nil {
+                problems.append("\(nodeLabel(k, p)): operator \(p.opType) is not supported")
             }
         }
         if !problems.isEmpty { return problems.map { "\(path): \($0)" } }
@@ -126,6 +124,27 @@ public struct ONNXImporter {
     }
 
     func fail(_ why: String) -> ConvertError { ConvertError("\(path): \(why)") }
+
+    /// "node K 'NAME' (TYPE)": how every error about a node starts.
+    static func nodeLabel(_ k: Int, _ p: Onnx_NodeProto) -> String { "node \(k) '\(p.name.isEmpty ? p.opType : p.name)' (\(p.opType))" }
+
+    /// What refuses node `p` before its operator looks at it: a domain other than ONNX's, or
+    /// attributes its operator's spec does not list (every one named). nil: none.
+    static func nodeProblem(_ p: Onnx_NodeProto) -> String? {
+        guard p.domain.isEmpty || p.domain == "ai.onnx" else { return "operator domain '\(p.domain)' is not supported" }
+        guard let known = knownAttributes[p.opType] else { return nil }
+        let bad = p.attribute.map(\.name).filter { !known.contains($0) }.map { "'\($0)'" }
+        if bad.isEmpty { return nil }
+        return bad.count == 1 ? "attribute \(bad[0]) is not supported" : "attributes \(bad.joined(separator: ", ")) are not supported"
+    }
+
+    /// Integers given as attribute `attr` (earlier opsets) or as constant input `i` (later ones:
+    /// Squeeze's and ReduceMean's axes, Split's sizes); nil when the node gives neither.
+    mutating func intsAttributeOrInput(_ n: Node, _ attr: String, input i: Int) throws -> [Int]? {
+        if let v = n.a.ints(attr) { return v }
+        guard i < n.input.count, !n.input[i].isEmpty else { return nil }
+        return try constInput(n, i).values.map { Int($0) }
+    }
 
     func resolve(_ name: String) -> String {
         var n = name
@@ -317,15 +336,10 @@ public struct ONNXImporter {
 
     mutating func lowerNode(_ k: Int) throws {
         let p = nodes[k]
-        let label = "node \(k) '\(p.name.isEmpty ? p.opType : p.name)' (\(p.opType))"
-        guard p.domain.isEmpty || p.domain == "ai.onnx" else {
-            throw fail("\(label): operator domain '\(p.domain)' is not supported")
-        }
+        let label = Self.nodeLabel(k, p)
+        if let why = Self.nodeProblem(p) { throw fail("\(label): \(why)") }
         guard let out0 = p.output.first else { throw fail("\(label): has no output") }
         let n = Node(index: k, proto: p, a: Attrs(p), label: label, out0: out0)
-        if let known = Self.knownAttributes[p.opType], let bad = p.attribute.first(where: { !known.contains($0.name) }) {
-            throw fail("\(label): attribute '\(bad.name)' is not supported")
-        }
         switch p.opType {
         case "Constant": try lowerConstant(n)
         case "Identity", "Dropout": try lowerIdentity(n)
@@ -479,7 +493,7 @@ public struct ONNXImporter {
         } else {
             guard s.h == 1 && s.w == 1 else { throw fail("\(n.label): squeeze of a \(s.c)x\(s.h)x\(s.w) map; only 1x1 maps are supported") }
             // axes: an attribute up to opset 11, input #1 since 13; only H and W may go
-            let axes = try n.a.ints("axes") ?? (n.input.count > 1 && !n.input[1].isEmpty ? constInput(n, 1).values.map { Int($0) } : [2, 3])
+            let axes = try intsAttributeOrInput(n, "axes", input: 1) ?? [2, 3]
             guard axes.allSatisfy({ [2, 3, -1, -2].contains($0) }) else {
                 throw fail("\(n.label): squeeze axes \(axes); only the 1x1 height and width (axes 2, 3) may be squeezed")
             }
@@ -662,7 +676,7 @@ public struct ONNXImporter {
                 guard c.values.count == 1 else { throw fail("\(n.label): \(attr) has \(c.values.count) values; one is expected") }
                 return Float(c.values[0])
             }
-            return n.a.map[attr] != nil ? n.a.float(attr, d) : d
+            return n.a.float(attr, d)
         }
         let lo = try bound(1, "min", -.infinity), hi = try bound(2, "max", .infinity)
         guard !lo.isNaN, !hi.isNaN, lo <= hi else { throw fail("\(n.label): bounds min = \(lo), max = \(hi) are not an interval") }
@@ -678,7 +692,7 @@ public struct ONNXImporter {
         var ranges: [(String, Int, Int)] = []
         if n.opType == "Split" {
             guard channelAxis(n.a.int("axis", 0)) else { throw fail("\(n.label): split along axis \(n.a.int("axis", 0)); only channels (axis 1) are supported") }
-            var sizes = try n.a.ints("split") ?? (n.input.count > 1 && !n.input[1].isEmpty ? constInput(n, 1).values.map { Int($0) } : [])
+            var sizes = try intsAttributeOrInput(n, "split", input: 1) ?? []
             if sizes.isEmpty {
                 let k = n.output.count
                 guard s.c % k == 0 || n.a.map["num_outputs"] != nil else { throw fail("\(n.label): \(s.c) channels do not split into \(k) equal parts") }
@@ -717,7 +731,7 @@ public struct ONNXImporter {
     /// ReduceMean over height and width: a global average pool.
     mutating func lowerReduceMean(_ n: Node) throws {
         let s = try shape(n, 0)
-        let axes = try n.a.ints("axes") ?? (n.input.count > 1 && !n.input[1].isEmpty ? constInput(n, 1).values.map { Int($0) } : [])
+        let axes = try intsAttributeOrInput(n, "axes", input: 1) ?? []
         guard Set(axes.map { $0 < 0 ? $0 + 4 : $0 }) == [2, 3] else {
             throw fail("\(n.label): mean over axes \(axes); only over height and width (axes 2, 3) is supported")
         }
@@ -779,10 +793,8 @@ public struct ONNXImporter {
 
     mutating func foldedBN(_ k: Int, channels: Int) throws -> (scale: [Double], shift: [Double]) {
         let n = nodes[k], a = Attrs(n)
-        let label = "node \(k) '\(n.name.isEmpty ? n.opType : n.name)' (BatchNormalization)"
-        if let bad = n.attribute.first(where: { !(Self.knownAttributes["BatchNormalization"] ?? []).contains($0.name) }) {
-            throw fail("\(label): attribute '\(bad.name)' is not supported")
-        }
+        let label = Self.nodeLabel(k, n)
+        if let why = Self.nodeProblem(n) { throw fail("\(label): \(why)") }
         if a.int("training_mode", 0) != 0 {
             throw fail("\(label): attribute training_mode = \(a.int("training_mode", 0)) (batch statistics) is not supported; export the model in eval mode")
         }
@@ -822,7 +834,7 @@ public struct ONNXImporter {
     func placeConcats() -> Placement {
         var pl = Placement()
         // a view is written by the producer of its input, not by an op of its own: it is copied
-        let produced = Set(ir.filter { if case .view = $0.kind { return false } else { return true } }.map(\.output))
+        let produced = Set(ir.filter { !$0.kind.isView }.map(\.output))
         for k in ir.indices.reversed() {
             guard case .concat = ir[k].kind else { continue }
             if placeAsView(k, &pl) { continue }
