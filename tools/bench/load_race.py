@@ -10,13 +10,13 @@ work folder); CALIB.npy: float32 NCHW normalised inputs (the first 100 calibrate
 static QDQ per-channel int8). --busy starts one `while :; do :; done` process for the duration.
 """
 import argparse
-import json
 import os
 import subprocess
-import time
 
 import numpy as np
 import onnxruntime as ort
+
+from race import edge_times, ort_times  # tools/bench/race.py: the same timing for both races
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 
@@ -52,23 +52,10 @@ def main():
         print("ONNX Runtime int8 not available:", e)
 
     def ort_p50(path, t, runs=200):
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = t
-        so.inter_op_num_threads = 1
-        s = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-        for _ in range(20):
-            s.run(None, {name: x})
-        ts = []
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            s.run(None, {name: x})
-            ts.append(time.perf_counter() - t0)
-        return 1e3 * float(np.median(ts))
+        return 1e3 * float(np.median(ort_times(path, t, x, runs, 20)))
 
     def edge_p50(m, t, runs=200):
-        r = subprocess.run([os.path.join(ROOT, ".build/release/edge-infer"), "bench", "--model", m, "--threads", str(t),
-                            "--runs", str(runs), "--json"], capture_output=True, text=True, check=True)
-        return json.loads(r.stdout)["p50_ms"]
+        return edge_times(os.path.join(ROOT, ".build/release/edge-infer"), m, t, runs)["p50_ms"]
 
     busy = subprocess.Popen(["sh", "-c", "while :; do :; done"]) if a.busy else None
     try:

@@ -170,9 +170,10 @@ def ort_times(path, threads, x, runs, warmup):
     return t
 
 
-def edge_times(binary, model, threads, runs, warmup):
-    r = subprocess.run([binary, "bench", "--model", model, "--threads", str(threads), "--runs", str(runs),
-                        "--warmup", str(warmup), "--json"], capture_output=True, text=True, check=True)
+def edge_times(binary, model, threads, runs, warmup=None):
+    """`edge-infer bench --json` (warmup None: the bench's own default)."""
+    r = subprocess.run([binary, "bench", "--model", model, "--threads", str(threads), "--runs", str(runs), "--json"]
+                       + ([] if warmup is None else ["--warmup", str(warmup)]), capture_output=True, text=True, check=True)
     return json.loads(r.stdout)
 
 
