@@ -231,6 +231,9 @@ def audit_cases():
     shape_arith = [N("Shape", ["x"], ["sh"]), N("Gather", ["sh", "one"], ["c"]), N("Div", ["c", "two"], ["h"]),
                    N("Slice", ["x", "zero", "h", "one"], ["y"])]
     yield mk("slice_from_shape_arithmetic", shape_arith, {"one": i64(1), "two": i64(2), "zero": i64(0)}, shape=(1, 4, 5, 4), opset=13)
+    yield mk("pad_zero_width", [N("Relu", ["x"], ["r"]), N("Pad", ["r", "p"], ["y"])], {"p": np.zeros(8, np.int64)})
+    yield mk("pad_zero_width_attribute", [N("Relu", ["x"], ["r"]), N("Pad", ["r"], ["y"], pads=[0] * 8)], opset=2)
+    yield mk("pad_nonzero", [N("Pad", ["x", "p"], ["y"])], {"p": np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64)})
 
 
 def prepare(model, inputs, outputs):

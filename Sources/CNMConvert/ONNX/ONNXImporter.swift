@@ -19,7 +19,7 @@ public struct ONNXImporter {
     public static let supportedOperators = [
         "Conv", "BatchNormalization", "Relu", "Clip", "Sigmoid", "MaxPool", "AveragePool", "GlobalAveragePool", "ReduceMean",
         "Add", "Mul", "Concat", "Split", "Slice", "LRN", "Gemm", "Flatten", "Reshape", "Squeeze", "Dropout", "Identity",
-        "Constant", "Transpose (as a channel shuffle)", "Softmax (at the output)", "Shape, Gather, Unsqueeze, Cast, Sub, Div (on constants)",
+        "Pad (of zero width)", "Constant", "Transpose (as a channel shuffle)", "Softmax (at the output)", "Shape, Gather, Unsqueeze, Cast, Sub, Div (on constants)",
     ]
 
     typealias Shape = (c: Int, h: Int, w: Int)
@@ -239,6 +239,7 @@ public struct ONNXImporter {
         "Squeeze": ["axes"],
         "Dropout": ["ratio", "seed", "is_test"],
         "Identity": [],
+        "Pad": ["mode", "pads", "value"],
         "Constant": ["value", "sparse_value", "value_float", "value_floats", "value_int", "value_ints", "value_string", "value_strings"],
         "Sigmoid": ["consumed_inputs"],
         "Softmax": ["axis"],
@@ -343,6 +344,7 @@ public struct ONNXImporter {
         switch p.opType {
         case "Constant": try lowerConstant(n)
         case "Identity", "Dropout": try lowerIdentity(n)
+        case "Pad": try lowerPad(n)
         case "Flatten", "Reshape", "Squeeze": try lowerFlatten(n)
         case "Conv": try lowerConv(n)
         case "Gemm": try lowerGemm(n)
@@ -465,6 +467,17 @@ public struct ONNXImporter {
         if let src = n.input.first, isConstant(src) {  // exporters alias shared weights this way
             if let c = consts[src] { consts[n.out0] = c } else { pending[n.out0] = pending[src] }
             return
+        }
+        _ = try shape(n, 0)
+        alias[n.out0] = resolve(n.input[0])
+    }
+
+    /// A Pad that pads nothing (every pad 0: torch 1.13 exports DenseNet's transition pools with
+    /// one) is an alias; any other Pad is refused (a conv's or pool's own pads express padding).
+    mutating func lowerPad(_ n: Node) throws {
+        guard let pads = try intsAttributeOrInput(n, "pads", input: 1) else { throw fail("\(n.label): has no pads") }
+        guard pads.allSatisfy({ $0 == 0 }) else {
+            throw fail("\(n.label): pads \(pads); only a Pad of zero width is supported (give the padding to the Conv or pool that follows)")
         }
         _ = try shape(n, 0)
         alias[n.out0] = resolve(n.input[0])
