@@ -122,13 +122,14 @@ static PyObject *Model_info(ModelObject *self, PyObject *Py_UNUSED(ignored)) {
         PyDict_SetItemString(meta, key, v);
         Py_XDECREF(v);
     }
-    return Py_BuildValue("{s:I,s:K,s:(III),s:N,s:N,s:s,s:I,s:N,s:N,s:K,s:K,s:K,s:K,s:K,s:i,s:s}",
+    return Py_BuildValue("{s:I,s:K,s:(III),s:N,s:N,s:s,s:I,s:N,s:N,s:K,s:K,s:K,s:K,s:K,s:K,s:i,s:s}",
                          "format_version", i->version, "file_bytes", (unsigned long long)i->file_size,
                          "input_shape", i->input_c, i->input_h, i->input_w, "mean", mean, "std", std,
                          "resize", i->resize ? "shorter-side-crop" : "direct", "classes", i->num_classes, "labels", labels,
                          "metadata", meta, "parameters", (unsigned long long)i->num_params,
                          "weight_bytes", (unsigned long long)i->weight_bytes, "macs", (unsigned long long)i->macs,
                          "work", (unsigned long long)i->work, "arena_bytes", (unsigned long long)i->arena_bytes,
+                         "plan_bytes", (unsigned long long)i->plan_bytes,
                          "threads", cnm_context_threads(self->ctx), "isa", cnm_context_isa(self->ctx));
 }
 

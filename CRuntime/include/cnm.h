@@ -28,7 +28,7 @@ extern "C" {
 
 #define CNM_FORMAT_VERSION 1
 /* The library's version (also libcnm.so's, and cnm.pc's). */
-#define CNM_VERSION "0.3.0"
+#define CNM_VERSION "0.4.0"
 
 typedef enum cnm_status {
     CNM_OK = 0,
@@ -144,6 +144,8 @@ typedef struct cnm_model_info {
     uint64_t arena_lower_bound; /* the largest set of simultaneously live buffers */
     uint64_t scratch_bytes;   /* kernel scratch of a 1-thread context (+ per extra thread: scratch_bytes_per_thread) */
     uint64_t scratch_bytes_per_thread;
+    uint64_t plan_bytes;      /* weights in the kernels' layouts, made at load: Winograd's transformed weights (4x
+                                 the 3x3 convs' own), the int8 convs' packed layouts (since 0.4.0) */
 } cnm_model_info;
 
 typedef struct cnm_op_info {

@@ -36,7 +36,8 @@ static void compose_isa(cnm_context *c) {
     int int8_convs = 0, fp32_convs = 0;
     for (uint32_t i = 0; i < m->n_steps; i++) {
         if (m->steps[i].quant) int8_convs = 1;
-        else if (m->steps[i].kind == CNM_STEP_POINTWISE || m->steps[i].kind == CNM_STEP_DIRECT || m->steps[i].kind == CNM_STEP_DEPTHWISE)
+        else if (m->steps[i].kind == CNM_STEP_POINTWISE || m->steps[i].kind == CNM_STEP_DIRECT || m->steps[i].kind == CNM_STEP_DEPTHWISE ||
+                 m->steps[i].kind == CNM_STEP_WINOGRAD || m->steps[i].kind == CNM_STEP_GEMM)
             fp32_convs = 1;
     }
     snprintf(c->isa_name, sizeof c->isa_name, "%s%s%s", c->kernels->base, fp32_convs ? c->kernels->f32_extra : "",
@@ -197,6 +198,13 @@ static cnm_pw_args pointwise_args(const cnm_context *c, const cnm_step *st) {
         .scratch = c->pw_scratch,
         .scratch_stride = m->pw_scratch_floats,
     };
+    const cnm_conv2d_params *p = &cv->prm.conv2d;
+    if (w->dims[2] * w->dims[3] > 1 || p->stride_h > 1 || p->stride_w > 1) { /* a window (im2col, kernels.h): a GEMM step */
+        const cnm_buffer *ib = &m->buffers[m->values[pre ? pre->in0 : cv->in0].buffer];
+        a.kh = (int)w->dims[2], a.kw = (int)w->dims[3], a.sh = p->stride_h, a.sw = p->stride_w, a.ph = p->pad_h, a.pw = p->pad_w;
+        a.in_h = (int)ib->h, a.in_w = (int)ib->w, a.out_w = (int)ob->w;
+        a.cin_g = (int)(w->dims[1] * w->dims[2] * w->dims[3]);
+    }
     return a;
 }
 
@@ -252,6 +260,7 @@ static void run_step(const cnm_context *c, const cnm_step *st) {
     const cnm_op *op = &m->ops[st->first_op];
     switch ((cnm_step_kind)st->kind) {
     case CNM_STEP_POINTWISE:
+    case CNM_STEP_GEMM: /* the pointwise kernels, over the window's rows */
         if (st->quant) {
             const cnm_q8_args q = pointwise_q8_args(c, st);
             c->kernels->pointwise_q8(&q);
@@ -269,6 +278,14 @@ static void run_step(const cnm_context *c, const cnm_step *st) {
                                .bias = cnm_tensor_data(m, op->t[1]), .out = out,
                                .scratch = c->pw_scratch, .scratch_stride = m->pw_scratch_floats};
         c->kernels->depthwise_f32(&a);
+        return;
+    }
+    case CNM_STEP_WINOGRAD: {
+        float *out;
+        const cnm_conv_shape s = step_shape(c, st, &out);
+        const cnm_wino_args a = {.s = &s, .in = cnm_value_ptr(m, c->arena, op->in0), .u = st->wino_u,
+                                 .bias = cnm_tensor_data(m, op->t[1]), .out = out, .scratch = c->direct_scratch};
+        c->kernels->winograd_f32(&a);
         return;
     }
     case CNM_STEP_AVGPOOL:

@@ -682,6 +682,7 @@ void cnm_model_get_info(const cnm_model *m, cnm_model_info *info) {
     info->arena_lower_bound = m->arena_lower_bound;
     info->scratch_bytes_per_thread = m->pw_scratch_floats * sizeof(float);
     info->scratch_bytes = info->scratch_bytes_per_thread + m->direct_scratch_floats * sizeof(float);
+    info->plan_bytes = m->plan_bytes;
 }
 
 const char *cnm_model_label(const cnm_model *m, uint32_t i) {

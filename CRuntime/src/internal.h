@@ -72,6 +72,8 @@ typedef enum cnm_step_kind {
     CNM_STEP_AVGPOOL = 4,
     CNM_STEP_MAXPOOL = 5,
     CNM_STEP_DEPTHWISE = 6, /* a depthwise KxK conv, fp32, horizontal stride 1 or 2 */
+    CNM_STEP_WINOGRAD = 7,  /* a 3x3 stride-1 ungrouped fp32 conv, Winograd F(4x4, 3x3) */
+    CNM_STEP_GEMM = 8,      /* a KxK ungrouped conv with a stride: the pointwise kernels over its im2col rows */
 } cnm_step_kind;
 typedef struct cnm_step {
     uint32_t kind;
@@ -81,6 +83,7 @@ typedef struct cnm_step {
     const int32_t *src;         /* pre gather (tensor data) or shuffle table (owned), or NULL */
     const int32_t *dst;         /* post destination (owned inverse shuffle), or NULL */
     int32_t *owned_src, *owned_dst;
+    float *wino_u;              /* Winograd: the transformed weights [36][cout][cin] (cnm_wino_weights) */
     /* int8 conv: weight pairs for the SIMD kernels, in_scale * w_scale, quantisation */
     int quant;
     int32_t *q8_wpairs;
@@ -111,6 +114,7 @@ struct cnm_model {
     char **labels;
     char **meta_keys, **meta_vals;
     uint64_t arena_bytes, arena_lower_bound, macs, work, num_params, weight_bytes;
+    uint64_t plan_bytes;       /* what the planner allocates at load (cnm_model_info.plan_bytes) */
     cnm_step *steps;
     uint32_t n_steps;
     int32_t *op_step;          /* step index of each op */

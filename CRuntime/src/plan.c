@@ -139,12 +139,17 @@ static int values_overlap(const cnm_model *m, int32_t u, int32_t v) {
     return a->buffer == b->buffer && a->c_off < b->c_off + b->c && b->c_off < a->c_off + a->c;
 }
 
+/* A 1x1 conv without padding: stride 1, or any stride with one group (ResNet's downsampling
+ * shortcuts: the pointwise kernel packs their subsampled pixels, kernels.h cnm_pw_im2col, where
+ * the direct kernel ran them at a quarter of its speed). */
 static int is_pointwise_conv(const cnm_model *m, const cnm_op *op) {
     if (op->type != CNM_OP_CONV2D) return 0;
     const cnm_tensor *w = &m->tensors[op->t[0]];
     const cnm_conv2d_params *p = &op->prm.conv2d;
-    return w->dims[2] == 1 && w->dims[3] == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_h == 0 && p->pad_w == 0;
+    return w->dims[2] == 1 && w->dims[3] == 1 && p->pad_h == 0 && p->pad_w == 0 &&
+           ((p->stride_h == 1 && p->stride_w == 1) || p->groups == 1);
 }
+static int is_strided(const cnm_op *op) { return op->prm.conv2d.stride_h > 1 || op->prm.conv2d.stride_w > 1; }
 
 /* A fully-connected layer written as a convolution (ONNX Gemm, the classifiers): fp32, one group,
  * no padding, the kernel the whole input map. Its weight [cout][cin][kh][kw] is the linear
@@ -182,6 +187,42 @@ static int is_depthwise(const cnm_model *m, const cnm_op *op) {
     return cnm_dw_scratch_floats(&s) <= CNM_WINDOW_MAX_FLOATS;
 }
 
+/* A conv for Winograd F(4x4, 3x3) (winograd.h): fp32, 3x3, stride 1, one group, at least
+ * CNM_WINO_MIN_CHANNELS inputs and outputs, and at least CNM_WINO_MIN_TILES tiles of 4x4 outputs
+ * (a 13x13 map or more: its products run the pointwise register tile over the tiles, which a
+ * smaller map leaves mostly empty); its transformed weights (4x the direct ones) at most
+ * CNM_WINO_MAX_U floats. Measurements behind the thresholds: docs/ARCHITECTURE.md. */
+#define CNM_WINO_MIN_CHANNELS 16
+#define CNM_WINO_MIN_TILES 16
+#define CNM_WINO_MAX_U ((uint64_t)1 << 24)
+static int is_winograd(const cnm_model *m, const cnm_op *op) {
+    if (op->type != CNM_OP_CONV2D) return 0;
+    const cnm_tensor *w = &m->tensors[op->t[0]];
+    const cnm_conv2d_params *p = &op->prm.conv2d;
+    if (!(w->dtype == CNM_DT_F32 && w->dims[2] == 3 && w->dims[3] == 3 && p->stride_h == 1 && p->stride_w == 1 && p->groups == 1))
+        return 0;
+    const cnm_conv_shape s = cnm_conv_shape_of(m, op);
+    return s.cin >= CNM_WINO_MIN_CHANNELS && s.cout >= CNM_WINO_MIN_CHANNELS && cnm_wino_tiles(&s) >= CNM_WINO_MIN_TILES &&
+           (uint64_t)36 * (uint64_t)s.cin * (uint64_t)s.cout <= CNM_WINO_MAX_U;
+}
+
+/* A conv for the GEMM step (the pointwise kernels over im2col rows gathered per 64-pixel tile,
+ * kernels.h cnm_pw_im2col): fp32 or int8, one group, a KxK window with a vertical or horizontal
+ * stride (ResNet's 3x3 stride-2 convs, AlexNet's 11x11 stride-4 stem), at
+ * most CNM_GEMM_MAX_ROWS rows of cin * kh * kw (the panel and its staging stay in the L2
+ * cache). Stride-1 convs keep the direct kernel (or Winograd), which reads each input once. */
+#define CNM_GEMM_MAX_ROWS 4608
+static int is_gemm(const cnm_model *m, const cnm_op *op) {
+    if (op->type != CNM_OP_CONV2D || is_whole_map_fc(m, op)) return 0;
+    const cnm_tensor *w = &m->tensors[op->t[0]];
+    const cnm_conv2d_params *p = &op->prm.conv2d;
+    const uint64_t rows = (uint64_t)w->dims[1] * w->dims[2] * w->dims[3];
+    /* the 3-channel stems keep the direct kernel where it runs (horizontal stride 1 or 2): their
+     * im2col rows cost a third of the products with 64 outputs (ResNet-50's 7x7: 69 -> 55 GFLOP/s) */
+    const int stem = w->dims[1] < 16 && p->stride_w <= CNM_DIRECT_MAX_STRIDE_W;
+    return p->groups == 1 && w->dims[2] * w->dims[3] > 1 && (p->stride_h > 1 || p->stride_w > 1) && rows <= CNM_GEMM_MAX_ROWS && !stem;
+}
+
 static int32_t *shuffle_table(int c, int g, int inverse) {
     int32_t *t = malloc(sizeof(int32_t) * (size_t)(c > 0 ? c : 1));
     if (!t) return NULL;
@@ -198,6 +239,7 @@ void cnm_free_steps(cnm_model *m) {
         for (uint32_t i = 0; i < m->n_steps; i++) {
             free(m->steps[i].owned_src);
             free(m->steps[i].owned_dst);
+            free(m->steps[i].wino_u);
             free(m->steps[i].q8_wpairs);
             free(m->steps[i].q8_wdot);
             free(m->steps[i].q8_wsum);
@@ -228,15 +270,20 @@ static cnm_status prepare_q8(cnm_model *m, cnm_step *st, cnm_error *err) {
         memcpy(&sw, (const uint8_t *)ws->data + 4 * (size_t)o, 4);
         st->q8_mult[o] = in_scale * sw;
     }
-    if (st->kind != CNM_STEP_DIRECT && st->kind != CNM_STEP_POINTWISE) return CNM_OK;
-    const int cin_g = (int)w->dims[1], kk = (int)(w->dims[2] * w->dims[3]), groups = cv->prm.conv2d.groups;
+    if (st->kind != CNM_STEP_DIRECT && st->kind != CNM_STEP_POINTWISE && st->kind != CNM_STEP_GEMM) return CNM_OK;
+    /* a GEMM step's weights are a pointwise conv's over cin * kh * kw rows */
+    const int gemm = st->kind == CNM_STEP_GEMM;
+    const int cin_g = (int)(gemm ? w->dims[1] * w->dims[2] * w->dims[3] : w->dims[1]), kk = gemm ? 1 : (int)(w->dims[2] * w->dims[3]);
+    const int groups = cv->prm.conv2d.groups;
     st->q8_wpairs = malloc(sizeof(int32_t) * cnm_q8_pairs_elems((int)cout, cin_g, kk) + 4);
     if (!st->q8_wpairs) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
     cnm_q8_pack_pairs(w->data, (int)cout, cin_g, kk, st->q8_wpairs);
+    m->plan_bytes += sizeof(int32_t) * cnm_q8_pairs_elems((int)cout, cin_g, kk) + sizeof(float) * cout;
 #if defined(__aarch64__) || defined(__x86_64__)
     st->q8_wdot = malloc(cnm_q8_dot_bytes(groups, (int)cout / groups, cin_g, kk) + 16);
     st->q8_wsum = malloc(sizeof(int32_t) * cout);
     if (!st->q8_wdot || !st->q8_wsum) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
+    m->plan_bytes += cnm_q8_dot_bytes(groups, (int)cout / groups, cin_g, kk) + sizeof(int32_t) * cout;
     cnm_q8_pack_dot(w->data, groups, (int)cout / groups, cin_g, kk, st->q8_wdot, st->q8_wsum);
 #else
     (void)groups;
@@ -255,6 +302,7 @@ cnm_status cnm_fuse(cnm_model *m, cnm_error *err) {
     if (!m->steps || !m->op_step) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory while planning", m->name);
     m->pw_scratch_floats = 0;
     m->direct_scratch_floats = 0;
+    m->plan_bytes = 0;
     uint32_t i = 0;
     while (i < m->n_ops) {
         cnm_step *st = &m->steps[m->n_steps];
@@ -266,7 +314,8 @@ cnm_status cnm_fuse(cnm_model *m, cnm_error *err) {
         if (fc) {
             /* before fusion: the same kernel fused or not (a linear step has no pre or post) */
         } else if (m->no_fusion) {
-            /* every op its own step; convs still get their kernels */
+            /* every op its own step; convs still get their kernels (a 1x1 conv the pointwise one) */
+            if (is_pointwise_conv(m, op)) conv = i;
         } else if (op->type == CNM_OP_CHANNEL && i + 1 < m->n_ops && is_pointwise_conv(m, &m->ops[i + 1]) &&
                    !is_whole_map_fc(m, &m->ops[i + 1]) && /* a linear step either way: the same bits unfused */
                    private_link(m, i, i + 1) && !values_overlap(m, op->in0, m->ops[i + 1].out)) {
@@ -304,23 +353,40 @@ cnm_status cnm_fuse(cnm_model *m, cnm_error *err) {
                 }
             }
             const int cin_g = (int)m->tensors[cv->t[0]].dims[1];
-            size_t need = cnm_pw_scratch_floats(cin_g);
+            size_t need = cnm_pw_scratch_floats(cin_g) + (is_strided(cv) ? cnm_pw_stage_floats(cin_g) : 0);
             if (need > m->pw_scratch_floats) m->pw_scratch_floats = need;
             if (st->post < 0) st->clip = fusable_clip(m, conv, st->pre >= 0 ? m->ops[st->pre].in0 : cv->in0);
             st->n_ops = (uint32_t)((st->clip >= 0 ? st->clip : st->post >= 0 ? st->post : st->conv) - (int32_t)i + 1);
         } else if (fc) {
             st->kind = CNM_STEP_LINEAR;
             st->n_ops = 1;
+        } else if (is_gemm(m, op)) {
+            st->kind = CNM_STEP_GEMM;
+            st->conv = (int32_t)i;
+            st->clip = fusable_clip(m, i, op->in0);
+            st->n_ops = st->clip >= 0 ? 2 : 1;
+            const cnm_tensor *w = &m->tensors[op->t[0]];
+            const int rows = (int)(w->dims[1] * w->dims[2] * w->dims[3]);
+            const size_t need = cnm_pw_scratch_floats(rows) + cnm_pw_stage_floats(rows);
+            if (need > m->pw_scratch_floats) m->pw_scratch_floats = need;
         } else if (dw || (op->type == CNM_OP_CONV2D && op->prm.conv2d.stride_w <= CNM_DIRECT_MAX_STRIDE_W)) {
-            st->kind = dw ? CNM_STEP_DEPTHWISE : CNM_STEP_DIRECT;
+            const int wino = is_winograd(m, op);
+            st->kind = dw ? CNM_STEP_DEPTHWISE : wino ? CNM_STEP_WINOGRAD : CNM_STEP_DIRECT;
             st->conv = (int32_t)i;
             st->clip = fusable_clip(m, i, op->in0);
             st->n_ops = st->clip >= 0 ? 2 : 1;
             const cnm_conv_shape s = cnm_conv_shape_of(m, op);
-            /* depthwise: a padded plane per thread, like the pointwise panel; direct: one shared copy */
+            /* depthwise: a padded plane per thread, like the pointwise panel; direct: one shared
+             * copy; Winograd: its shared transforms */
             size_t *have = dw ? &m->pw_scratch_floats : &m->direct_scratch_floats;
-            const size_t need = dw ? cnm_dw_scratch_floats(&s) : cnm_direct_padded_floats(&s);
+            const size_t need = dw ? cnm_dw_scratch_floats(&s) : wino ? cnm_wino_scratch_floats(&s) : cnm_direct_padded_floats(&s);
             if (need > *have) *have = need;
+            if (wino) {
+                st->wino_u = malloc(sizeof(float) * 36 * (size_t)s.cin * (size_t)s.cout);
+                if (!st->wino_u) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory for the Winograd weights of op %u", m->name, i);
+                cnm_wino_weights(m->tensors[op->t[0]].data, s.cout, s.cin, st->wino_u);
+                m->plan_bytes += sizeof(float) * 36 * (size_t)s.cin * (size_t)s.cout;
+            }
         } else {
             /* the operator's own step: its kernel from the table, or its reference */
             st->kind = op->type == CNM_OP_LINEAR    ? CNM_STEP_LINEAR

@@ -57,7 +57,7 @@ static void test_op_table(void) {
     for (int i = 0; i < n_tables; i++) {
         const cnm_kernels *k = tables[i];
         CHECK(k->pointwise_f32 && k->direct_f32 && k->pointwise_q8 && k->direct_q8 && k->linear_f32 && k->avgpool_f32 &&
-                  k->maxpool_f32 && k->depthwise_f32 && k->pw_mr > 0 && k->pw_nr > 0 && k->direct_mr > 0 && k->direct_lanes > 0,
+                  k->maxpool_f32 && k->depthwise_f32 && k->winograd_f32 && k->pw_mr > 0 && k->pw_nr > 0 && k->direct_mr > 0 && k->direct_lanes > 0,
               "kernel table %s is incomplete", k->name);
     }
 }
@@ -167,6 +167,48 @@ static void pointwise_q8_case(const pw_case *pc, int salt) {
     free(panel); free(ref); free(out);
 }
 
+/* A window (the GEMM step: a KxK conv of one group with a stride, or a strided 1x1 conv; the
+ * pointwise kernels pack its im2col rows), fp32 against the conv reference (a 1x1 with BN + ReLU
+ * before it, as the planner fuses), int8 against the generic int8 conv bit for bit. */
+static void pointwise_window_case(int cin, int cout, int kh, int kw, int sh, int sw, int ph, int pw, int oh, int ow, int salt) {
+    const int ih = (oh - 1) * sh + kh - 2 * ph + (salt & 1), iw = (ow - 1) * sw + kw - 2 * pw + (salt & 2) / 2, hw = oh * ow;
+    if (ih < 1 || iw < 1) return;
+    const int zp = salt % 3 == 0 ? 90 : 0, rows = cin * kh * kw, pre = kh * kw == 1;
+    const size_t nin = (size_t)cin * ih * iw, n = (size_t)cout * hw;
+    float *in = rand_buf(nin), *w = rand_buf((size_t)cout * rows), *bias = rand_buf(cout), *ps = rand_buf(cin), *pb = rand_buf(cin);
+    float *mult = rand_buf(cout), *t1 = malloc(sizeof(float) * nin), *ref = malloc(sizeof(float) * n), *refq = malloc(sizeof(float) * n);
+    float *out = malloc(sizeof(float) * n), *scratch = malloc(sizeof(float) * (cnm_pw_scratch_floats(rows) + cnm_pw_stage_floats(rows)));
+    for (int i = 0; i < cout; i++) mult[i] = fabsf(mult[i]) * 0.01f;
+    int8_t *wq = rand_q8((size_t)cout * rows), *wdot = malloc(cnm_q8_dot_bytes(1, cout, rows, 1));
+    int32_t *pairs = malloc(sizeof(int32_t) * cnm_q8_pairs_elems(cout, rows, 1)), *wsum = malloc(sizeof(int32_t) * cout);
+    cnm_q8_pack_pairs(wq, cout, rows, 1, pairs);
+    cnm_q8_pack_dot(wq, 1, cout, rows, 1, wdot, wsum);
+    cnm_conv_shape s = {.cin = cin, .ih = ih, .iw = iw, .cout = cout, .oh = oh, .ow = ow, .kh = kh, .kw = kw, .sh = sh, .sw = sw,
+                        .ph = ph, .pw = pw, .groups = 1, .relu = salt % 4 == 1};
+    if (pre) cnm_channel_f32_ref(in, t1, cin, ih * iw, ps, pb, NULL, 0, 1);
+    cnm_conv2d_f32_ref(&s, pre ? t1 : in, w, bias, ref);
+    cnm_conv2d_q8_ref(&s, in, wq, mult, bias, 1.0f / 0.02f, zp, refq);
+    cnm_pw_args pa = {.in = in, .hw = hw, .pre_scale = pre ? ps : NULL, .pre_shift = pre ? pb : NULL, .pre_relu = pre, .w = w,
+                      .cin_g = rows, .cout = cout, .groups = 1, .bias = bias, .post_relu = s.relu, .out = out, .scratch = scratch,
+                      .kh = kh, .kw = kw, .sh = sh, .sw = sw, .ph = ph, .pw = pw, .in_h = ih, .in_w = iw, .out_w = ow};
+    cnm_q8_args q = {.pw = pa, .wq = wq, .wpairs = pairs, .wdot = wdot, .wsum = wsum, .mult = mult, .inv_scale = 1.0f / 0.02f, .zp = zp,
+                     .panel = (int16_t *)(void *)scratch};
+    q.pw.pre_scale = q.pw.pre_shift = NULL, q.pw.pre_relu = 0;
+    for (int t = -1; t < n_tables; t++) {
+        memset(out, 0xff, sizeof(float) * n);
+        if (t < 0) cnm_pointwise_f32_ref(&pa); else tables[t]->pointwise_f32(&pa);
+        const double d = rel_diff(out, ref, n);
+        CHECK(d < 1e-5, "pointwise f32 window [%s] cin=%d cout=%d k=%dx%d s=%dx%d p=%dx%d out=%dx%d: rel diff %.3g",
+              t < 0 ? "reference" : tables[t]->name, cin, cout, kh, kw, sh, sw, ph, pw, oh, ow, d);
+        memset(out, 0xff, sizeof(float) * n);
+        if (t < 0) cnm_pointwise_q8_ref(&q); else tables[t]->pointwise_q8(&q);
+        CHECK(!memcmp(out, refq, sizeof(float) * n), "pointwise int8 window [%s] not bit-exact: cin=%d cout=%d k=%dx%d s=%dx%d p=%dx%d out=%dx%d zp=%d",
+              t < 0 ? "reference" : tables[t]->name, cin, cout, kh, kw, sh, sw, ph, pw, oh, ow, zp);
+    }
+    free(in); free(w); free(bias); free(ps); free(pb); free(mult); free(t1); free(ref); free(refq); free(out); free(scratch);
+    free(wq); free(wdot); free(pairs); free(wsum);
+}
+
 static void test_pointwise(void) {
     int mr = 1, nr = 1;
     for (int t = 0; t < n_tables; t++) {
@@ -186,7 +228,19 @@ static void test_pointwise(void) {
         pointwise_q8_case(&pc, cases);
         cases++;
     }
-    printf("kernel tester: pointwise fp32 and int8, %d cases x %d tables\n", cases, n_tables);
+    /* windows: output pixels on both sides of the register block and of the panel; the networks'
+     * windows (1x1 and 3x3 stride 2, 7x7 stride 2, 11x11 stride 4) and non-square ones, unequal
+     * strides and pads; input channels through the int8 words */
+    const int win[][6] = {{1, 1, 2, 2, 0, 0}, {1, 1, 1, 2, 0, 0}, {1, 1, 2, 1, 0, 0}, {1, 1, 3, 2, 0, 0}, {3, 3, 2, 2, 1, 1},
+                          {3, 3, 2, 2, 0, 1}, {7, 7, 2, 2, 3, 3}, {11, 11, 4, 4, 2, 2}, {3, 1, 2, 1, 1, 0}, {1, 5, 1, 3, 0, 2},
+                          {3, 3, 1, 2, 2, 0}};
+    const int ows[] = {1, 3, 7, 9, 16}, ohs[] = {1, 5, 10}, scin[] = {1, 3, 8, 13}, scout[] = {1, mr + 1, 2 * mr + 1};
+    int strided = 0;
+    for (int k = 0; k < 11; k++) for (int x = 0; x < 5; x++) for (int y = 0; y < 3; y++) for (int c = 0; c < 4; c++) {
+        const int *v = win[k];
+        pointwise_window_case(scin[c], scout[(x + y + c) % 3], v[0], v[1], v[2], v[3], v[4], v[5], ohs[y], ows[x], strided++);
+    }
+    printf("kernel tester: pointwise fp32 and int8, %d cases + %d windows x %d tables\n", cases, strided, n_tables);
 }
 
 /* ---- direct ---- */
@@ -322,6 +376,70 @@ static void test_depthwise(void) {
     printf("kernel tester: depthwise fp32, %d cases x %d tables\n", cases, n_tables);
 }
 
+/* ---- Winograd ----
+ * Against the generic conv reference (F(4x4, 3x3) rounds in its transforms, whose entries reach 5
+ * and 8: up to 5e-5 of the largest output measured here, checked within 1e-4) and against the
+ * scalar Winograd (the same algorithm, FMA contraction aside: within 5e-5). Output
+ * heights and widths on both sides of the 4x4 tile (1..9), tile counts on both sides of the
+ * 64-tile block (63, 64, 65) and a conv whose blocks take two passes (cnm_wino_chunk), output
+ * channels through two register blocks + 1 of every table, input channels 1..9 and past a vector,
+ * every padding 0..2 (unequal ones), with and without bias, ReLU and CLIP. */
+static void wino_case(int cin, int cout, int oh, int ow, int ph, int pw, int flags, double *worst) {
+    cnm_conv_shape s = {.cin = cin, .ih = oh + 2 - 2 * ph, .iw = ow + 2 - 2 * pw, .cout = cout, .oh = oh, .ow = ow, .kh = 3, .kw = 3,
+                        .sh = 1, .sw = 1, .ph = ph, .pw = pw, .groups = 1, .relu = flags & 1, .clip = (flags & 2) != 0,
+                        .clip_lo = -0.5f, .clip_hi = 0.75f};
+    if (s.ih < 1 || s.iw < 1) return;
+    const size_t n = (size_t)cout * oh * ow;
+    float *in = rand_buf((size_t)cin * s.ih * s.iw), *w = rand_buf((size_t)cout * cin * 9), *bias = (flags & 4) ? rand_buf(cout) : NULL;
+    float *u = malloc(sizeof(float) * 36 * (size_t)cin * cout), *ref = malloc(sizeof(float) * n), *wref = malloc(sizeof(float) * n);
+    float *out = malloc(sizeof(float) * n), *scratch = calloc(cnm_wino_scratch_floats(&s), sizeof(float));
+    cnm_conv2d_f32_ref(&s, in, w, bias, ref);
+    cnm_wino_weights(w, cout, cin, u);
+    cnm_wino_args a = {.s = &s, .in = in, .u = u, .bias = bias, .out = wref, .scratch = scratch};
+    cnm_winograd_f32_ref(&a);
+    const double d0 = rel_diff(wref, ref, n);
+    if (d0 > *worst) *worst = d0;
+    CHECK(d0 < 1e-4, "winograd f32 [reference] cin=%d cout=%d out=%dx%d pad=%dx%d flags=%d: rel diff %.3g from the direct conv", cin,
+          cout, oh, ow, ph, pw, flags, d0);
+    a.out = out;
+    for (int t = 0; t < n_tables; t++) {
+        memset(out, 0xff, sizeof(float) * n);
+        tables[t]->winograd_f32(&a);
+        const double d = rel_diff(out, wref, n);
+        CHECK(d < 5e-5, "winograd f32 [%s] cin=%d cout=%d out=%dx%d pad=%dx%d flags=%d: rel diff %.3g", tables[t]->name, cin, cout, oh,
+              ow, ph, pw, flags, d);
+    }
+    free(in); free(w); free(bias); free(u); free(ref); free(wref); free(out); free(scratch);
+}
+
+static void test_winograd(void) {
+    int mr = 1;
+    for (int t = 0; t < n_tables; t++) if (tables[t]->pw_mr > mr) mr = tables[t]->pw_mr;
+    int cases = 0;
+    double worst = 0;
+    const int pads[][2] = {{1, 1}, {0, 0}, {2, 2}, {0, 1}, {2, 0}, {1, 2}};
+    for (int oh = 1; oh <= 9; oh++) for (int ow = 1; ow <= 9; ow++) {
+        const int p = (oh * 9 + ow) % 6;
+        wino_case(1 + (ow % 3), 1 + (oh % 5), oh, ow, pads[p][0], pads[p][1], cases & 7, &worst);
+        cases++;
+    }
+    for (int ci = 1; ci <= 9; ci++) for (int co = 1; co <= 2 * mr + 1; co++) {
+        wino_case(ci, co, 5, 6 + (co & 1), co % 3, ci % 3, (ci + co) & 7, &worst);
+        cases++;
+    }
+    const int big[][4] = {{17, 9, 4 * 7, 4 * 9},   /* 63 tiles */
+                          {9, 5, 4 * 8, 4 * 8},    /* 64 */
+                          {5, 17, 4 * 5, 4 * 13},  /* 65 */
+                          {35, 3, 4 * 5 - 1, 55},  /* 70, the last row and column cut */
+                          {16, 440, 33, 36}};      /* 81 tiles: 2 blocks, one per pass */
+    for (int b = 0; b < 5; b++) {
+        wino_case(big[b][0], big[b][1], big[b][2], big[b][3], 1, 1, b | 4, &worst);
+        cases++;
+    }
+    CHECK(cnm_wino_chunk(&(cnm_conv_shape){.cin = 16, .cout = 440, .oh = 33, .ow = 36}) == 1, "the two-pass case takes one pass");
+    printf("kernel tester: winograd fp32, %d cases x %d tables (largest difference from the direct conv %.2g)\n", cases, n_tables, worst);
+}
+
 /* ---- max pool ----
  * A max picks one of its inputs, so every table must give the reference's bits: output widths on
  * both sides of every vector and 4-vector tile of every table's lanes, the networks' windows (3x3
@@ -441,6 +559,7 @@ void test_kernel_tables(void) {
     test_pointwise();
     test_direct();
     test_depthwise();
+    test_winograd();
     test_maxpool();
     test_pools();
     test_linear();

@@ -104,6 +104,9 @@ public struct ModelInfo: Sendable, Equatable {
     /// Kernel scratch of a one-thread context; each further thread adds `scratchBytesPerThread`.
     public let scratchBytes: Int
     public let scratchBytesPerThread: Int
+    /// Weights in the kernels' layouts, made at load: Winograd's transformed 3x3 weights, the int8
+    /// convs' packed layouts.
+    public let planBytes: Int
 
     init(_ i: cnm_model_info) {
         version = Int(i.version)
@@ -128,6 +131,7 @@ public struct ModelInfo: Sendable, Equatable {
         arenaLowerBound = Int(i.arena_lower_bound)
         scratchBytes = Int(i.scratch_bytes)
         scratchBytesPerThread = Int(i.scratch_bytes_per_thread)
+        planBytes = Int(i.plan_bytes)
     }
 
     public var inputCount: Int { inputChannels * inputHeight * inputWidth }

@@ -154,7 +154,7 @@ struct Bench: ParsableCommand {
             }
             o += ", \"macs\": \(info.macs), \"gflops\": \(cformat("%.2f", 2 * Double(info.macs) / r.q(0.5) / 1e9))"
             o += ", \"arena_bytes\": \(info.arenaBytes), \"arena_lower_bound\": \(info.arenaLowerBound)"
-            o += ", \"scratch_bytes\": \(info.scratchBytes + (r.maxThreads - 1) * info.scratchBytesPerThread)"
+            o += ", \"scratch_bytes\": \(info.scratchBytes + (r.maxThreads - 1) * info.scratchBytesPerThread), \"plan_bytes\": \(info.planBytes)"
             o += ", \"load_ms\": \(cformat("%.3f", m.loadMs)), \"isa\": \(jsonString(m.isa)), \"openmp\": \(jsonString(m.policy))"
             o += ", \"model\": \(jsonString(m.model.name))"
             if profile {
@@ -171,7 +171,7 @@ struct Bench: ParsableCommand {
     func printTable(_ m: Measured) {
         let info = m.info
         print("model:    \(m.model.name): \(cformat("%.2f", Double(info.macs) / 1e6)) M MACs, \(info.parameters) parameters, loaded in \(cformat("%.2f", m.loadMs)) ms")
-        print("memory:   activation arena \(info.arenaBytes) bytes (lower bound \(info.arenaLowerBound)), kernel scratch \(info.scratchBytes) bytes + \(info.scratchBytesPerThread) per extra thread")
+        print("memory:   activation arena \(info.arenaBytes) bytes (lower bound \(info.arenaLowerBound)), kernel scratch \(info.scratchBytes) bytes + \(info.scratchBytesPerThread) per extra thread, weights in kernel layouts \(info.planBytes) bytes")
         print("cpu:      \(cpuName()), kernels \(m.isa)" + (ProcessInfo.processInfo.environment["EDGE_INFER_CPUS"].map { ", pinned to CPUs \($0)" } ?? ""))
         print("openmp:   \(m.policy)")
         print("latency:  batch 1, \(runs) runs after at least \(warmup) warm-up runs and \(cformat("%.0f", warmupMs)) ms")

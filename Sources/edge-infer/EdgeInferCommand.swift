@@ -169,7 +169,7 @@ struct Info: ParsableCommand {
             let width = (meta.map(\.key.count).max() ?? 0) + 2
             if !meta.isEmpty { print("converted from:") }
             for (k, v) in meta { print("  " + (k + ":").padded(to: width) + v) }
-            print("parameters:  \(i.parameters) (\(i.weightBytes) bytes of tensors in \(i.tensors) tensors)")
+            print("parameters:  \(i.parameters) (\(i.weightBytes) bytes of tensors in \(i.tensors) tensors; \(i.planBytes) bytes of weights in the kernels' layouts, made at load)")
             print(cformat("compute:     %.2f M multiply-accumulates per image, %.2f M element operations in all",
                          Double(i.macs) / 1e6, Double(i.work) / 1e6))
             print("activations: arena \(i.arenaBytes) bytes (lower bound \(i.arenaLowerBound)), \(i.buffers) buffers")
@@ -198,7 +198,7 @@ extension Info {
             "\"input\": {\"channels\": \(i.inputChannels), \"height\": \(i.inputHeight), \"width\": \(i.inputWidth), \"mean\": \(arr(i.mean)), \"std\": \(arr(i.std)), \"resize\": \(jsonString(i.resize == 1 ? "shorter-side-crop" : "direct"))}",
             "\"classes\": \(i.numClasses)", "\"labels\": [" + m.labels.map(jsonString).joined(separator: ", ") + "]",
             "\"metadata\": {" + m.metadata.map { "\(jsonString($0.key)): \(jsonString($0.value))" }.joined(separator: ", ") + "}",
-            "\"parameters\": \(i.parameters)", "\"weight_bytes\": \(i.weightBytes)", "\"tensors\": \(i.tensors)",
+            "\"parameters\": \(i.parameters)", "\"weight_bytes\": \(i.weightBytes)", "\"plan_bytes\": \(i.planBytes)", "\"tensors\": \(i.tensors)",
             "\"macs\": \(i.macs)", "\"work\": \(i.work)", "\"arena_bytes\": \(i.arenaBytes)", "\"arena_lower_bound\": \(i.arenaLowerBound)",
             "\"buffers\": \(i.buffers)", cformat("\"load_ms\": %.3f", loadMs),
             "\"operator_counts\": {" + counts.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)): \($0.value)" }.joined(separator: ", ") + "}",

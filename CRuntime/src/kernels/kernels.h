@@ -106,10 +106,46 @@ typedef struct cnm_pw_args {
     float *out;
     float *scratch;     /* per-thread panel: cnm_pw_scratch_floats(cin_g) floats per thread */
     size_t scratch_stride; /* floats between threads' panels */
+    /* A window (im2col): a KxK conv of one group, or a 1x1 conv with a stride (ResNet's
+     * downsampling shortcuts), as a matrix product. Panel row j is input channel j / (kh * kw) at
+     * tap j % (kh * kw) of each output pixel's window (zero outside the input), so cin_g counts
+     * cin * kh * kw rows and the weights [cout][cin][kh][kw] are [cout][cin_g]; hw counts the
+     * output's pixels, out_w wide. kh = 0: none (the input is hw pixels per channel). */
+    int kh, kw, sh, sw, ph, pw, in_h, in_w, out_w;
 } cnm_pw_args;
 
 #define CNM_PW_TILE 64 /* pixels per packed panel */
 static inline size_t cnm_pw_scratch_floats(int cin_g) { return (size_t)cin_g * CNM_PW_TILE + 64; }
+
+/* A window's item first gathers its rows (im2col) after the thread's panel (its scratch per
+ * thread is cnm_pw_scratch_floats + cnm_pw_stage_floats of its rows), then packs them as an input
+ * without a window (cnm_pw_staged): every pack, fp32 or int8, of every ISA, stays as it is. For
+ * int8 a zero outside the input quantises to q = 0 and adds nothing: exact. */
+static inline int cnm_pw_windowed(const cnm_pw_args *a) { return a->kh > 0; }
+static inline size_t cnm_pw_stage_floats(int rows) { return (size_t)rows * CNM_PW_TILE; }
+static inline float *cnm_pw_stage_of(const cnm_pw_args *a, void *panel) { return (float *)panel + cnm_pw_scratch_floats(a->cin_g); }
+static inline void cnm_pw_im2col(const cnm_pw_args *a, float *stage, int p0, int n) {
+    int y0[CNM_PW_TILE], x0[CNM_PW_TILE];
+    int oy = p0 / a->out_w, ox = p0 % a->out_w;
+    for (int i = 0; i < n; i++) {
+        y0[i] = oy * a->sh - a->ph, x0[i] = ox * a->sw - a->pw;
+        if (++ox == a->out_w) ox = 0, oy++;
+    }
+    const int kk = a->kh * a->kw;
+    const size_t plane = (size_t)a->in_h * a->in_w;
+    for (int j = 0; j < a->cin_g; j++) {
+        const int c = j / kk, ky = (j % kk) / a->kw, kx = j % a->kw;
+        const float *x = a->in + (size_t)(a->src ? a->src[c] : c) * plane;
+        float *row = stage + (size_t)j * CNM_PW_TILE;
+        for (int i = 0; i < n; i++) {
+            const int y = y0[i] + ky, xx = x0[i] + kx;
+            row[i] = y >= 0 && y < a->in_h && xx >= 0 && xx < a->in_w ? x[(size_t)y * a->in_w + xx] : 0.0f;
+        }
+    }
+}
+static inline void cnm_pw_staged(cnm_pw_args *t, const float *stage) {
+    t->in = stage, t->hw = CNM_PW_TILE, t->src = NULL, t->kh = 0;
+}
 
 /* The work items of every pointwise kernel (all ISAs, fp32 and int8): (group g, pixels
  * [p0, p0 + n)), n <= CNM_PW_TILE. One definition, so every kernel splits work identically. */
@@ -200,6 +236,36 @@ void cnm_depthwise_f32_ref(const cnm_dw_args *a);
 void cnm_depthwise_f32_avx2(const cnm_dw_args *a);
 void cnm_depthwise_f32_avx512(const cnm_dw_args *a);
 void cnm_depthwise_f32_neon(const cnm_dw_args *a);
+
+/* ---- Winograd F(4x4, 3x3) convolution, fp32 (winograd.h) ----
+ * 3x3, stride 1, one group. The weights are transformed at load (cnm_wino_weights: U = G g G^T,
+ * [36][cout][cin]); the input and output transforms and the 36 matrix products share one scratch
+ * of cnm_wino_scratch_floats (shared by the threads, like the direct conv's padded copy). */
+typedef struct cnm_wino_args {
+    const cnm_conv_shape *s;
+    const float *in, *u, *bias; /* u: [36][cout][cin] */
+    float *out;
+    float *scratch;
+} cnm_wino_args;
+/* the output tiles of 4x4 pixels, and the blocks of CNM_PW_TILE of them one pass transforms (a
+ * pass's V and M stay within CNM_WINO_PASS_FLOATS, or one block) */
+#define CNM_WINO_PASS_FLOATS ((size_t)1 << 20)
+static inline int cnm_wino_tiles(const cnm_conv_shape *s) { return ((s->oh + 3) / 4) * ((s->ow + 3) / 4); }
+static inline int cnm_wino_chunk(const cnm_conv_shape *s) {
+    const int blocks = (cnm_wino_tiles(s) + CNM_PW_TILE - 1) / CNM_PW_TILE;
+    const size_t per = (size_t)36 * CNM_PW_TILE * ((size_t)s->cin + (size_t)s->cout), fit = CNM_WINO_PASS_FLOATS / per;
+    return fit < 1 ? 1 : fit > (size_t)blocks ? blocks : (int)fit;
+}
+static inline size_t cnm_wino_scratch_floats(const cnm_conv_shape *s) {
+    return (size_t)36 * CNM_PW_TILE * (size_t)cnm_wino_chunk(s) * ((size_t)s->cin + (size_t)s->cout) + 16;
+}
+/* U = G g G^T of every (output, input) pair, in double, rounded once: w [cout][cin][3][3] ->
+ * u [36][cout][cin] */
+void cnm_wino_weights(const float *w, int cout, int cin, float *u);
+void cnm_winograd_f32_ref(const cnm_wino_args *a);
+void cnm_winograd_f32_avx2(const cnm_wino_args *a);
+void cnm_winograd_f32_avx512(const cnm_wino_args *a);
+void cnm_winograd_f32_neon(const cnm_wino_args *a);
 
 /* ---- int8 (quantized) convolutions ----
  * Exact integer arithmetic, float epilogue built from fused multiply-adds only, so every ISA
@@ -294,6 +360,7 @@ typedef void (*cnm_linear_f32_fn)(const float *x, const float *weight, const flo
 typedef void (*cnm_pool_fn)(const cnm_pool_shape *s, const float *in, float *out);
 typedef void (*cnm_maxpool_fn)(const cnm_pool_shape *s, const float *in, float *out, float *scratch, size_t scratch_stride);
 typedef void (*cnm_depthwise_fn)(const cnm_dw_args *a);
+typedef void (*cnm_winograd_fn)(const cnm_wino_args *a);
 
 /* CPU features a table needs (cnm_cpu_features) */
 enum {
@@ -320,6 +387,7 @@ typedef struct cnm_kernels {
     cnm_pool_fn avgpool_f32;
     cnm_maxpool_fn maxpool_f32;
     cnm_depthwise_fn depthwise_f32;
+    cnm_winograd_fn winograd_f32;
     /* tiles, for the planner and the tester (tests/kernel_tester.c derives its cases from them):
      * the output channels and pixels of one pointwise register block, the output channels of one
      * direct block and the lanes of one direct output slot (a vector) */

@@ -129,7 +129,15 @@ static LY_TARGET void pw_run(const pw_args *q) {
 #pragma omp for schedule(static)
     for (int it = 0; it < items; it++) {
         const cnm_pw_item w = cnm_pw_item_at(a, it);
-        pw_pack(q, panel, w.g, w.p0, w.n);
+        if (cnm_pw_windowed(a)) { /* packed from the window's rows (kernels.h) */
+            float *stage = cnm_pw_stage_of(a, panel);
+            pw_args t = *q;
+            cnm_pw_im2col(a, stage, w.p0, w.n);
+            cnm_pw_staged(PW_A(&t), stage);
+            pw_pack(&t, panel, w.g, 0, w.n);
+        } else {
+            pw_pack(q, panel, w.g, w.p0, w.n);
+        }
         for (int b = 0; b < nb; b++) pw_block(q, panel, w.g, b, w.p0, w.n);
     }
 }

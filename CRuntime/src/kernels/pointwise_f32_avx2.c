@@ -36,4 +36,8 @@ AVX2 static void pw_pack(const cnm_pw_args *a, int32_t *words, int g, int p0, in
 #include "pointwise.h"
 
 void cnm_pointwise_f32_avx2(const cnm_pw_args *a) { pw_run(a); }
+
+/* The Winograd convolution's matrix products run this file's register tile (winograd.h). */
+#include "winograd.h"
+void cnm_winograd_f32_avx2(const cnm_wino_args *a) { wg_run(a); }
 #endif

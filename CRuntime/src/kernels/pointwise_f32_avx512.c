@@ -8,7 +8,7 @@
 #define AVX512 CNM_AVX512
 #define PW_S 2
 #define PW_MR 8
-#define PW_TAIL_SLOTS 0
+#define PW_TAIL_SLOTS 1
 
 /* The input panel: gather + BatchNorm + ReLU of the group's input channels, CNM_PW_TILE pixels
  * per row, zero past n (those lanes are computed and never stored). */
@@ -35,4 +35,8 @@ AVX512 static void pw_pack(const cnm_pw_args *a, int32_t *words, int g, int p0, 
 #include "pointwise.h"
 
 void cnm_pointwise_f32_avx512(const cnm_pw_args *a) { pw_run(a); }
+
+/* The Winograd convolution's matrix products run this file's register tile (winograd.h). */
+#include "winograd.h"
+void cnm_winograd_f32_avx512(const cnm_wino_args *a) { wg_run(a); }
 #endif

@@ -12,9 +12,11 @@ void cnm_pointwise_q8_ref(const cnm_q8_args *q) {
     for (int it = 0; it < items; it++) {
         const cnm_pw_item w = cnm_pw_item_at(a, it);
         const int g = w.g, p0 = w.p0, n = w.n;
+        float *stage = cnm_pw_windowed(a) ? cnm_pw_stage_of(a, panel) : NULL; /* a window's rows (kernels.h) */
+        if (stage) cnm_pw_im2col(a, stage, p0, n);
         for (int j = 0; j < a->cin_g; j++) {
             const int c = g * a->cin_g + j;
-            const float *x = a->in + (size_t)(a->src ? a->src[c] : c) * a->hw + p0;
+            const float *x = stage ? stage + (size_t)j * T : a->in + (size_t)(a->src ? a->src[c] : c) * a->hw + p0;
             const float s = a->pre_scale ? a->pre_scale[c] : 1.0f, b = a->pre_shift ? a->pre_shift[c] : 0.0f;
             for (int p = 0; p < n; p++) {
                 float v = fmaf(x[p], s, b);
