@@ -148,13 +148,31 @@ static inline void cnm_pw_staged(cnm_pw_args *t, const float *stage) {
 }
 
 /* The work items of every pointwise kernel (all ISAs, fp32 and int8): (group g, pixels
- * [p0, p0 + n)), n <= CNM_PW_TILE. One definition, so every kernel splits work identically. */
-typedef struct cnm_pw_item { int g, p0, n; } cnm_pw_item;
-static inline int cnm_pw_items(const cnm_pw_args *a) { return a->groups * ((a->hw + CNM_PW_TILE - 1) / CNM_PW_TILE); }
+ * [p0, p0 + n), n <= CNM_PW_TILE, the group's outputs [o0, o1)). A map of few tiles (ResNet's and
+ * GoogLeNet's 7x7 stages: one tile, so one item per conv, which left the other threads idle) is
+ * also split by outputs, in chunks of a multiple of CNM_PW_OCHUNK (every table's register block
+ * divides it), until there are CNM_PW_MIN_ITEMS items: each chunk packs the tile again (at most
+ * 1/32 of its products). A function of the shape alone: every kernel splits work identically, and
+ * each output is still computed by one thread in one order (the same bits at any thread count). */
+#define CNM_PW_OCHUNK 32
+#define CNM_PW_MIN_ITEMS 8
+typedef struct cnm_pw_item { int g, p0, n, o0, o1; } cnm_pw_item;
+static inline int cnm_pw_chunk(const cnm_pw_args *a) { /* outputs per chunk */
+    const int tiles = a->groups * ((a->hw + CNM_PW_TILE - 1) / CNM_PW_TILE), cout_g = a->cout / a->groups;
+    if (tiles >= CNM_PW_MIN_ITEMS || cout_g < 2 * CNM_PW_OCHUNK) return cout_g;
+    const int want = (CNM_PW_MIN_ITEMS + tiles - 1) / tiles, per = (cout_g + want - 1) / want;
+    return (per + CNM_PW_OCHUNK - 1) / CNM_PW_OCHUNK * CNM_PW_OCHUNK;
+}
+static inline int cnm_pw_items(const cnm_pw_args *a) {
+    const int cout_g = a->cout / a->groups, per = cnm_pw_chunk(a);
+    return a->groups * ((a->hw + CNM_PW_TILE - 1) / CNM_PW_TILE) * ((cout_g + per - 1) / per);
+}
 static inline cnm_pw_item cnm_pw_item_at(const cnm_pw_args *a, int it) {
-    const int ntiles = (a->hw + CNM_PW_TILE - 1) / CNM_PW_TILE;
-    cnm_pw_item w = {it / ntiles, (it % ntiles) * CNM_PW_TILE, 0};
+    const int ntiles = (a->hw + CNM_PW_TILE - 1) / CNM_PW_TILE, cout_g = a->cout / a->groups, per = cnm_pw_chunk(a);
+    const int nch = (cout_g + per - 1) / per, ch = it % nch, rest = it / nch;
+    cnm_pw_item w = {rest / ntiles, (rest % ntiles) * CNM_PW_TILE, 0, ch * per, 0};
     w.n = a->hw - w.p0 < CNM_PW_TILE ? a->hw - w.p0 : CNM_PW_TILE;
+    w.o1 = w.o0 + per < cout_g ? w.o0 + per : cout_g;
     return w;
 }
 
@@ -207,6 +225,8 @@ static inline size_t cnm_window_row_floats(int iw, int pw, int ow, int kw, int s
     const size_t half = (wide + 1) / 2, need = span + (size_t)kw / 2 + 1;
     return 2 * (half > need ? half : need);
 }
+/* a stride-2 row is copied and split CNM_WINDOW_CHUNK pairs of padded columns at a time (window.h) */
+#define CNM_WINDOW_CHUNK 256
 static inline int cnm_window_rows(int ih, int ph, int oh, int kh, int sh) {
     const int padded = ih + 2 * ph, reach = (oh - 1) * sh + kh;
     return padded > reach ? padded : reach;

@@ -7,3 +7,4 @@
 #define ly_clamp LY_CAT_(LY_SIMD, _clamp)
 #define ly_store LY_CAT_(LY_SIMD, _store)
 #define ly_post LY_CAT_(LY_SIMD, _post)
+#define ly_split LY_CAT_(LY_SIMD, _split)

@@ -138,6 +138,7 @@ static LY_TARGET void pw_run(const pw_args *q) {
         } else {
             pw_pack(q, panel, w.g, w.p0, w.n);
         }
-        for (int b = 0; b < nb; b++) pw_block(q, panel, w.g, b, w.p0, w.n);
+        const int b1 = (w.o1 + PW_MR - 1) / PW_MR < nb ? (w.o1 + PW_MR - 1) / PW_MR : nb;
+        for (int b = w.o0 / PW_MR; b < b1; b++) pw_block(q, panel, w.g, b, w.p0, w.n);
     }
 }

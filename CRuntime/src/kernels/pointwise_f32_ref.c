@@ -26,7 +26,7 @@ void cnm_pointwise_f32_ref(const cnm_pw_args *a) {
             const float s = a->pre_scale ? a->pre_scale[c] : 1.0f, b = a->pre_shift ? a->pre_shift[c] : 0.0f;
             for (int p = 0; p < n; p++) panel[j * T + p] = act(fmaf(s, x[p], b), a->pre_relu);
         }
-        for (int oo = 0; oo < cout_g; oo++) {
+        for (int oo = w.o0; oo < w.o1; oo++) {
             const int o = g * cout_g + oo;
             const float *w = a->w + (size_t)o * a->cin_g;
             float acc[CNM_PW_TILE];

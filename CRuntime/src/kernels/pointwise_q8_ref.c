@@ -24,7 +24,7 @@ void cnm_pointwise_q8_ref(const cnm_q8_args *q) {
                 panel[j * T + p] = (int16_t)cnm_q8_quantize(v, q->inv_scale, q->zp);
             }
         }
-        for (int oo = 0; oo < cout_g; oo++) {
+        for (int oo = w.o0; oo < w.o1; oo++) {
             const int o = g * cout_g + oo;
             const int8_t *w = q->wq + (size_t)o * a->cin_g;
             int32_t acc[CNM_PW_TILE] = {0};

@@ -28,5 +28,15 @@ static inline float32x4_t simd4_post(float32x4_t v, float s, float b, int relu) 
     v = vfmaq_f32(vdupq_n_f32(b), v, vdupq_n_f32(s));
     return relu ? simd4_relu(v) : v;
 }
+/* the even and the odd floats of x[0, 2n): the stride-2 window kernels' split rows (window.h) */
+static inline void simd4_split(const float *x, float *even, float *odd, int n) {
+    int j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const float32x4x2_t v = vld2q_f32(x + 2 * j);
+        vst1q_f32(even + j, v.val[0]);
+        vst1q_f32(odd + j, v.val[1]);
+    }
+    for (; j < n; j++) even[j] = x[2 * j], odd[j] = x[2 * j + 1];
+}
 #endif
 #endif

@@ -41,6 +41,29 @@ CNM_AVX512 static inline __m512 simd16_post(__m512 v, float s, float b, int relu
     v = _mm512_fmadd_ps(v, _mm512_set1_ps(s), _mm512_set1_ps(b));
     return relu ? simd16_relu(v) : v;
 }
+/* the even and the odd floats of x[0, 2n): the stride-2 window kernels' split rows (window.h) */
+CNM_AVX2 static inline void simd8_split(const float *x, float *even, float *odd, int n) {
+    int j = 0;
+    for (; j + 8 <= n; j += 8) {
+        const __m256 a = _mm256_loadu_ps(x + 2 * j), b = _mm256_loadu_ps(x + 2 * j + 8);
+        /* per 128-bit lane: a0 a2 b0 b2 | a4 a6 b4 b6, then the 64-bit quarters in order 0 2 1 3 */
+        const __m256 e = _mm256_shuffle_ps(a, b, 0x88), o = _mm256_shuffle_ps(a, b, 0xDD);
+        _mm256_storeu_ps(even + j, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xD8)));
+        _mm256_storeu_ps(odd + j, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), 0xD8)));
+    }
+    for (; j < n; j++) even[j] = x[2 * j], odd[j] = x[2 * j + 1];
+}
+CNM_AVX512 static inline void simd16_split(const float *x, float *even, float *odd, int n) {
+    const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    int j = 0;
+    for (; j + 16 <= n; j += 16) {
+        const __m512 a = _mm512_loadu_ps(x + 2 * j), b = _mm512_loadu_ps(x + 2 * j + 16);
+        _mm512_storeu_ps(even + j, _mm512_permutex2var_ps(a, ie, b));
+        _mm512_storeu_ps(odd + j, _mm512_permutex2var_ps(a, io, b));
+    }
+    for (; j < n; j++) even[j] = x[2 * j], odd[j] = x[2 * j + 1];
+}
 /* 8 words from a and 8 from b in one zmm (two output rows of a map at most 8 wide) */
 CNM_AVX512 static inline __m512i simd16_load_two(const void *a, const void *b) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a)),

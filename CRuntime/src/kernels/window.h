@@ -14,8 +14,10 @@ static inline void cnm_fill_floats(float *p, size_t n, float v) {
     for (size_t i = 0; i < n; i++) p[i] = v;
 }
 
-static inline void cnm_window_pad(const float *x, int ih, int iw, int ph, int pw, int sw, int rows, size_t RS, float fill,
-                                  float *pad) {
+/* LY_TARGET: window.h is included after the file's layer (maxpool.h, depthwise.h), whose ly_split
+ * splits the stride-2 rows (two loads and two permutes per vector of each half) */
+LY_TARGET static inline void cnm_window_pad(const float *x, int ih, int iw, int ph, int pw, int sw, int rows, size_t RS, float fill,
+                                            float *pad) {
     cnm_fill_floats(pad, RS * (size_t)ph, fill);
     cnm_fill_floats(pad + RS * (size_t)(ph + ih), RS * (size_t)(rows - ph - ih), fill);
     const size_t HS = RS / 2;
@@ -28,12 +30,21 @@ static inline void cnm_window_pad(const float *x, int ih, int iw, int ph, int pw
             cnm_fill_floats(r + pw + iw, RS - (size_t)(pw + iw), fill); /* right padding and slack */
             continue;
         }
-        for (int h = 0; h < 2; h++) { /* padded column X = ix + pw goes to half X % 2 at X / 2 */
-            float *d = r + (size_t)h * HS;
-            const int j0 = (pw - h + 1) / 2, j1 = (iw + pw - h + 1) / 2, off = h - pw; /* ix = 2j + h - pw in [0, iw) */
-            cnm_fill_floats(d, (size_t)j0, fill);
-            for (int j = j0; j < j1; j++) d[j] = xr[2 * j + off];
-            cnm_fill_floats(d + j1, HS - (size_t)j1, fill);
+        /* stride 2: padded column X (input column X - pw, or fill) goes to half X % 2 at X / 2; the
+         * padded row is built a chunk at a time and split */
+        float tmp[2 * CNM_WINDOW_CHUNK];
+        for (size_t X0 = 0; X0 < 2 * HS; X0 += 2 * CNM_WINDOW_CHUNK) {
+            const size_t m = 2 * HS - X0 < 2 * CNM_WINDOW_CHUNK ? 2 * HS - X0 : 2 * CNM_WINDOW_CHUNK;
+            const size_t in0 = (size_t)pw, in1 = (size_t)pw + (size_t)iw; /* the input's padded columns */
+            const size_t lo = X0 > in0 ? X0 : in0, hi = X0 + m < in1 ? X0 + m : in1;
+            if (lo >= hi) {
+                cnm_fill_floats(tmp, m, fill);
+            } else {
+                cnm_fill_floats(tmp, lo - X0, fill);
+                memcpy(tmp + (lo - X0), xr + (lo - in0), sizeof(float) * (hi - lo));
+                cnm_fill_floats(tmp + (hi - X0), X0 + m - hi, fill);
+            }
+            ly_split(tmp, r + X0 / 2, r + HS + X0 / 2, (int)(m / 2));
         }
     }
 }
