@@ -220,7 +220,12 @@ static int is_gemm(const cnm_model *m, const cnm_op *op) {
     /* the 3-channel stems keep the direct kernel where it runs (horizontal stride 1 or 2): their
      * im2col rows cost a third of the products with 64 outputs (ResNet-50's 7x7: 69 -> 55 GFLOP/s) */
     const int stem = w->dims[1] < 16 && p->stride_w <= CNM_DIRECT_MAX_STRIDE_W;
-    return p->groups == 1 && w->dims[2] * w->dims[3] > 1 && (p->stride_h > 1 || p->stride_w > 1) && rows <= CNM_GEMM_MAX_ROWS && !stem;
+    /* int8 keeps the direct kernel where it runs: the quantising pack of 9x the rows costs more
+     * than vpdpbusd's products save (ResNet-50's int8 3x3 stride-2 convs 200-228 GOPS direct,
+     * 92-160 as a GEMM) */
+    const int direct_runs = p->stride_w <= CNM_DIRECT_MAX_STRIDE_W;
+    return p->groups == 1 && w->dims[2] * w->dims[3] > 1 && (p->stride_h > 1 || p->stride_w > 1) && rows <= CNM_GEMM_MAX_ROWS && !stem &&
+           (w->dtype == CNM_DT_F32 || !direct_runs);
 }
 
 static int32_t *shuffle_table(int c, int g, int inverse) {
