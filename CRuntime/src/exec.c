@@ -197,6 +197,9 @@ static cnm_pw_args pointwise_args(const cnm_context *c, const cnm_step *st) {
         .out = cnm_value_ptr(m, c->arena, st->clip >= 0 ? m->ops[st->clip].out : post ? post->out : cv->out),
         .scratch = c->pw_scratch,
         .scratch_stride = m->pw_scratch_floats,
+#ifdef _OPENMP
+        .threads = omp_get_num_threads(), /* this run's (an adaptive context uses one or all) */
+#endif
     };
     const cnm_conv2d_params *p = &cv->prm.conv2d;
     if (w->dims[2] * w->dims[3] > 1 || p->stride_h > 1 || p->stride_w > 1) { /* a window (im2col, kernels.h): a GEMM step */

@@ -87,7 +87,7 @@ static int8_t *rand_q8(size_t n) {
 
 /* ---- pointwise ---- */
 
-typedef struct pw_case { int G, cin_g, cout_g, hw, mode; } pw_case;
+typedef struct pw_case { int G, cin_g, cout_g, hw, mode, threads; } pw_case; /* threads: what the items are split for */
 
 static void pointwise_f32_case(const pw_case *pc) {
     const int G = pc->G, cin_g = pc->cin_g, cout_g = pc->cout_g, hw = pc->hw;
@@ -109,7 +109,7 @@ static void pointwise_f32_case(const pw_case *pc) {
     if (mode != 1) /* then a CLIP, fused into the kernel's epilogue */
         for (size_t i = 0; i < n; i++) ref[i] = cnm_clamp(ref[i], 0.0f, 0.75f);
     float *scratch = malloc(sizeof(float) * cnm_pw_scratch_floats(cin_g)), *out = malloc(sizeof(float) * n);
-    cnm_pw_args pa = {.in = in, .hw = hw, .src = mode == 0 ? idx : (shuf ? sh : NULL), .pre_scale = ps, .pre_shift = pb,
+    cnm_pw_args pa = {.threads = pc->threads, .in = in, .hw = hw, .src = mode == 0 ? idx : (shuf ? sh : NULL), .pre_scale = ps, .pre_shift = pb,
                       .pre_relu = 1, .w = w, .cin_g = cin_g, .cout = cout, .groups = G, .bias = bias,
                       .dst = oshuf ? inv : NULL, .post_scale = qs, .post_shift = qb, .post_relu = 1,
                       .post_clip = mode != 1, .clip_lo = 0.0f, .clip_hi = 0.75f,
@@ -142,7 +142,7 @@ static void pointwise_q8_case(const pw_case *pc, int salt) {
     int16_t *panel = malloc(sizeof(int16_t) * cnm_q8_panel_elems(cin_g));
     const size_t n = (size_t)cout * hw;
     float *ref = malloc(sizeof(float) * n), *out = malloc(sizeof(float) * n);
-    cnm_q8_args q = {.pw = {.in = in, .hw = hw, .pre_scale = use_pre ? ps : NULL, .pre_shift = use_pre ? pb : NULL,
+    cnm_q8_args q = {.pw = {.threads = pc->threads, .in = in, .hw = hw, .pre_scale = use_pre ? ps : NULL, .pre_shift = use_pre ? pb : NULL,
                             .pre_relu = use_pre, .cin_g = cin_g, .cout = cout, .groups = G, .bias = bias,
                             .post_scale = use_post ? qs : NULL, .post_shift = use_post ? qb : NULL, .post_relu = use_post,
                             .post_clip = salt % 3 == 1, .clip_lo = -0.5f, .clip_hi = 1.0f, .out = ref},
@@ -228,15 +228,16 @@ static void test_pointwise(void) {
         pointwise_q8_case(&pc, cases);
         cases++;
     }
-    /* few tiles, many outputs: the items split by outputs (cnm_pw_chunk), chunks of 32 and a remainder */
+    /* few tiles, many outputs, items for 2 and 4 threads: split by outputs (cnm_pw_chunk), chunks of 32 and a remainder */
     const int ccout[] = {64, 69, 100}, chw[] = {1, nr + 1, T}, ccin[] = {3, 8};
     for (int g = 0; g < 2; g++) for (int o = 0; o < 3; o++) for (int h = 0; h < 3; h++) for (int c = 0; c < 2; c++) {
-        const pw_case pc = {groups[g], ccin[c], ccout[o], chw[h], cases % 3};
+        const pw_case pc = {groups[g], ccin[c], ccout[o], chw[h], cases % 3, 2 + 2 * (cases % 2)};
         pointwise_f32_case(&pc);
         pointwise_q8_case(&pc, cases);
         cases++;
     }
-    CHECK(cnm_pw_items(&(cnm_pw_args){.hw = 49, .cout = 100, .groups = 1}) == 4, "a 7x7 map with 100 outputs splits into 4 items");
+    CHECK(cnm_pw_items(&(cnm_pw_args){.hw = 49, .cout = 100, .groups = 1, .threads = 4}) == 4, "a 7x7 map with 100 outputs splits into 4 items for 4 threads");
+    CHECK(cnm_pw_items(&(cnm_pw_args){.hw = 49, .cout = 100, .groups = 1, .threads = 1}) == 1, "and into none for one");
     /* windows: output pixels on both sides of the register block and of the panel; the networks'
      * windows (1x1 and 3x3 stride 2, 7x7 stride 2, 11x11 stride 4) and non-square ones, unequal
      * strides and pads; input channels through the int8 words */

@@ -112,6 +112,7 @@ typedef struct cnm_pw_args {
      * cin * kh * kw rows and the weights [cout][cin][kh][kw] are [cout][cin_g]; hw counts the
      * output's pixels, out_w wide. kh = 0: none (the input is hw pixels per channel). */
     int kh, kw, sh, sw, ph, pw, in_h, in_w, out_w;
+    int threads;        /* the threads that share the items (cnm_pw_chunk); 0 or 1: one */
 } cnm_pw_args;
 
 #define CNM_PW_TILE 64 /* pixels per packed panel */
@@ -148,19 +149,19 @@ static inline void cnm_pw_staged(cnm_pw_args *t, const float *stage) {
 }
 
 /* The work items of every pointwise kernel (all ISAs, fp32 and int8): (group g, pixels
- * [p0, p0 + n), n <= CNM_PW_TILE, the group's outputs [o0, o1)). A map of few tiles (ResNet's and
- * GoogLeNet's 7x7 stages: one tile, so one item per conv, which left the other threads idle) is
- * also split by outputs, in chunks of a multiple of CNM_PW_OCHUNK (every table's register block
- * divides it), until there are CNM_PW_MIN_ITEMS items: each chunk packs the tile again (at most
- * 1/32 of its products). A function of the shape alone: every kernel splits work identically, and
- * each output is still computed by one thread in one order (the same bits at any thread count). */
+ * [p0, p0 + n), n <= CNM_PW_TILE, the group's outputs [o0, o1)). Where there are fewer
+ * (group, tile) items than threads (ResNet's and GoogLeNet's 7x7 stages: one tile, so one item
+ * per conv, which left the other threads idle), each is also split by outputs, in chunks of a
+ * multiple of CNM_PW_OCHUNK (every table's register block divides it), one chunk per thread;
+ * each chunk packs the tile again (a DenseNet int8 layer's pack costs as much as its products,
+ * so one thread never splits). Each output is still computed by one thread in one order: the
+ * same bits at any thread count. */
 #define CNM_PW_OCHUNK 32
-#define CNM_PW_MIN_ITEMS 8
 typedef struct cnm_pw_item { int g, p0, n, o0, o1; } cnm_pw_item;
 static inline int cnm_pw_chunk(const cnm_pw_args *a) { /* outputs per chunk */
     const int tiles = a->groups * ((a->hw + CNM_PW_TILE - 1) / CNM_PW_TILE), cout_g = a->cout / a->groups;
-    if (tiles >= CNM_PW_MIN_ITEMS || cout_g < 2 * CNM_PW_OCHUNK) return cout_g;
-    const int want = (CNM_PW_MIN_ITEMS + tiles - 1) / tiles, per = (cout_g + want - 1) / want;
+    if (tiles >= a->threads || cout_g < 2 * CNM_PW_OCHUNK) return cout_g;
+    const int want = (a->threads + tiles - 1) / tiles, per = (cout_g + want - 1) / want;
     return (per + CNM_PW_OCHUNK - 1) / CNM_PW_OCHUNK * CNM_PW_OCHUNK;
 }
 static inline int cnm_pw_items(const cnm_pw_args *a) {
