@@ -164,16 +164,20 @@ static inline int cnm_pw_chunk(const cnm_pw_args *a) { /* outputs per chunk */
     const int want = (a->threads + tiles - 1) / tiles, per = (cout_g + want - 1) / want;
     return (per + CNM_PW_OCHUNK - 1) / CNM_PW_OCHUNK * CNM_PW_OCHUNK;
 }
-static inline int cnm_pw_items(const cnm_pw_args *a) {
-    const int cout_g = a->cout / a->groups, per = cnm_pw_chunk(a);
-    return a->groups * ((a->hw + CNM_PW_TILE - 1) / CNM_PW_TILE) * ((cout_g + per - 1) / per);
+/* the split of one call, computed once (not per item) */
+typedef struct cnm_pw_split { int ntiles, cout_g, per, nch, items; } cnm_pw_split;
+static inline cnm_pw_split cnm_pw_split_of(const cnm_pw_args *a) {
+    cnm_pw_split s = {(a->hw + CNM_PW_TILE - 1) / CNM_PW_TILE, a->cout / a->groups, cnm_pw_chunk(a), 1, 0};
+    s.nch = (s.cout_g + s.per - 1) / s.per;
+    s.items = a->groups * s.ntiles * s.nch;
+    return s;
 }
-static inline cnm_pw_item cnm_pw_item_at(const cnm_pw_args *a, int it) {
-    const int ntiles = (a->hw + CNM_PW_TILE - 1) / CNM_PW_TILE, cout_g = a->cout / a->groups, per = cnm_pw_chunk(a);
-    const int nch = (cout_g + per - 1) / per, ch = it % nch, rest = it / nch;
-    cnm_pw_item w = {rest / ntiles, (rest % ntiles) * CNM_PW_TILE, 0, ch * per, 0};
+static inline int cnm_pw_items(const cnm_pw_args *a) { return cnm_pw_split_of(a).items; }
+static inline cnm_pw_item cnm_pw_item_at(const cnm_pw_args *a, const cnm_pw_split *s, int it) {
+    const int ch = s->nch > 1 ? it % s->nch : 0, rest = s->nch > 1 ? it / s->nch : it;
+    cnm_pw_item w = {rest / s->ntiles, (rest % s->ntiles) * CNM_PW_TILE, 0, ch * s->per, 0};
     w.n = a->hw - w.p0 < CNM_PW_TILE ? a->hw - w.p0 : CNM_PW_TILE;
-    w.o1 = w.o0 + per < cout_g ? w.o0 + per : cout_g;
+    w.o1 = w.o0 + s->per < s->cout_g ? w.o0 + s->per : s->cout_g;
     return w;
 }
 

@@ -124,12 +124,22 @@ static LY_TARGET void pw_block(const pw_args *q, const int32_t *panel, int g, in
  * pointwise kernel (cnm_pw_item_at). */
 static LY_TARGET void pw_run(const pw_args *q) {
     const cnm_pw_args *a = PW_A(q);
-    const int cout_g = a->cout / a->groups, items = cnm_pw_items(a), nb = (cout_g + PW_MR - 1) / PW_MR;
+    const cnm_pw_split sp = cnm_pw_split_of(a);
+    const int nb = (sp.cout_g + PW_MR - 1) / PW_MR, windowed = cnm_pw_windowed(a);
     int32_t *panel = pw_panel(q);
+    if (!windowed && sp.nch == 1) { /* the common case, without the window's staging or output chunks */
 #pragma omp for schedule(static)
-    for (int it = 0; it < items; it++) {
-        const cnm_pw_item w = cnm_pw_item_at(a, it);
-        if (cnm_pw_windowed(a)) { /* packed from the window's rows (kernels.h) */
+        for (int it = 0; it < sp.items; it++) {
+            const int g = it / sp.ntiles, p0 = (it % sp.ntiles) * CNM_PW_TILE, n = a->hw - p0 < CNM_PW_TILE ? a->hw - p0 : CNM_PW_TILE;
+            pw_pack(q, panel, g, p0, n);
+            for (int b = 0; b < nb; b++) pw_block(q, panel, g, b, p0, n);
+        }
+        return;
+    }
+#pragma omp for schedule(static)
+    for (int it = 0; it < sp.items; it++) {
+        const cnm_pw_item w = cnm_pw_item_at(a, &sp, it);
+        if (windowed) { /* packed from the window's rows (kernels.h) */
             float *stage = cnm_pw_stage_of(a, panel);
             pw_args t = *q;
             cnm_pw_im2col(a, stage, w.p0, w.n);

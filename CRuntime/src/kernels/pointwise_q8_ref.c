@@ -6,11 +6,12 @@
 
 void cnm_pointwise_q8_ref(const cnm_q8_args *q) {
     const cnm_pw_args *a = &q->pw;
-    const int T = CNM_PW_TILE, cout_g = a->cout / a->groups, items = cnm_pw_items(a);
+    const int T = CNM_PW_TILE, cout_g = a->cout / a->groups;
+    const cnm_pw_split sp = cnm_pw_split_of(a);
     int16_t *panel = q->panel + q->panel_stride * cnm_thread_slot();
 #pragma omp for schedule(static)
-    for (int it = 0; it < items; it++) {
-        const cnm_pw_item w = cnm_pw_item_at(a, it);
+    for (int it = 0; it < sp.items; it++) {
+        const cnm_pw_item w = cnm_pw_item_at(a, &sp, it);
         const int g = w.g, p0 = w.p0, n = w.n;
         float *stage = cnm_pw_windowed(a) ? cnm_pw_stage_of(a, panel) : NULL; /* a window's rows (kernels.h) */
         if (stage) cnm_pw_im2col(a, stage, p0, n);
