@@ -175,9 +175,13 @@ cnm_status cnm_model_load(const char *path, cnm_model **out, cnm_error *err);
  *   CNM_LOAD_BORROW     use the bytes in place if they are 64-byte aligned (the caller keeps
  *                       them alive and unchanged until cnm_model_free); otherwise they are copied
  *   CNM_LOAD_NO_FUSION  run every operator as its own kernel and keep every value in the arena,
- *                       so cnm_context_value can read it (calibration, debugging; slower) */
+ *                       so cnm_context_value can read it (calibration, debugging; slower)
+ *   CNM_LOAD_NO_WINOGRAD  run 3x3 stride-1 fp32 convs on the direct kernel instead of Winograd:
+ *                       no transformed weights (4x those convs' own, in plan_bytes), slower;
+ *                       results within fp32 rounding of the Winograd ones (since 0.4.0) */
 #define CNM_LOAD_BORROW 1
 #define CNM_LOAD_NO_FUSION 2
+#define CNM_LOAD_NO_WINOGRAD 4
 cnm_status cnm_model_load_memory(const void *data, size_t size, const char *name, int flags,
                                  cnm_model **out, cnm_error *err);
 /* cnm_model_load with flags (CNM_LOAD_NO_FUSION; CNM_LOAD_BORROW has no meaning for a file). */

@@ -577,6 +577,7 @@ cnm_status cnm_model_load_file(const char *path, int flags, cnm_model **out, cnm
     if (!m) { close(fd); return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", path); }
     m->size = (size_t)sb.st_size;
     m->no_fusion = (flags & CNM_LOAD_NO_FUSION) != 0;
+    m->no_winograd = (flags & CNM_LOAD_NO_WINOGRAD) != 0;
     if (m->size == 0) {
         close(fd);
         cnm_model_free(m);
@@ -621,6 +622,7 @@ cnm_status cnm_model_load_memory(const void *data, size_t size, const char *name
     if (!m) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", name);
     m->size = size;
     m->no_fusion = (flags & CNM_LOAD_NO_FUSION) != 0;
+    m->no_winograd = (flags & CNM_LOAD_NO_WINOGRAD) != 0;
     if (borrow && ((uintptr_t)data % CNM_TENSOR_ALIGN) == 0) {
         m->base = data;
     } else {

@@ -103,6 +103,7 @@ struct cnm_model {
     size_t mapped_size;
     uint32_t version;
     int no_fusion;
+    int no_winograd;         /* CNM_LOAD_NO_WINOGRAD */
     uint32_t input_value, output_value;
     uint32_t input_c, input_h, input_w, num_classes, resize;
     float mean[4], std[4];

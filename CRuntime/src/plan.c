@@ -196,7 +196,7 @@ static int is_depthwise(const cnm_model *m, const cnm_op *op) {
 #define CNM_WINO_MIN_TILES 16
 #define CNM_WINO_MAX_U ((uint64_t)1 << 24)
 static int is_winograd(const cnm_model *m, const cnm_op *op) {
-    if (op->type != CNM_OP_CONV2D) return 0;
+    if (op->type != CNM_OP_CONV2D || m->no_winograd) return 0;
     const cnm_tensor *w = &m->tensors[op->t[0]];
     const cnm_conv2d_params *p = &op->prm.conv2d;
     if (!(w->dtype == CNM_DT_F32 && w->dims[2] == 3 && w->dims[3] == 3 && p->stride_h == 1 && p->stride_w == 1 && p->groups == 1))

@@ -70,16 +70,19 @@ struct ModelOption: ParsableArguments {
     @Flag(help: "Run every operator as its own kernel (bit-identical results, slower; for checking fusion).")
     var noFusion = false
 
+    @Flag(help: "Run 3x3 stride-1 convolutions on the direct kernel instead of Winograd (no transformed weights: less memory, slower; results within fp32 rounding).")
+    var noWinograd = false
+
     @Option(help: "Run on these CPUs, e.g. 0-3 or 4,5,6,7 (default: the big cores of a big.LITTLE SoC, else all).")
     var cpus: String?
 
-    func load() throws -> Model { try Self.load(model, unfused: noFusion) }
+    func load() throws -> Model { try Self.load(model, unfused: noFusion, winograd: !noWinograd) }
 
     /// A .cnm file, or the model compiled into this binary.
-    static func load(_ path: String?, unfused: Bool = false) throws -> Model {
-        if let path { return try Model(path: path, unfused: unfused) }
+    static func load(_ path: String?, unfused: Bool = false, winograd: Bool = true) throws -> Model {
+        if let path { return try Model(path: path, unfused: unfused, winograd: winograd) }
         return try Model(staticBytes: edge_default_model_data(), count: edge_default_model_size(),
-                         name: "built-in default model", unfused: unfused)
+                         name: "built-in default model", unfused: unfused, winograd: winograd)
     }
 }
 

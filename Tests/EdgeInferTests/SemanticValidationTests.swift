@@ -231,6 +231,27 @@ struct SemanticValidationTests {
         }
     }
 
+    /// Winograd is the runtime's choice too: the fixture networks with 3x3 stride-1 convs on maps of
+    /// 13x13 and more (ResNet's and VGG's first stages, GoogLeNet's Inception branches) give the
+    /// direct kernel's logits within fp32 rounding when loaded without it, and without its
+    /// transformed weights.
+    @Test(arguments: ["resnet", "vgg16", "googlenet"])
+    func winogradOffMatchesOn(_ name: String) throws {
+        let dir = ONNXTests.dir
+        let x = try NpyArray(contentsOf: dir + name + "-inputs.npy")
+        var opt = ConvertOptions(preset: Preset.imagenet.with(mean: nil, std: nil, inputSize: x.shape[2]))
+        opt.labels = (0..<(try NpyArray(contentsOf: dir + name + "-logits.npy").shape[1])).map { "class \($0)" }
+        let (bytes, _, _) = try Converter.convert(checkpoint: dir + name + ".onnx", options: opt, int8: nil)
+        let on = try Model(bytes: bytes, name: name), off = try Model(bytes: bytes, name: name, winograd: false)
+        #expect(on.info.planBytes > off.info.planBytes, "\(name): no Winograd weights to drop (\(on.info.planBytes) bytes)")
+        #expect(off.info.planBytes == 0, "\(name): an fp32 model without Winograd has no weights in kernel layouts")
+        let y = try Session(model: on, threads: 1).runBatch(x.data, count: x.shape[0])
+        let ref = try Session(model: off, threads: 1).runBatch(x.data, count: x.shape[0])
+        let top = ref.map { abs($0) }.max() ?? 1
+        #expect(maxAbsDiff(y, ref) <= 1e-4 * max(1, top), "\(name): Winograd and direct differ by \(maxAbsDiff(y, ref)) (logits up to \(top))")
+        #expect(y != ref, "\(name): the same bits: Winograd did not run")
+    }
+
     /// The ONNX importer refuses attributes it does not compute: BatchNormalization in training
     /// mode, and a final Softmax over anything but the classes.
     @Test func onnxAttributesHonouredOrRefused() throws {

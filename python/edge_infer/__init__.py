@@ -20,12 +20,14 @@ DEFAULT_MODEL = os.path.join(os.path.dirname(__file__), "default.cnm")
 class Model:
     """A .cnm model with one inference context. `threads`: OpenMP threads; 0 = adaptive over all
     cores (each run takes one thread or all, whichever recent runs found faster).
-    `unfused`: every operator as its own kernel (the same results, slower). Not for concurrent use
+    `unfused`: every operator as its own kernel (the same results, slower). `winograd=False`: 3x3
+    stride-1 convolutions on the direct kernel (no transformed weights: less memory, slower;
+    results within fp32 rounding; `info["plan_bytes"]` counts them). Not for concurrent use
     from several Python threads at once (they take turns); make one Model per thread instead."""
 
-    def __init__(self, path=None, threads=0, unfused=False):
+    def __init__(self, path=None, threads=0, unfused=False, winograd=True):
         self.path = os.fspath(path) if path is not None else DEFAULT_MODEL
-        self._m = _cnm.Model(self.path, threads, unfused)
+        self._m = _cnm.Model(self.path, threads, unfused, winograd)
         self.info = self._m.info()
         self.labels = self.info["labels"]
         self.input_shape = tuple(self.info["input_shape"])
