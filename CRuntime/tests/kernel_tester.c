@@ -223,7 +223,7 @@ static void test_pointwise(void) {
     const int cins[] = {1, 2, 3, 4, 5, 8, 13}, groups[] = {1, 3};
     int cases = 0;
     for (int g = 0; g < 2; g++) for (int a = 0; a < 7; a++) for (int b = 0; b < nc; b++) for (int h = 0; h < nh; h++) {
-        const pw_case pc = {groups[g], cins[a], couts[b], hws[h], cases % 3};
+        const pw_case pc = {groups[g], cins[a], couts[b], hws[h], cases % 3, 1};
         pointwise_f32_case(&pc);
         pointwise_q8_case(&pc, cases);
         cases++;
