@@ -1,9 +1,11 @@
-/* The fused pointwise (1x1, stride 1) convolution, written once for every ISA and data type. A
- * file pointwise_<dtype>_<isa>.c includes its layer and this header (below), which defines
- * `static void pw_run(const pw_args *q)`.
+/* The fused pointwise (1x1) convolution, written once for every ISA and data type; with a window
+ * (cnm_pw_args.kh: a strided 1x1 conv, or the GEMM step's KxK conv) the same over im2col rows.
+ * A file pointwise_<dtype>_<isa>.c includes its layer and this header (below), which defines
+ * `static void pw_run(const pw_args *q)`; pw_block is also the Winograd kernel's product.
  *
- * Algorithm (kernels.h, cnm_pw_args). A work item is (group, tile of up to CNM_PW_TILE pixels):
- * the layer's pack gathers the group's input channels (gather / shuffle + BN + ReLU, and for int8
+ * Algorithm (kernels.h, cnm_pw_args). A work item is (group, tile of up to CNM_PW_TILE pixels,
+ * and where there are fewer such items than threads a chunk of the outputs: cnm_pw_chunk); a
+ * window's item first gathers its rows (cnm_pw_im2col), then the layer's pack gathers the group's input channels (gather / shuffle + BN + ReLU, and for int8
  * the quantisation) into a per-thread panel of 32-bit words (a float, an int16 pair or 4 codes of
  * consecutive channels per pixel), CNM_PW_TILE words per row; then each block of PW_MR output
  * channels runs a register tile of MR outputs x PW_S slots of LY_L pixels: per panel row, S loads,
