@@ -219,11 +219,10 @@ static int is_gemm(const cnm_model *m, const cnm_op *op) {
     const uint64_t rows = (uint64_t)w->dims[1] * w->dims[2] * w->dims[3];
     /* the 3-channel stems keep the direct kernel where it runs (horizontal stride 1 or 2): their
      * im2col rows cost a third of the products with 64 outputs (ResNet-50's 7x7: 69 -> 55 GFLOP/s) */
-    const int stem = w->dims[1] < 16 && p->stride_w <= CNM_DIRECT_MAX_STRIDE_W;
+    const int direct_runs = p->stride_w <= CNM_DIRECT_MAX_STRIDE_W, stem = w->dims[1] < 16 && direct_runs;
     /* int8 keeps the direct kernel where it runs: the quantising pack of 9x the rows costs more
      * than vpdpbusd's products save (ResNet-50's int8 3x3 stride-2 convs 200-228 GOPS direct,
      * 92-160 as a GEMM) */
-    const int direct_runs = p->stride_w <= CNM_DIRECT_MAX_STRIDE_W;
     return p->groups == 1 && w->dims[2] * w->dims[3] > 1 && (p->stride_h > 1 || p->stride_w > 1) && rows <= CNM_GEMM_MAX_ROWS && !stem &&
            (w->dtype == CNM_DT_F32 || !direct_runs);
 }
@@ -276,9 +275,9 @@ static cnm_status prepare_q8(cnm_model *m, cnm_step *st, cnm_error *err) {
         st->q8_mult[o] = in_scale * sw;
     }
     if (st->kind != CNM_STEP_DIRECT && st->kind != CNM_STEP_POINTWISE && st->kind != CNM_STEP_GEMM) return CNM_OK;
-    /* a GEMM step's weights are a pointwise conv's over cin * kh * kw rows */
-    const int gemm = st->kind == CNM_STEP_GEMM;
-    const int cin_g = (int)(gemm ? w->dims[1] * w->dims[2] * w->dims[3] : w->dims[1]), kk = gemm ? 1 : (int)(w->dims[2] * w->dims[3]);
+    /* the pointwise kernels (pointwise and GEMM steps) read [cout][cin_g * kh * kw] rows */
+    const int rows = st->kind != CNM_STEP_DIRECT, kk_w = (int)(w->dims[2] * w->dims[3]);
+    const int cin_g = (int)w->dims[1] * (rows ? kk_w : 1), kk = rows ? 1 : kk_w;
     const int groups = cv->prm.conv2d.groups;
     st->q8_wpairs = malloc(sizeof(int32_t) * cnm_q8_pairs_elems((int)cout, cin_g, kk) + 4);
     if (!st->q8_wpairs) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);

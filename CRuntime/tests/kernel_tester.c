@@ -170,9 +170,10 @@ static void pointwise_q8_case(const pw_case *pc, int salt) {
 /* A window (the GEMM step: a KxK conv of one group with a stride, or a strided 1x1 conv; the
  * pointwise kernels pack its im2col rows), fp32 against the conv reference (a 1x1 with BN + ReLU
  * before it, as the planner fuses), int8 against the generic int8 conv bit for bit. */
-static void pointwise_window_case(int cin, int cout, int kh, int kw, int sh, int sw, int ph, int pw, int oh, int ow, int salt) {
+/* 0 when the padding is too large for the output size (no case) */
+static int pointwise_window_case(int cin, int cout, int kh, int kw, int sh, int sw, int ph, int pw, int oh, int ow, int salt) {
     const int ih = (oh - 1) * sh + kh - 2 * ph + (salt & 1), iw = (ow - 1) * sw + kw - 2 * pw + (salt & 2) / 2, hw = oh * ow;
-    if (ih < 1 || iw < 1) return;
+    if (ih < 1 || iw < 1) return 0;
     const int zp = salt % 3 == 0 ? 90 : 0, rows = cin * kh * kw, pre = kh * kw == 1;
     const size_t nin = (size_t)cin * ih * iw, n = (size_t)cout * hw;
     float *in = rand_buf(nin), *w = rand_buf((size_t)cout * rows), *bias = rand_buf(cout), *ps = rand_buf(cin), *pb = rand_buf(cin);
@@ -207,6 +208,7 @@ static void pointwise_window_case(int cin, int cout, int kh, int kw, int sh, int
     }
     free(in); free(w); free(bias); free(ps); free(pb); free(mult); free(t1); free(ref); free(refq); free(out); free(scratch);
     free(wq); free(wdot); free(pairs); free(wsum);
+    return 1;
 }
 
 static void test_pointwise(void) {
@@ -245,10 +247,10 @@ static void test_pointwise(void) {
                           {3, 3, 2, 2, 0, 1}, {7, 7, 2, 2, 3, 3}, {11, 11, 4, 4, 2, 2}, {3, 1, 2, 1, 1, 0}, {1, 5, 1, 3, 0, 2},
                           {3, 3, 1, 2, 2, 0}};
     const int ows[] = {1, 3, 7, 9, 16}, ohs[] = {1, 5, 10}, scin[] = {1, 3, 8, 13}, scout[] = {1, mr + 1, 2 * mr + 1};
-    int strided = 0;
+    int strided = 0, salt = 0;
     for (int k = 0; k < 11; k++) for (int x = 0; x < 5; x++) for (int y = 0; y < 3; y++) for (int c = 0; c < 4; c++) {
         const int *v = win[k];
-        pointwise_window_case(scin[c], scout[(x + y + c) % 3], v[0], v[1], v[2], v[3], v[4], v[5], ohs[y], ows[x], strided++);
+        strided += pointwise_window_case(scin[c], scout[(x + y + c) % 3], v[0], v[1], v[2], v[3], v[4], v[5], ohs[y], ows[x], salt++);
     }
     printf("kernel tester: pointwise fp32 and int8, %d cases + %d windows x %d tables\n", cases, strided, n_tables);
 }

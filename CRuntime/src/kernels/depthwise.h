@@ -22,14 +22,12 @@ DW_ALWAYS_INLINE LY_TARGET void dw_tile(const cnm_conv_shape *s, const float *pa
                                         float *y, int oy, int x0, const int V) {
     ly_acc acc[DW_U];
     for (int v = 0; v < V; v++) acc[v] = ly_acc_init(&b, 0);
-    for (int ky = 0; ky < s->kh; ky++) {
-        const float *row = pad + (size_t)(oy * s->sh + ky) * RS;
+    for (int ky = 0; ky < s->kh; ky++)
         for (int kx = 0; kx < s->kw; kx++) {
-            const float *p = row + (s->sw == 1 ? (size_t)(x0 + kx) : (size_t)(kx & 1) * HS + (size_t)(x0 + kx / 2));
+            const float *p = cnm_window_tap(pad, RS, HS, oy * s->sh + ky, x0, kx, s->sw);
             const int32_t *w = (const int32_t *)(const void *)(wc + ky * s->kw + kx);
             for (int v = 0; v < V; v++) acc[v] = ly_mac(acc[v], ly_load((const int32_t *)(const void *)(p + v * LY_L)), 0, w, 0, 0);
         }
-    }
     for (int v = 0; v < V; v++) {
         ly_vf r = ly_finish(acc[v], NULL, NULL, NULL, 0, 0);
         if (s->relu) r = ly_relu(r);

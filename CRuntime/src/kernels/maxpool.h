@@ -20,13 +20,11 @@ MP_ALWAYS_INLINE LY_TARGET void mp_tile(const cnm_pool_shape *s, const float *pa
     const float ninf = -INFINITY;
     ly_vf m[MP_U];
     for (int v = 0; v < V; v++) m[v] = ly_acc_init(&ninf, 0);
-    for (int ky = 0; ky < s->kh; ky++) {
-        const float *row = pad + (size_t)(oy * s->sh + ky) * RS;
+    for (int ky = 0; ky < s->kh; ky++)
         for (int kx = 0; kx < s->kw; kx++) {
-            const float *p = row + (s->sw == 1 ? (size_t)(x0 + kx) : (size_t)(kx & 1) * HS + (size_t)(x0 + kx / 2));
+            const float *p = cnm_window_tap(pad, RS, HS, oy * s->sh + ky, x0, kx, s->sw);
             for (int v = 0; v < V; v++) m[v] = ly_maxnan(m[v], ly_load((const int32_t *)(const void *)(p + v * LY_L)));
         }
-    }
     for (int v = 0; v < V; v++) {
         /* the reference's ReLU: m < 0 ? 0 : m (NaN and -0 stay) */
         ly_vf r = s->relu ? ly_maxnan(m[v], ly_acc_init(&(const float){0.0f}, 0)) : m[v];

@@ -129,15 +129,6 @@ static LY_TARGET void pw_run(const pw_args *q) {
     const cnm_pw_split sp = cnm_pw_split_of(a);
     const int nb = (sp.cout_g + PW_MR - 1) / PW_MR, windowed = cnm_pw_windowed(a);
     int32_t *panel = pw_panel(q);
-    if (!windowed && sp.nch == 1) { /* the common case, without the window's staging or output chunks */
-#pragma omp for schedule(static)
-        for (int it = 0; it < sp.items; it++) {
-            const int g = it / sp.ntiles, p0 = (it % sp.ntiles) * CNM_PW_TILE, n = a->hw - p0 < CNM_PW_TILE ? a->hw - p0 : CNM_PW_TILE;
-            pw_pack(q, panel, g, p0, n);
-            for (int b = 0; b < nb; b++) pw_block(q, panel, g, b, p0, n);
-        }
-        return;
-    }
 #pragma omp for schedule(static)
     for (int it = 0; it < sp.items; it++) {
         const cnm_pw_item w = cnm_pw_item_at(a, &sp, it);

@@ -14,6 +14,13 @@ static inline void cnm_fill_floats(float *p, size_t n, float v) {
     for (size_t i = 0; i < n; i++) p[i] = v;
 }
 
+/* Where a window kernel's output columns x.. read tap column kx of padded row r: the row itself
+ * (stride 1), or its even or odd half (stride 2, as cnm_window_pad splits it) */
+static inline const float *cnm_window_tap(const float *pad, size_t RS, size_t HS, int r, int x, int kx, int sw) {
+    const float *row = pad + (size_t)r * RS;
+    return row + (sw == 1 ? (size_t)(x + kx) : (size_t)(kx & 1) * HS + (size_t)(x + kx / 2));
+}
+
 /* LY_TARGET: window.h is included after the file's layer (maxpool.h, depthwise.h), whose ly_split
  * splits the stride-2 rows (two loads and two permutes per vector of each half) */
 LY_TARGET static inline void cnm_window_pad(const float *x, int ih, int iw, int ph, int pw, int sw, int rows, size_t RS, float fill,

@@ -135,6 +135,7 @@ static WG_TARGET void wg_run(const cnm_wino_args *a) {
     const int cin = s->cin, cout = s->cout;
     float *v = a->scratch, *m = a->scratch + (size_t)36 * chunk * cin * WG_T;
     const size_t vx = (size_t)chunk * cin * WG_T, mx = (size_t)chunk * cout * WG_T; /* floats between frequencies */
+    const int ob = (cout + WG_GEMM_MR - 1) / WG_GEMM_MR;                          /* blocks of outputs */
     for (int b0 = 0; b0 < blocks; b0 += chunk) {
         const int nb = blocks - b0 < chunk ? blocks - b0 : chunk;
 #pragma omp for schedule(static)
@@ -142,7 +143,6 @@ static WG_TARGET void wg_run(const cnm_wino_args *a) {
             const int c = it / nb, b = it % nb, t0 = (b0 + b) * WG_T, n = tiles - t0 < WG_T ? tiles - t0 : WG_T;
             wg_input(s, a->in, c, t0, n, v + ((size_t)b * cin + c) * WG_T, vx);
         }
-        const int ob = (cout + WG_GEMM_MR - 1) / WG_GEMM_MR;
 #pragma omp for schedule(static)
         for (int it = 0; it < 36 * nb * ob; it++) {
             const int xi = it / (nb * ob), b = (it / ob) % nb, o = it % ob, t0 = (b0 + b) * WG_T;
