@@ -2,12 +2,12 @@
 # Install the system packages edge-infer builds against (Debian/Ubuntu), if missing.
 #   tools/setup.sh          what building and running needs
 #   tools/setup.sh --test   plus what the whole test suite needs (aarch64 cross compiler,
-#                           qemu-user, valgrind, pkg-config)
+#                           qemu-user, valgrind, pkg-config, llvm-19 for the ARM estimator's llvm-mca)
 # Needs a Swift 6 toolchain on PATH for the Swift part (swift.org); the C core needs only a C compiler.
 set -euo pipefail
 want=(libomp-19-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev)  # OpenMP for the toolchain clang (19+: dynamic schedules link); JPEG, PNG, gzip
 if [ "${1:-}" = "--test" ]; then
-  want+=(gcc-aarch64-linux-gnu qemu-user valgrind pkg-config)
+  want+=(gcc-aarch64-linux-gnu qemu-user valgrind pkg-config llvm-19)
 fi
 missing=()
 for p in "${want[@]}"; do

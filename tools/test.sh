@@ -20,6 +20,9 @@ make -s -C CRuntime check-valgrind
 step "aarch64: cross-compiled, run under qemu (neon+dotprod, neon baseline, Cortex-A53)"
 make -s -C CRuntime -j2 check-aarch64 | tee "$scratch/aarch64.out"
 
+step "ARM estimator (tools/arm/estimate): qemu plugin block counts, cache misses and llvm-mca prices on programs with known answers"
+python3 tools/arm/test_estimate.py
+
 step "Swift: converter against the official fixtures, runtime, CLI end to end"
 swift build --build-tests
 step "the C example under qemu agrees with the Swift CLI on x86"
