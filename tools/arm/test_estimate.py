@@ -92,6 +92,12 @@ def main():
           f"a 4 MiB pointer chase misses every line, unpredicted: {chase['misses']}, streamed {chase['streamed']}")
     want = 65536 * a72["lat_mem"] * (1 - a72["overlap"])
     check(abs(chase["memory_cycles"] - want) <= 0.02 * want, f"its memory cycles {chase['memory_cycles']} = lines x DRAM latency {want:.0f}")
+    st4 = estimate("cortex-a72", known, "stride4", "4194304", "{runs}")
+    check(st4["misses"]["l1"] == 16384 and st4["streamed"]["l1"] >= 16380,
+          f"every 4th line of 4 MiB: 16384 misses, all predicted (a stride prefetcher): {st4['misses']}, streamed {st4['streamed']}")
+    st256 = estimate("cortex-a72", known, "stride256", "16777216", "{runs}")
+    check(st256["misses"]["l1"] == 1024 and st256["streamed"]["l1"] == 0,
+          f"every 256th line (16 KiB apart): 1024 misses, none predicted: {st256['misses']}, streamed {st256['streamed']}")
     check(chase["cycles"] > 4 * s4m["cycles"], f"a chase costs more than a stream of the same lines ({chase['cycles']} > 4 x {s4m['cycles']})")
 
     # Cortex-A76 (Pi 5): 64 KiB L1d, 512 KiB L2, 2 MiB L3

@@ -108,12 +108,16 @@ class TestTimeCondenseNet(nn.Module if torch is not None else object):
         return F.batch_norm(x, self.t(p + ".running_mean"), self.t(p + ".running_var"), self.t(p + ".weight"),
                             self.t(p + ".bias"), False, 0.0, 1e-5)
 
+    def gather(self, x, key):
+        """the index layer: channels self.t(key) of x (tools/arm/ncnn_models.py replaces it for ncnn)"""
+        return torch.index_select(x, 1, self.t(key))
+
     def forward(self, x):
         x = F.conv2d(x, self.t("features.init_conv.weight"), stride=self.stem_stride, padding=1)
         for b in self.blocks:
             for l in self.layers[b]:
                 p = f"features.denseblock_{b}.denselayer_{l}"
-                y = torch.index_select(x, 1, self.t(p + ".conv_1.index"))
+                y = self.gather(x, p + ".conv_1.index")
                 y = F.relu(self.bn(y, p + ".conv_1.norm"))
                 w1 = self.t(p + ".conv_1.conv.weight")
                 g = y.shape[1] // w1.shape[1]
@@ -128,7 +132,7 @@ class TestTimeCondenseNet(nn.Module if torch is not None else object):
                 x = F.avg_pool2d(x, 2)
         x = F.relu(self.bn(x, "features.norm_last"))
         x = F.adaptive_avg_pool2d(x, 1).flatten(1)
-        x = torch.index_select(x, 1, self.t("classifier.index"))
+        x = self.gather(x, "classifier.index")
         return F.linear(x, self.t("classifier.linear.weight"), self.t("classifier.linear.bias"))
 
 

@@ -1,6 +1,6 @@
 /* cnm_trace: a qemu-user TCG plugin that counts how often every translated block executes and,
  * optionally, runs each data access through a model of the board's caches (per-core L1d and L2,
- * an optional L3, LRU, plus a stream detector standing in for the hardware prefetcher). It writes
+ * an optional L3, LRU, plus a stride detector standing in for the hardware prefetcher). It writes
  * one text record per executed block at exit; tools/arm/estimate prices them.
  *
  *   qemu-aarch64 -cpu cortex-a72 -plugin cnm_trace.so,out=FILE[,l1=SIZE:WAYS[,l2=...[,l3=...]]][,line=64] PROGRAM ...
@@ -20,7 +20,7 @@
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = 1;
 
-enum { MAX_LEVELS = 3, MAX_VCPUS = 64, STREAMS = 16, MAX_WAYS = 32 };
+enum { MAX_LEVELS = 3, MAX_VCPUS = 64, STREAMS = 16, MAX_WAYS = 32, MAX_STRIDE = 32 };
 
 typedef struct block {
     uint64_t vaddr, count;
@@ -43,6 +43,7 @@ typedef struct {
 typedef struct {
     level lv[MAX_LEVELS];
     uint64_t stream_last[STREAMS];
+    int64_t stream_stride[STREAMS];
     uint32_t stream_stamp[STREAMS], stream_clock;
     int ready;
 } vcpu_state;
@@ -87,20 +88,29 @@ static int level_access(level *l, const level_cfg *c, uint64_t line) {
     return 0;
 }
 
-/* the stream detector: a miss one or two lines beside a recent miss continues that stream */
+/* The stream detector, standing in for the core's prefetcher: a table of recent miss streams, each
+ * its last line and its stride. A miss one stride (up to MAX_STRIDE lines, either direction) past a
+ * stream's last line continues it (predicted: the prefetcher would have fetched it); any other miss
+ * trains the nearest stream within MAX_STRIDE lines to the new stride, or starts a new one. */
 static int streamed(vcpu_state *v, uint64_t line) {
-    uint32_t now = ++v->stream_clock, oldest = 0;
+    uint32_t now = ++v->stream_clock;
+    int oldest = 0, nearest = -1;
+    int64_t best = MAX_STRIDE + 1;
     for (int s = 0; s < STREAMS; s++) {
-        uint64_t last = v->stream_last[s];
-        if (last && (line - last + 2) <= 4 && line != last) {
+        const int64_t d = (int64_t)(line - v->stream_last[s]);
+        if (v->stream_stamp[s] && d != 0 && d == v->stream_stride[s]) {
             v->stream_last[s] = line;
             v->stream_stamp[s] = now;
             return 1;
         }
+        const int64_t ad = d < 0 ? -d : d;
+        if (v->stream_stamp[s] && ad <= MAX_STRIDE && ad < best) best = ad, nearest = s;
         if (v->stream_stamp[s] < v->stream_stamp[oldest]) oldest = s;
     }
-    v->stream_last[oldest] = line;
-    v->stream_stamp[oldest] = now;
+    const int s = nearest >= 0 ? nearest : oldest;
+    v->stream_stride[s] = nearest >= 0 ? (int64_t)(line - v->stream_last[s]) : 0;
+    v->stream_last[s] = line;
+    v->stream_stamp[s] = now;
     return 0;
 }
 

@@ -4,6 +4,7 @@
  *   known stream BYTES N   N passes reading a BYTES buffer, one load per 64-byte line
  *   known chase BYTES N    N passes of a pointer chase through the BYTES buffer's lines in a
  *                          random order (one load per line; nothing a stream detector predicts)
+ *   known strideK BYTES N  N passes reading every K-th line of the BYTES buffer (K = 4 or 256)
  * Everything the program does besides the N repetitions is the same for every N, so the
  * difference of two runs is exactly the repetitions. */
 #include <stdint.h>
@@ -31,12 +32,13 @@ int main(int argc, char **argv) {
                              "fmla v2.4s, v4.4s, v5.4s\n fmla v3.4s, v4.4s, v5.4s\n"
                              "subs %x0, %x0, #1\n b.ne 1b\n"
                              : "+r"(it) :: "v0", "v1", "v2", "v3", "v4", "v5", "cc");
-    } else if (!strcmp(what, "stream") || !strcmp(what, "chase")) {
-        size_t lines = (size_t)a / 64;
+    } else if (!strcmp(what, "stream") || !strcmp(what, "chase") || !strncmp(what, "stride", 6)) {
+        size_t lines = (size_t)a / 64, step = !strncmp(what, "stride", 6) ? (size_t)atol(what + 6) : 1;
         uint64_t *buf = aligned_alloc(64, lines * 64);
         if (!buf || lines < 2) return 1;
         /* each line's first word holds the index of the next line to visit */
-        for (size_t i = 0; i < lines; i++) buf[i * 8] = (i + 1) % lines;
+        if (step < 1 || lines % step) return 1;
+        for (size_t i = 0; i < lines; i++) buf[i * 8] = (i + step) % lines;
         if (!strcmp(what, "chase")) { /* one random cycle through all lines (Sattolo's shuffle) */
             size_t *order = malloc(lines * sizeof *order);
             if (!order) return 1;
@@ -52,7 +54,7 @@ int main(int argc, char **argv) {
         }
         for (long r = 0; r < n; r++) { /* one load per line, each address from the previous load */
             uint64_t p = 0;
-            for (size_t i = 0; i < lines; i++) p = ((volatile uint64_t *)buf)[p * 8];
+            for (size_t i = 0; i < lines / step; i++) p = ((volatile uint64_t *)buf)[p * 8];
             sink += p;
         }
         free(buf);
