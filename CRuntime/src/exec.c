@@ -296,8 +296,8 @@ static void run_step(const cnm_context *c, const cnm_step *st) {
         const cnm_pool_shape s = cnm_pool_shape_of(m, op);
         const float *in = cnm_value_ptr(m, c->arena, op->in0);
         float *out = cnm_value_ptr(m, c->arena, op->out);
-        if (st->kind == CNM_STEP_AVGPOOL) c->kernels->avgpool_f32(&s, in, out);
-        else c->kernels->maxpool_f32(&s, in, out, c->pw_scratch, m->pw_scratch_floats); /* per-thread scratch */
+        const cnm_pool_fn pool = st->kind == CNM_STEP_AVGPOOL ? c->kernels->avgpool_f32 : c->kernels->maxpool_f32;
+        pool(&s, in, out, c->pw_scratch, m->pw_scratch_floats); /* per-thread scratch */
         return;
     }
     case CNM_STEP_REFERENCE: cnm_op_def_of(op->type)->reference(m, c->arena, op); return;

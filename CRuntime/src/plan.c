@@ -399,9 +399,9 @@ cnm_status cnm_fuse(cnm_model *m, cnm_error *err) {
                                                     : CNM_STEP_REFERENCE;
             st->n_ops = 1;
             if (op->type == CNM_OP_CONV2D) st->conv = (int32_t)i;
-            if (op->type == CNM_OP_MAXPOOL) { /* the padded plane, per thread like the pointwise panel */
+            if (op->type == CNM_OP_MAXPOOL || op->type == CNM_OP_AVGPOOL) { /* the padded plane, per thread */
                 const cnm_pool_shape ps = cnm_pool_shape_of(m, op);
-                size_t need = cnm_maxpool_scratch_floats(&ps);
+                size_t need = cnm_pool_scratch_floats(&ps);
                 if (need > CNM_WINDOW_MAX_FLOATS) st->kind = CNM_STEP_REFERENCE; /* a plane too large to copy */
                 else if (need > m->pw_scratch_floats) m->pw_scratch_floats = need;
             }

@@ -454,13 +454,14 @@ static void test_winograd(void) {
     printf("kernel tester: winograd fp32, %d cases x %d tables (largest difference from the direct conv %.2g)\n", cases, n_tables, worst);
 }
 
-/* ---- max pool ----
- * A max picks one of its inputs, so every table must give the reference's bits: output widths on
+/* ---- max and average pools over windows (pool.h) ----
+ * A max picks one of its inputs, and the average sums the same taps in the same order from +0 and
+ * multiplies once, so every table must give the reference's bits for both: output widths on
  * both sides of every vector and 4-vector tile of every table's lanes, the networks' windows (3x3
  * stride 2 ceil mode: GoogLeNet; 3x3 stride 1 pad 1: Inception branches; 3x3 stride 2 pad 1: the
  * ResNet / DenseNet / ShuffleNet stem) and non-square ones, strides 1 to 3, with NaN, infinities
  * and -0 among the inputs, with and without ReLU. */
-static void test_maxpool(void) {
+static void test_window_pools(void) {
     int L = 1;
     for (int t = 0; t < n_tables; t++) if (tables[t]->direct_lanes > L) L = tables[t]->direct_lanes;
     int ows[32], no = 0;
@@ -473,6 +474,7 @@ static void test_maxpool(void) {
     const int wins[][2] = {{3, 3}, {2, 2}, {1, 1}, {3, 1}, {1, 3}, {5, 3}};
     const int strides[][2] = {{2, 2}, {1, 1}, {1, 2}, {2, 1}, {3, 3}};
     int cases = 0;
+    for (int avg = 0; avg < 2; avg++)
     for (int w = 0; w < 6; w++) for (int st = 0; st < 5; st++) for (int pv = 0; pv < 2; pv++) for (int cm = 0; cm < 2; cm++)
     for (int o = 0; o < no; o++) {
         const int kh = wins[w][0], kw = wins[w][1], sh = strides[st][0], sw = strides[st][1];
@@ -480,25 +482,26 @@ static void test_maxpool(void) {
         /* an input that gives about ows[o] outputs, one wider every other case (a partial last window) */
         const int W = (ows[o] - 1) * sw + kw - 2 * pw + (o & 1), H = 2 * sh + kh - 2 * ph + (o % 3);
         if (W < 1 || H < 1 || kh > H + 2 * ph || kw > W + 2 * pw) continue;
+        if (avg && kh == H && kw == W && ph == 0 && pw == 0 && (H - kh) / sh == 0 && (W - kw) / sw == 0) continue; /* global: test_pools */
         cnm_pool_shape s = {C, H, W, (int)cnm_window_out((uint64_t)H, (uint64_t)kh, (uint64_t)sh, (uint64_t)ph, cm),
                             (int)cnm_window_out((uint64_t)W, (uint64_t)kw, (uint64_t)sw, (uint64_t)pw, cm), kh, kw, sh, sw, ph, pw, cases & 1};
         const size_t n = (size_t)C * s.oh * s.ow, nin = (size_t)C * H * W;
         float *in = rand_buf(nin), *ref = malloc(sizeof(float) * n), *out = malloc(sizeof(float) * n);
         add_specials(in, nin, cases);
-        const size_t ns = cnm_maxpool_scratch_floats(&s);
+        const size_t ns = cnm_pool_scratch_floats(&s);
         float *scratch = malloc(sizeof(float) * ns);
-        cnm_maxpool_f32_ref(&s, in, ref);
+        (avg ? cnm_avgpool_f32_ref : cnm_maxpool_f32_ref)(&s, in, ref);
         for (int t = 0; t < n_tables; t++) {
             memset(out, 0xff, sizeof(float) * n);
-            memset(scratch, 0x7f, sizeof(float) * ns); /* 3.4e38: a read of an unfilled slot wins and shows */
-            tables[t]->maxpool_f32(&s, in, out, scratch, 0);
-            CHECK(!memcmp(out, ref, sizeof(float) * n), "maxpool [%s] not the reference's bits: C=%d %dx%d window %dx%d stride %dx%d pad %dx%d ceil %d relu %d",
-                  tables[t]->name, C, H, W, kh, kw, sh, sw, ph, pw, cm, s.relu);
+            memset(scratch, 0x7f, sizeof(float) * ns); /* 3.4e38: a read of an unfilled slot wins (or adds) and shows */
+            (avg ? tables[t]->avgpool_f32 : tables[t]->maxpool_f32)(&s, in, out, scratch, 0);
+            CHECK(!memcmp(out, ref, sizeof(float) * n), "%s [%s] not the reference's bits: C=%d %dx%d window %dx%d stride %dx%d pad %dx%d ceil %d relu %d",
+                  avg ? "avgpool" : "maxpool", tables[t]->name, C, H, W, kh, kw, sh, sw, ph, pw, cm, s.relu);
         }
         free(in); free(ref); free(out); free(scratch);
         cases++;
     }
-    printf("kernel tester: maxpool, %d cases x %d tables\n", cases, n_tables);
+    printf("kernel tester: window pools (max and average), %d cases x %d tables\n", cases, n_tables);
 }
 
 /* ---- pools and linear ---- */
@@ -516,14 +519,13 @@ static void test_pools(void) {
                             strides[st][0], strides[st][1], ph, pw, a & 1};
         const size_t n = (size_t)C * s.oh * s.ow;
         float *in = rand_buf((size_t)C * H * W), *ref = malloc(sizeof(float) * n), *out = malloc(sizeof(float) * n);
-        float *scratch = malloc(sizeof(float) * cnm_maxpool_scratch_floats(&s));
+        float *scratch = malloc(sizeof(float) * cnm_pool_scratch_floats(&s));
         for (int max = 0; max < 2; max++) {
             (max ? cnm_maxpool_f32_ref : cnm_avgpool_f32_ref)(&s, in, ref);
             for (int t = 0; t < n_tables; t++) {
                 memset(out, 0xff, sizeof(float) * n);
-                memset(scratch, 0xff, sizeof(float) * cnm_maxpool_scratch_floats(&s)); /* NaN: a read past the copy shows */
-                if (max) tables[t]->maxpool_f32(&s, in, out, scratch, 0);
-                else tables[t]->avgpool_f32(&s, in, out);
+                memset(scratch, 0xff, sizeof(float) * cnm_pool_scratch_floats(&s)); /* NaN: a read past the copy shows */
+                (max ? tables[t]->maxpool_f32 : tables[t]->avgpool_f32)(&s, in, out, scratch, 0);
                 const double d = rel_diff(out, ref, n);
                 CHECK(d < 1e-6, "%s [%s] %dx%d window %dx%d stride %dx%d pad %dx%d: rel diff %.3g", max ? "maxpool" : "avgpool",
                       tables[t]->name, H, W, kh, kw, s.sh, s.sw, ph, pw, d);
@@ -539,7 +541,7 @@ static void test_pools(void) {
         float *in = rand_buf((size_t)C * H * W), ref[5], out[5];
         cnm_avgpool_f32_ref(&s, in, ref);
         for (int t = 0; t < n_tables; t++) {
-            tables[t]->avgpool_f32(&s, in, out);
+            tables[t]->avgpool_f32(&s, in, out, NULL, 0); /* the global pool needs no scratch */
             CHECK(rel_diff(out, ref, C) < 1e-6, "global avgpool [%s] %dx%d", tables[t]->name, H, W);
         }
         free(in);
@@ -576,7 +578,7 @@ void test_kernel_tables(void) {
     test_direct();
     test_depthwise();
     test_winograd();
-    test_maxpool();
+    test_window_pools();
     test_pools();
     test_linear();
 }

@@ -72,9 +72,6 @@ void cnm_lrn_f32_ref(const float *in, float *out, int c, int hw, int size, float
 /* Max pool; padding never wins (PyTorch pads with -inf), every window holds an input (ph < kh). */
 void cnm_maxpool_f32_ref(const cnm_pool_shape *s, const float *in, float *out);
 
-/* Same contract, AVX2 fast path for 2x2 stride 2 (falls back to the reference otherwise). */
-void cnm_avgpool_f32_avx2(const cnm_pool_shape *s, const float *in, float *out);
-
 /* out[n] = act(bias[n] + sum_k w[n][k] * x[index ? index[k] : k]). */
 void cnm_linear_f32_ref(const float *x, const float *weight, const float *bias,
                         const int32_t *index, float *out, int n, int k, int relu);
@@ -248,14 +245,18 @@ static inline size_t cnm_window_scratch_floats(int ih, int iw, int ph, int pw, i
 static inline size_t cnm_dw_scratch_floats(const cnm_conv_shape *s) {
     return cnm_window_scratch_floats(s->ih, s->iw, s->ph, s->pw, s->oh, s->ow, s->kh, s->kw, s->sh, s->sw);
 }
-/* Max pool with SIMD (maxpool.h): horizontal stride 1 or 2 (others: the reference); each thread
- * pads the planes it computes with -inf into its own scratch of cnm_maxpool_scratch_floats. */
-static inline size_t cnm_maxpool_scratch_floats(const cnm_pool_shape *s) {
+/* Max and average pools with SIMD (pool.h): horizontal stride 1 or 2 (others: the reference; the
+ * global average pool needs no scratch); each thread pads the planes it computes (-inf, or 0 for
+ * the average) into its own scratch of cnm_pool_scratch_floats. */
+static inline size_t cnm_pool_scratch_floats(const cnm_pool_shape *s) {
     return cnm_window_scratch_floats(s->ih, s->iw, s->ph, s->pw, s->oh, s->ow, s->kh, s->kw, s->sh, s->sw);
 }
 void cnm_maxpool_f32_avx2(const cnm_pool_shape *s, const float *in, float *out, float *scratch, size_t scratch_stride);
 void cnm_maxpool_f32_avx512(const cnm_pool_shape *s, const float *in, float *out, float *scratch, size_t scratch_stride);
 void cnm_maxpool_f32_neon(const cnm_pool_shape *s, const float *in, float *out, float *scratch, size_t scratch_stride);
+void cnm_avgpool_f32_avx2(const cnm_pool_shape *s, const float *in, float *out, float *scratch, size_t scratch_stride);
+void cnm_avgpool_f32_avx512(const cnm_pool_shape *s, const float *in, float *out, float *scratch, size_t scratch_stride);
+void cnm_avgpool_f32_neon(const cnm_pool_shape *s, const float *in, float *out, float *scratch, size_t scratch_stride);
 
 void cnm_depthwise_f32_ref(const cnm_dw_args *a);
 void cnm_depthwise_f32_avx2(const cnm_dw_args *a);
@@ -382,8 +383,7 @@ typedef void (*cnm_pointwise_q8_fn)(const cnm_q8_args *a);
 typedef void (*cnm_direct_fn)(const cnm_direct_args *a);
 typedef void (*cnm_linear_f32_fn)(const float *x, const float *weight, const float *bias, const int32_t *index, float *out,
                                   int n, int k, int relu, float *packed);
-typedef void (*cnm_pool_fn)(const cnm_pool_shape *s, const float *in, float *out);
-typedef void (*cnm_maxpool_fn)(const cnm_pool_shape *s, const float *in, float *out, float *scratch, size_t scratch_stride);
+typedef void (*cnm_pool_fn)(const cnm_pool_shape *s, const float *in, float *out, float *scratch, size_t scratch_stride);
 typedef void (*cnm_depthwise_fn)(const cnm_dw_args *a);
 typedef void (*cnm_winograd_fn)(const cnm_wino_args *a);
 
@@ -410,7 +410,7 @@ typedef struct cnm_kernels {
     cnm_direct_fn direct_q8;
     cnm_linear_f32_fn linear_f32;
     cnm_pool_fn avgpool_f32;
-    cnm_maxpool_fn maxpool_f32;
+    cnm_pool_fn maxpool_f32;
     cnm_depthwise_fn depthwise_f32;
     cnm_winograd_fn winograd_f32;
     /* tiles, for the planner and the tester (tests/kernel_tester.c derives its cases from them):

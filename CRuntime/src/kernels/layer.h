@@ -4,6 +4,7 @@
 #define LY_CAT2_(a, b) a##b
 #define LY_CAT_(a, b) LY_CAT2_(a, b)
 #define ly_relu LY_CAT_(LY_SIMD, _relu)
+#define ly_add LY_CAT_(LY_SIMD, _add)
 #define ly_clamp LY_CAT_(LY_SIMD, _clamp)
 #define ly_store LY_CAT_(LY_SIMD, _store)
 #define ly_post LY_CAT_(LY_SIMD, _post)

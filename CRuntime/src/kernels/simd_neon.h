@@ -14,6 +14,7 @@ static inline void simd4_store(float *y, float32x4_t v, int n) {
     vst1q_f32(t, v);
     memcpy(y, t, sizeof(float) * (size_t)n);
 }
+static inline float32x4_t simd4_add(float32x4_t a, float32x4_t b) { return vaddq_f32(a, b); }
 /* ReLU as the references compute it (v > 0 ? v : 0): NaN and -0 give +0 */
 static inline float32x4_t simd4_relu(float32x4_t v) { return vmaxnmq_f32(v, vdupq_n_f32(0.0f)); }
 /* a fused CLIP as cnm_clamp computes it (NaN stays NaN; vmaxq/vminq would make -0 and +0 ties

@@ -17,6 +17,7 @@ CNM_AVX2 static inline void simd8_store(float *y, __m256 v, int n) {
     _mm256_storeu_ps(tmp, v);
     memcpy(y, tmp, sizeof(float) * (size_t)n);
 }
+CNM_AVX2 static inline __m256 simd8_add(__m256 a, __m256 b) { return _mm256_add_ps(a, b); }
 /* ReLU as max_ps(v, 0) computes it: NaN and -0 give +0 (the references' v > 0 ? v : 0) */
 CNM_AVX2 static inline __m256 simd8_relu(__m256 v) { return _mm256_max_ps(v, _mm256_setzero_ps()); }
 /* a fused CLIP: max_ps(lo, v) is v unless v < lo (NaN: v), min_ps(hi, .) likewise: cnm_clamp */
@@ -33,6 +34,7 @@ CNM_AVX512 static inline void simd16_store(float *y, __m512 v, int n) {
     if (n >= 16) _mm512_storeu_ps(y, v);
     else if (n > 0) _mm512_mask_storeu_ps(y, (__mmask16)((1u << n) - 1u), v);
 }
+CNM_AVX512 static inline __m512 simd16_add(__m512 a, __m512 b) { return _mm512_add_ps(a, b); }
 CNM_AVX512 static inline __m512 simd16_relu(__m512 v) { return _mm512_max_ps(v, _mm512_setzero_ps()); }
 CNM_AVX512 static inline __m512 simd16_clamp(__m512 v, float lo, float hi) {
     return _mm512_min_ps(_mm512_set1_ps(hi), _mm512_max_ps(_mm512_set1_ps(lo), v));

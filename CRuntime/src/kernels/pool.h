@@ -1,0 +1,98 @@
+/* Max and average pooling, fp32, written once for every ISA over its layer (layer_f32_<isa>.h): a
+ * file pool_f32_<isa>.c includes its layer and this header, which defines
+ * `static void pool_run(const cnm_pool_shape *s, const float *in, float *out, float *scratch,
+ * size_t scratch_stride, int avg)` for horizontal strides 1 and 2, and `pool_global_avg` for the
+ * global average pool.
+ *
+ * Algorithm: that of depthwise.h with max (or add) for multiply-accumulate. Work is split over
+ * channels; a thread pads its channel's plane into its own scratch (window.h) with -inf (max) or
+ * 0 (average), which stands for PyTorch's padding and for the part of a ceil-mode window past the
+ * input (for max neither can win: every window holds an input; for the average a zero adds
+ * nothing, and the divisor is kh * kw, padding counted, as in the reference), then takes each
+ * output row POOL_U vectors of LY_L pixels at a time over the window's taps in the reference's
+ * order: max with its NaN rule (ly_maxnan), or a sum from +0 then one multiply by 1 / (kh * kw),
+ * which is the reference's float arithmetic, so both are the reference's bits. The global
+ * average sums each plane in vector lanes (a different order: within 1e-6 relative). */
+#ifndef CNM_POOL_H
+#define CNM_POOL_H
+#include "window.h"
+#define POOL_U 4
+#define POOL_ALWAYS_INLINE static inline __attribute__((always_inline))
+#endif
+
+POOL_ALWAYS_INLINE LY_TARGET void pool_tile(const cnm_pool_shape *s, const float *pad, size_t RS, size_t HS, float *y, int oy,
+                                            int x0, const int V, const int avg) {
+    const float init = avg ? 0.0f : -INFINITY, zero = 0.0f;
+    ly_vf m[POOL_U];
+    for (int v = 0; v < V; v++) m[v] = ly_acc_init(&init, 0);
+    for (int ky = 0; ky < s->kh; ky++)
+        for (int kx = 0; kx < s->kw; kx++) {
+            const float *p = cnm_window_tap(pad, RS, HS, oy * s->sh + ky, x0, kx, s->sw);
+            for (int v = 0; v < V; v++) {
+                const ly_vf x = ly_load((const int32_t *)(const void *)(p + v * LY_L));
+                m[v] = avg ? ly_add(m[v], x) : ly_maxnan(m[v], x);
+            }
+        }
+    for (int v = 0; v < V; v++) {
+        /* fma(sum, 1 / (kh kw), +0) is the reference's sum * inv (the sum is never -0); then the
+         * reference's ReLU: m < 0 ? 0 : m (NaN and -0 stay) */
+        ly_vf r = avg ? ly_post(m[v], 1.0f / (float)(s->kh * s->kw), 0.0f, 0) : m[v];
+        if (s->relu) r = ly_maxnan(r, ly_acc_init(&zero, 0));
+        ly_store(y + x0 + v * LY_L, r, s->ow - x0 - v * LY_L);
+    }
+}
+
+static LY_TARGET void pool_run(const cnm_pool_shape *s, const float *in, float *out, float *scratch, size_t scratch_stride,
+                               const int avg) {
+    const size_t RS = cnm_window_row_floats(s->iw, s->pw, s->ow, s->kw, s->sw, LY_L), HS = RS / 2;
+    const int rows = cnm_window_rows(s->ih, s->ph, s->oh, s->kh, s->sh);
+    float *pad = scratch + scratch_stride * cnm_thread_slot();
+#pragma omp for schedule(static)
+    for (int c = 0; c < s->c; c++) {
+        cnm_window_pad(in + (size_t)c * s->ih * s->iw, s->ih, s->iw, s->ph, s->pw, s->sw, rows, RS, avg ? 0.0f : -INFINITY, pad);
+        for (int oy = 0; oy < s->oh; oy++) {
+            float *y = out + ((size_t)c * s->oh + oy) * s->ow;
+            for (int x0 = 0; x0 < s->ow; x0 += POOL_U * LY_L) {
+                const int v = (s->ow - x0 + LY_L - 1) / LY_L;
+                if (avg) {
+                    if (v >= 4) pool_tile(s, pad, RS, HS, y, oy, x0, 4, 1);
+                    else if (v == 3) pool_tile(s, pad, RS, HS, y, oy, x0, 3, 1);
+                    else if (v == 2) pool_tile(s, pad, RS, HS, y, oy, x0, 2, 1);
+                    else pool_tile(s, pad, RS, HS, y, oy, x0, 1, 1);
+                } else {
+                    if (v >= 4) pool_tile(s, pad, RS, HS, y, oy, x0, 4, 0);
+                    else if (v == 3) pool_tile(s, pad, RS, HS, y, oy, x0, 3, 0);
+                    else if (v == 2) pool_tile(s, pad, RS, HS, y, oy, x0, 2, 0);
+                    else pool_tile(s, pad, RS, HS, y, oy, x0, 1, 0);
+                }
+            }
+        }
+    }
+}
+
+/* the global average pool (one output per channel, no padding): two vectors of partial sums */
+static LY_TARGET void pool_global_avg(const cnm_pool_shape *s, const float *in, float *out) {
+    const int n = s->ih * s->iw;
+    const float inv = 1.0f / (float)n, zero = 0.0f;
+#pragma omp for schedule(static)
+    for (int c = 0; c < s->c; c++) {
+        const float *x = in + (size_t)c * n;
+        ly_vf s0 = ly_acc_init(&zero, 0), s1 = s0;
+        int i = 0;
+        for (; i + 2 * LY_L <= n; i += 2 * LY_L) {
+            s0 = ly_add(s0, ly_load((const int32_t *)(const void *)(x + i)));
+            s1 = ly_add(s1, ly_load((const int32_t *)(const void *)(x + i + LY_L)));
+        }
+        float lanes[LY_L], sum = 0.0f;
+        ly_store(lanes, ly_add(s0, s1), LY_L);
+        for (int k = 0; k < LY_L; k++) sum += lanes[k];
+        for (; i < n; i++) sum += x[i];
+        sum *= inv;
+        out[c] = (s->relu && sum < 0.0f) ? 0.0f : sum;
+    }
+}
+
+/* whether pool_global_avg computes s (else pool_run, or the reference for strides past 2) */
+static inline int pool_is_global(const cnm_pool_shape *s) {
+    return s->oh == 1 && s->ow == 1 && s->kh == s->ih && s->kw == s->iw && s->ph == 0 && s->pw == 0;
+}
