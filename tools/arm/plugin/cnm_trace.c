@@ -44,6 +44,7 @@ typedef struct {
     level lv[MAX_LEVELS];
     uint64_t stream_last[STREAMS];
     int64_t stream_stride[STREAMS];
+    uint8_t stream_live[STREAMS];
     uint32_t stream_stamp[STREAMS], stream_clock;
     int ready;
 } vcpu_state;
@@ -88,30 +89,31 @@ static int level_access(level *l, const level_cfg *c, uint64_t line) {
     return 0;
 }
 
-/* The stream detector, standing in for the core's prefetcher: a table of recent miss streams, each
- * its last line and its stride. A miss one stride (up to MAX_STRIDE lines, either direction) past a
- * stream's last line continues it (predicted: the prefetcher would have fetched it); any other miss
- * trains the nearest stream within MAX_STRIDE lines to the new stride, or starts a new one. */
+/* The stream detector, standing in for the core's prefetchers: a table of recent miss streams, each
+ * its last line, its stride and whether it has predicted a miss yet. A miss is predicted when it is
+ * one stride past a stream's last line, or one or two lines beside it (the next-line prefetch,
+ * either direction); then the stream moves on. Any other miss trains the nearest stream within
+ * MAX_STRIDE lines that has not predicted anything yet to the new stride (a stream that works is
+ * not stolen by a stray miss), or replaces the least recently used stream. */
 static int streamed(vcpu_state *v, uint64_t line) {
-    uint32_t now = ++v->stream_clock;
-    int oldest = 0, nearest = -1;
+    const uint32_t now = ++v->stream_clock;
+    int oldest = 0, near = -1, nearest = -1;
     int64_t best = MAX_STRIDE + 1;
     for (int s = 0; s < STREAMS; s++) {
-        const int64_t d = (int64_t)(line - v->stream_last[s]);
-        if (v->stream_stamp[s] && d != 0 && d == v->stream_stride[s]) {
-            v->stream_last[s] = line;
-            v->stream_stamp[s] = now;
-            return 1;
-        }
-        const int64_t ad = d < 0 ? -d : d;
-        if (v->stream_stamp[s] && ad <= MAX_STRIDE && ad < best) best = ad, nearest = s;
-        if (v->stream_stamp[s] < v->stream_stamp[oldest]) oldest = s;
+        if (!v->stream_stamp[s]) { oldest = s; continue; }
+        const int64_t d = (int64_t)(line - v->stream_last[s]), ad = d < 0 ? -d : d;
+        if (d != 0 && d == v->stream_stride[s]) { nearest = s; near = 1; break; }
+        if (ad >= 1 && ad <= 2 && near < 0) near = 0, nearest = s;
+        if (near < 0 && !v->stream_live[s] && ad >= 1 && ad <= MAX_STRIDE && ad < best) best = ad, nearest = s;
+        if (v->stream_stamp[oldest] && v->stream_stamp[s] < v->stream_stamp[oldest]) oldest = s;
     }
-    const int s = nearest >= 0 ? nearest : oldest;
+    const int s = nearest >= 0 ? nearest : oldest, hit = near >= 0;
+    if (nearest < 0) v->stream_live[s] = 0;
     v->stream_stride[s] = nearest >= 0 ? (int64_t)(line - v->stream_last[s]) : 0;
+    v->stream_live[s] |= (uint8_t)hit;
     v->stream_last[s] = line;
     v->stream_stamp[s] = now;
-    return 0;
+    return hit;
 }
 
 static void access_line(vcpu_state *v, block *b, uint64_t line) {
