@@ -80,18 +80,24 @@ DK_ALWAYS_INLINE LY_TARGET void dk_tile(const dk_job *j, const int MR, const int
         for (int jw = 0; jw < j->JW; jw++) {
             const int32_t *xin = j->pad + (size_t)(g * j->JW + jw) * j->PS + (size_t)oy * s->sh * j->RS;
             const int32_t *wp = wb + (size_t)jw * wj;
+            /* each slot's first input, so that a tap's loads are slot pointer + tap offset (one
+             * register-offset load each on aarch64, not an add and a shift per slot and tap) */
+            const int32_t *xk[4], *xk2[4];
+            DK_UNROLL
+            for (int k = 0; k < S; k++) xk[k] = xin + off[k], xk2[k] = xin + off2[k];
+            (void)xk2;
             for (int ky = 0; ky < s->kh; ky++)
                 for (int kx = 0; kx < s->kw; kx++) {
-                    const int32_t *xt = xin + (size_t)ky * j->RS + tap_col(s, kx);
+                    const size_t t = (size_t)ky * j->RS + tap_col(s, kx);
                     const int32_t *w0 = wp + (size_t)(ky * s->kw + kx) * wt;
                     ly_xv x[4];
                     DK_UNROLL
                     for (int k = 0; k < S; k++) {
 #if DK_HALF
-                        if (P == 0) x[k] = dk_load_half(xt + off[k], xt + off2[k]);
+                        if (P == 0) x[k] = dk_load_half(xk[k] + t, xk2[k] + t);
                         else
 #endif
-                            x[k] = ly_load(xt + off[k]);
+                            x[k] = ly_load(xk[k] + t);
                     }
                     const ly_wt w = ly_wt_load(w0);
                     DK_UNROLL

@@ -9,3 +9,4 @@
 #define ly_store LY_CAT_(LY_SIMD, _store)
 #define ly_post LY_CAT_(LY_SIMD, _post)
 #define ly_split LY_CAT_(LY_SIMD, _split)
+#define ly_half LY_CAT_(LY_SIMD, _half)

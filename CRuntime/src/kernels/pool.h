@@ -70,8 +70,70 @@ static LY_TARGET void pool_run(const cnm_pool_shape *s, const float *in, float *
     }
 }
 
+/* Windows that lie inside the input (no padding, no ceil-mode overhang; DenseNet's 2x2 stride-2
+ * transitions): the taps are read in place, no copy. Each vector of outputs (stride 2: tap kx is
+ * the even or odd half of the 2 LY_L floats from column 2 ox + kx - kx % 2) is computed like
+ * pool_tile, in the reference's order: the same bits. */
+static inline int pool_inside(const cnm_pool_shape *s) {
+    return s->ph == 0 && s->pw == 0 && (s->oh - 1) * s->sh + s->kh <= s->ih && (s->ow - 1) * s->sw + s->kw <= s->iw &&
+           s->sw <= 2;
+}
+
+/* one vector of outputs from ox of output row y, window KH x KW (constants for the 2x2 window,
+ * so that its two taps of a row share their loads) */
+POOL_ALWAYS_INLINE LY_TARGET ly_vf pool_in_place_vec(const cnm_pool_shape *s, const float *r0, int ox, const int KH, const int KW,
+                                                   const int avg) {
+    const float init = avg ? 0.0f : -INFINITY;
+    ly_vf m = ly_acc_init(&init, 0);
+    for (int ky = 0; ky < KH; ky++) {
+        const float *row = r0 + (size_t)ky * s->iw;
+        for (int kx = 0; kx < KW; kx++) {
+            const ly_vf v = s->sw == 1 ? ly_load((const int32_t *)(const void *)(row + ox + kx))
+                                       : ly_half(row + 2 * ox + (kx & ~1), kx & 1);
+            m = avg ? ly_add(m, v) : ly_maxnan(m, v);
+        }
+    }
+    return m;
+}
+
+static LY_TARGET void pool_in_place(const cnm_pool_shape *s, const float *in, float *out, const int avg) {
+    const float zero = 0.0f, inv = 1.0f / (float)(s->kh * s->kw);
+    const int w22 = s->kh == 2 && s->kw == 2;
+    /* the last column read is sw * ox + reach: stride 1, LY_L - 1 + kw - 1; stride 2, 2 LY_L - 1 +
+     * the last tap's pair start, (kw - 1) rounded down to even. Past its row a vector reads the
+     * next row (lanes not stored), so it may run while that stays inside the plane. */
+    const size_t plane = (size_t)s->ih * s->iw;
+    const int reach = s->sw == 1 ? LY_L + s->kw - 2 : 2 * LY_L - 1 + ((s->kw - 1) & ~1);
+#pragma omp for schedule(static)
+    for (int c = 0; c < s->c; c++) {
+        const float *x = in + (size_t)c * plane;
+        for (int oy = 0; oy < s->oh; oy++) {
+            float *y = out + ((size_t)c * s->oh + oy) * s->ow;
+            const float *r0 = x + (size_t)oy * s->sh * s->iw;
+            const size_t last_row = (size_t)(oy * s->sh + s->kh - 1) * s->iw;
+            int ox = 0;
+            for (; ox < s->ow && last_row + (size_t)(s->sw * ox + reach) < plane; ox += LY_L) {
+                ly_vf m = w22 ? pool_in_place_vec(s, r0, ox, 2, 2, avg) : pool_in_place_vec(s, r0, ox, s->kh, s->kw, avg);
+                ly_vf r = avg ? ly_post(m, inv, 0.0f, 0) : m;
+                if (s->relu) r = ly_maxnan(r, ly_acc_init(&zero, 0));
+                ly_store(y + ox, r, s->ow - ox);
+            }
+            for (; ox < s->ow; ox++) { /* the bottom right of the plane: the references' loops */
+                float v = avg ? 0.0f : -INFINITY;
+                for (int ky = 0; ky < s->kh; ky++)
+                    for (int kx = 0; kx < s->kw; kx++) {
+                        const float t = r0[(size_t)ky * s->iw + (size_t)(s->sw * ox + kx)];
+                        v = avg ? v + t : ((t > v || t != t) ? t : v);
+                    }
+                if (avg) v *= inv;
+                y[ox] = (s->relu && v < 0.0f) ? 0.0f : v;
+            }
+        }
+    }
+}
+
 /* the global average pool (one output per channel, no padding): two vectors of partial sums */
-static LY_TARGET void pool_global_avg(const cnm_pool_shape *s, const float *in, float *out) {
+static inline LY_TARGET void pool_global_avg(const cnm_pool_shape *s, const float *in, float *out) {
     const int n = s->ih * s->iw;
     const float inv = 1.0f / (float)n, zero = 0.0f;
 #pragma omp for schedule(static)

@@ -29,6 +29,12 @@ static inline float32x4_t simd4_post(float32x4_t v, float s, float b, int relu) 
     v = vfmaq_f32(vdupq_n_f32(b), v, vdupq_n_f32(s));
     return relu ? simd4_relu(v) : v;
 }
+/* the even (odd = 0) or odd (odd = 1) floats of p[0, 8): the stride-2 taps of a window read in
+ * place (pool.h) */
+static inline float32x4_t simd4_half(const float *p, int odd) {
+    const float32x4x2_t v = vld2q_f32(p);
+    return odd ? v.val[1] : v.val[0];
+}
 /* the even and the odd floats of x[0, 2n): the stride-2 window kernels' split rows (window.h) */
 static inline void simd4_split(const float *x, float *even, float *odd, int n) {
     int j = 0;

@@ -55,6 +55,18 @@ CNM_AVX2 static inline void simd8_split(const float *x, float *even, float *odd,
     }
     for (; j < n; j++) even[j] = x[2 * j], odd[j] = x[2 * j + 1];
 }
+/* the even (odd = 0) or odd (odd = 1) floats of p[0, 16) / p[0, 32): the stride-2 taps of a
+ * window read in place (pool.h) */
+CNM_AVX2 static inline __m256 simd8_half(const float *p, int odd) {
+    const __m256 a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8);
+    const __m256 e = odd ? _mm256_shuffle_ps(a, b, 0xDD) : _mm256_shuffle_ps(a, b, 0x88);
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xD8));
+}
+CNM_AVX512 static inline __m512 simd16_half(const float *p, int odd) {
+    const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    return _mm512_permutex2var_ps(_mm512_loadu_ps(p), odd ? io : ie, _mm512_loadu_ps(p + 16));
+}
 CNM_AVX512 static inline void simd16_split(const float *x, float *even, float *odd, int n) {
     const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);

@@ -38,13 +38,13 @@ static const cnm_kernels TABLES[] = {
      cnm_avgpool_f32_avx2, cnm_maxpool_f32_avx2, cnm_depthwise_f32_avx2, cnm_winograd_f32_avx2, 4, 16, 4, 8},
     {"avx512f", "avx2+fma", "+avx512f", "", CNM_CPU_AVX2 | CNM_CPU_AVX512F, 3, cnm_pointwise_f32_avx512,
      cnm_conv2d_direct_f32_avx512, cnm_pointwise_q8_avx2, cnm_conv2d_direct_q8_avx2, cnm_linear_f32_avx2,
-     cnm_avgpool_f32_avx512, cnm_maxpool_f32_avx512, cnm_depthwise_f32_avx512, cnm_winograd_f32_avx512, 8, 32, 4, 16},
+     cnm_avgpool_f32_avx2, cnm_maxpool_f32_avx512, cnm_depthwise_f32_avx512, cnm_winograd_f32_avx512, 8, 32, 4, 16},
     {"avx512f+avx-vnni", "avx2+fma", "+avx512f", "+avx-vnni", CNM_CPU_AVX2 | CNM_CPU_AVX512F | CNM_CPU_AVXVNNI, 3,
      cnm_pointwise_f32_avx512, cnm_conv2d_direct_f32_avx512, cnm_pointwise_q8_avxvnni, cnm_conv2d_direct_q8_avxvnni,
-     cnm_linear_f32_avx2, cnm_avgpool_f32_avx512, cnm_maxpool_f32_avx512, cnm_depthwise_f32_avx512, cnm_winograd_f32_avx512, 8, 32, 4, 16},
+     cnm_linear_f32_avx2, cnm_avgpool_f32_avx2, cnm_maxpool_f32_avx512, cnm_depthwise_f32_avx512, cnm_winograd_f32_avx512, 8, 32, 4, 16},
     {"avx512f+avx512-vnni", "avx2+fma", "+avx512f", "+avx512-vnni", CNM_CPU_AVX2 | CNM_CPU_AVX512F | CNM_CPU_AVX512VNNI, 3,
      cnm_pointwise_f32_avx512, cnm_conv2d_direct_f32_avx512, cnm_pointwise_q8_avx512vnni, cnm_conv2d_direct_q8_avx512vnni,
-     cnm_linear_f32_avx2, cnm_avgpool_f32_avx512, cnm_maxpool_f32_avx512, cnm_depthwise_f32_avx512, cnm_winograd_f32_avx512, 8, 32, 4, 16},
+     cnm_linear_f32_avx2, cnm_avgpool_f32_avx2, cnm_maxpool_f32_avx512, cnm_depthwise_f32_avx512, cnm_winograd_f32_avx512, 8, 32, 4, 16},
 };
 #elif defined(__aarch64__)
 static const cnm_kernels TABLES[] = {

@@ -37,6 +37,12 @@ LY_TARGET static inline void cnm_window_pad(const float *x, int ih, int iw, int 
             cnm_fill_floats(r + pw + iw, RS - (size_t)(pw + iw), fill); /* right padding and slack */
             continue;
         }
+        if (pw == 0 && iw % 2 == 0 && (size_t)iw <= 2 * HS) { /* no left padding, even width: split in place */
+            ly_split(xr, r, r + HS, iw / 2);
+            cnm_fill_floats(r + iw / 2, HS - (size_t)iw / 2, fill);
+            cnm_fill_floats(r + HS + iw / 2, HS - (size_t)iw / 2, fill);
+            continue;
+        }
         /* stride 2: padded column X (input column X - pw, or fill) goes to half X % 2 at X / 2; the
          * padded row is built a chunk at a time and split */
         float tmp[2 * CNM_WINDOW_CHUNK];
