@@ -51,6 +51,10 @@ static inline int32_t q8n_zero_word(int per, int zp) {
 static inline void q8n_pack_pointwise(const cnm_q8_args *q, int32_t *panel, int g, int p0, int n, int per) {
     const cnm_pw_args *a = &q->pw;
     const int words = (a->cin_g + per - 1) / per, nr = (n + 15) / 16 * 16;
+    /* in locals: the panel's stores (int32) could alias the struct's int fields, which would be
+     * re-read and re-broadcast for every 4 pixels */
+    const float inv = q->inv_scale;
+    const int zp = q->zp, relu = a->pre_relu;
     for (int j = 0; j < words; j++) {
         /* each channel's row (after the gather) and BatchNorm constants, looked up once per panel */
         const int nch = a->cin_g - per * j < per ? a->cin_g - per * j : per;
@@ -66,8 +70,8 @@ static inline void q8n_pack_pointwise(const cnm_q8_args *q, int32_t *panel, int 
             int32x4_t word = vdupq_n_s32(0);
             for (int h = 0; h < nch && p < n; h++) {
                 float32x4_t v = vfmaq_f32(sh[h], q8n_load(xs[h] + p, n - p), sc[h]);
-                if (a->pre_relu) v = q8n_relu(v);
-                word = q8n_word(word, q8n_quant(v, q->inv_scale, q->zp), h, per, q->zp);
+                if (relu) v = q8n_relu(v);
+                word = q8n_word(word, q8n_quant(v, inv, zp), h, per, zp);
             }
             vst1q_s32(panel + (size_t)j * CNM_PW_TILE + p, word);
         }
