@@ -8,7 +8,8 @@ qemu for the big networks); each figure is cached as OUT/NAME.json and reused.
 
 ROOT: an arm64 Debian root with python3 (mmdebstrap, tools/arm/README.md); SITE: ncnn's aarch64
 wheel unzipped; --ncnn-models: tools/arm/ncnn_models.py's output; --full: the .cnm files of
-tools/fixtures/make_onnx.py --full (resnet18, resnet50, googlenet, densenet121 and -int8). Every
+tools/fixtures/make_onnx.py --full (resnet18, resnet50, googlenet, densenet121 and -int8). The
+traces stay in OUT/traces; --reprice prices them again without qemu (after a change to estimate). Every
 figure is one inference at one thread: the difference of runs with 1 and 2 inferences (ncnn) or
 0 and 1 (ours, loading excluded either way).
 """
@@ -49,12 +50,13 @@ RACE = [
 
 
 def run_estimate(a, key, ghz, per_run, argv, env=None):
-    path = os.path.join(a.out, key + ".json")
-    if os.path.exists(path):
+    path, traces = os.path.join(a.out, key + ".json"), os.path.join(a.out, "traces", key)
+    replay = a.reprice and os.path.exists(os.path.join(traces, "meta.json"))
+    if os.path.exists(path) and not replay:
         with open(path) as f:
             return json.load(f)
-    cmd = [sys.executable, os.path.join(HERE, "estimate"), "--cpu", a.cpu, "--ghz", str(ghz), "--per-run", per_run,
-           "--top", "30", "--"] + argv
+    cmd = [sys.executable, os.path.join(HERE, "estimate"), "--cpu", a.cpu, "--ghz", str(ghz), "--top", "30"]
+    cmd += ["--replay", traces] if replay else ["--per-run", per_run, "--keep", traces, "--"] + argv
     print(f"race: {key} ...", file=sys.stderr, flush=True)
     r = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if r.returncode:
@@ -147,6 +149,7 @@ def main():
     ap.add_argument("--ncnn-models", required=True)
     ap.add_argument("--full")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--reprice", action="store_true", help="price the kept traces again (after a change to estimate)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     if a.what == "validate":

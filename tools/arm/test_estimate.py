@@ -72,6 +72,9 @@ def main():
     ref = mca_cycles("cortex-a72", body)
     check(abs(chain["cycles"] - ref) <= 1, f"dependent fmla loop: {chain['cycles']} cycles, llvm-mca alone {ref:.2f}")
     check(chain["cycles"] >= 3 * par["cycles"], f"4 dependent fmla ({chain['cycles']} cycles) cost at least 3x 4 independent ones ({par['cycles']})")
+    split = estimate("cortex-a72", known, "split", "{runs}")
+    check(split["insns"] == 6 and abs(split["cycles"] - chain["cycles"]) <= 1,
+          f"the same loop across a page boundary (two qemu blocks) is priced as one: {split['cycles']} cycles, {chain['cycles']} in one page")
     a53 = estimate("cortex-a53", known, "parallel", "{runs}")
     check(a53["cycles"] > par["cycles"], f"Cortex-A53 (in order, one 64-bit FP pipe) is slower per iteration: {a53['cycles']} > {par['cycles']} cycles")
 

@@ -1,10 +1,14 @@
 /* The zero-bordered input copy shared by the direct convolution kernels of every ISA. */
 #include "direct_layout.h"
 
-#include <string.h>
-
 size_t cnm_direct_padded_floats(const cnm_conv_shape *s) { return direct_padded_floats(s); }
 
+/* Plain loops, not memset / memcpy: the rows are short (tens of floats), where a library call per
+ * border costs more than the copy (on the Cortex-A72 estimate, 5% of CondenseNet-86 fp32 was
+ * memset and memcpy called from here). GCC would turn the loops back into those calls. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
 void cnm_direct_pack(const cnm_conv_shape *s, const float *in, float *pad) {
     const int RS = padded_row(s), PH = s->ih + 2 * s->ph;
     const size_t PS = (size_t)PH * RS;
@@ -16,21 +20,22 @@ void cnm_direct_pack(const cnm_conv_shape *s, const float *in, float *pad) {
             float *row = p + (size_t)y * RS;
             const int iy = y - s->ph;
             if (iy < 0 || iy >= s->ih) {
-                memset(row, 0, sizeof(float) * (size_t)RS);
+                for (int X = 0; X < RS; X++) row[X] = 0.0f;
                 continue;
             }
+            const float *xr = x + (size_t)iy * s->iw;
             if (s->sw == 2) {
                 const int half = padded_half(s);
-                memset(row, 0, sizeof(float) * (size_t)RS);
+                for (int X = 0; X < RS; X++) row[X] = 0.0f;
                 for (int ix = 0; ix < s->iw; ix++) {
                     const int X = ix + s->pw;
-                    row[(X & 1) * half + X / 2] = x[(size_t)iy * s->iw + ix];
+                    row[(X & 1) * half + X / 2] = xr[ix];
                 }
                 continue;
             }
-            memset(row, 0, sizeof(float) * (size_t)s->pw);
-            memcpy(row + s->pw, x + (size_t)iy * s->iw, sizeof(float) * (size_t)s->iw);
-            memset(row + s->pw + s->iw, 0, sizeof(float) * (size_t)(RS - s->pw - s->iw));
+            for (int X = 0; X < s->pw; X++) row[X] = 0.0f;
+            for (int ix = 0; ix < s->iw; ix++) row[s->pw + ix] = xr[ix];
+            for (int X = s->pw + s->iw; X < RS; X++) row[X] = 0.0f;
         }
     }
 }

@@ -1,6 +1,7 @@
 /* Programs whose block counts and cache misses are known in advance, for tools/arm/test_estimate.py.
  *   known chain N      N iterations of a 6-instruction loop: 4 dependent fmla, subs, b.ne
  *   known parallel N   N iterations of a 6-instruction loop: 4 independent fmla, subs, b.ne
+ *   known split N      the chain loop laid across a page boundary (qemu translates it as two blocks)
  *   known stream BYTES N   N passes reading a BYTES buffer, one load per 64-byte line
  *   known chase BYTES N    N passes of a pointer chase through the BYTES buffer's lines in a
  *                          random order (one load per line; nothing a stream detector predicts)
@@ -17,7 +18,14 @@ int main(int argc, char **argv) {
     const char *what = argv[1];
     long a = atol(argv[2]), n = argc > 3 ? atol(argv[3]) : 0;
     uint64_t sink = 0;
-    if (!strcmp(what, "chain") || !strcmp(what, "parallel")) {
+    if (!strcmp(what, "split")) {
+        long it = a <= 0 ? 1 : a;
+        /* 1021 nops after a page start, so that the loop's first 3 instructions end the page */
+        __asm__ volatile("movi v0.4s, #0\n movi v1.4s, #0\n movi v2.4s, #0\n b 2f\n .balign 4096\n .rept 1021\n nop\n .endr\n"
+                         "2: 1: fmla v0.4s, v1.4s, v2.4s\n fmla v0.4s, v1.4s, v2.4s\n"
+                         "fmla v0.4s, v1.4s, v2.4s\n fmla v0.4s, v1.4s, v2.4s\n"
+                         "subs %x0, %x0, #1\n b.ne 1b\n" : "+r"(it) :: "v0", "v1", "v2", "cc");
+    } else if (!strcmp(what, "chain") || !strcmp(what, "parallel")) {
         long it = a;
         if (it <= 0) it = 1; /* the loop runs at least once; the difference of two runs stays exact */
         if (!strcmp(what, "chain"))
