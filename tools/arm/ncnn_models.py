@@ -26,23 +26,16 @@ import tempfile
 
 import torch
 import torch.nn.functional as F
-import torchvision
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 sys.path.insert(0, os.path.join(ROOT, "tools/bench"))
+sys.path.insert(0, os.path.join(ROOT, "tools/fixtures"))
+import make_onnx  # noqa: E402  (FULL: the torchvision networks)
 import race  # noqa: E402  (TestTimeCondenseNet, condense, load_state)
 
-TORCHVISION = {
-    "resnet18": lambda: torchvision.models.resnet18(weights=None),
-    "resnet50": lambda: torchvision.models.resnet50(weights=None),
-    "squeezenet1_1": lambda: torchvision.models.squeezenet1_1(weights=None),
-    "mobilenet_v2": lambda: torchvision.models.mobilenet_v2(weights=None),
-    "shufflenet_v2_x1_0": lambda: torchvision.models.shufflenet_v2_x1_0(weights=None),
-    "googlenet": lambda: torchvision.models.googlenet(weights=None, aux_logits=False, init_weights=False),
-    "alexnet": lambda: torchvision.models.alexnet(weights=None),
-    "vgg16": lambda: torchvision.models.vgg16(weights=None),
-    "densenet121": lambda: torchvision.models.densenet121(weights=None),
-}
+# the full-size networks of tools/fixtures/make_onnx.py (one definition), under ncnn's names
+TORCHVISION = {("shufflenet_v2_x1_0" if k == "shufflenet_v2" else k): f for k, f in make_onnx.FULL.items()
+               if k not in ("regnet_y_400mf", "resnext50")}
 CONDENSENETS = {
     "condensenet86": ("Tests/EdgeInferTests/Fixtures/official/condensenet86-cifar10-converted.pth", 32),
     "condensenet-imagenet": ("tools/bench/models/condensenet-imagenet-g4-train.pth", 224),

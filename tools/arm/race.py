@@ -119,7 +119,8 @@ def race(a):
     ghz = a.ghz or {"cortex-a72": 1.8, "cortex-a76": 2.4, "cortex-a53": 1.4}[a.cpu]
     fp16 = a.cpu == "cortex-a76"
     print(f"Estimated ms per inference on {a.cpu} at {ghz} GHz, 1 thread (tools/arm/estimate)\n")
-    head = "| network | edge-infer fp32 | edge-infer int8 | ncnn fp32 |" + (" ncnn fp16 off |" if fp16 else "") + " fp32 ratio | int8 ratio |"
+    head = ("| network | edge-infer fp32 | edge-infer int8 |" + (" ncnn default (fp16) | ncnn fp16 off |" if fp16 else " ncnn fp32 |")
+            + " fp32 ratio | int8 ratio |")
     print(head)
     print("|" + " --- |" * (head.count("|") - 1))
     for row, params, size, f32, i8 in RACE:
