@@ -279,10 +279,13 @@ static cnm_status prepare_q8(cnm_model *m, cnm_step *st, cnm_error *err) {
     const int rows = st->kind != CNM_STEP_DIRECT, kk_w = (int)(w->dims[2] * w->dims[3]);
     const int cin_g = (int)w->dims[1] * (rows ? kk_w : 1), kk = rows ? 1 : kk_w;
     const int groups = cv->prm.conv2d.groups;
+#if defined(__x86_64__) /* the int16 pairs only the AVX2 int8 kernels read (layer_q8_avx2.h) */
     st->q8_wpairs = malloc(sizeof(int32_t) * cnm_q8_pairs_elems((int)cout, cin_g, kk) + 4);
     if (!st->q8_wpairs) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
     cnm_q8_pack_pairs(w->data, (int)cout, cin_g, kk, st->q8_wpairs);
-    m->plan_bytes += sizeof(int32_t) * cnm_q8_pairs_elems((int)cout, cin_g, kk) + sizeof(float) * cout;
+    m->plan_bytes += sizeof(int32_t) * cnm_q8_pairs_elems((int)cout, cin_g, kk);
+#endif
+    m->plan_bytes += sizeof(float) * cout;
 #if defined(__aarch64__) || defined(__x86_64__)
     st->q8_wdot = malloc(cnm_q8_dot_bytes(groups, (int)cout / groups, cin_g, kk) + 16);
     st->q8_wsum = malloc(sizeof(int32_t) * cout);

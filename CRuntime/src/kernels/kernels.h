@@ -35,7 +35,7 @@ typedef struct cnm_direct_args {
     const float *bias;
     const float *w;          /* fp32 [cout][cin_g][kh][kw] */
     const int8_t *wq;        /* int8 [cout][cin_g][kh][kw] */
-    const int32_t *wpairs;   /* int8, pairs layout (cnm_q8_pack_pairs) */
+    const int32_t *wpairs;   /* int8, pairs layout (cnm_q8_pack_pairs; x86-64 builds only: AVX2) */
     const int8_t *wdot;      /* int8, dot layout (cnm_q8_pack_dot) and its per-output sums */
     const int32_t *wsum;
     const float *mult;       /* int8: in_scale * w_scale[o] */
@@ -305,7 +305,7 @@ void cnm_winograd_f32_neon(const cnm_wino_args *a);
 typedef struct cnm_q8_args {
     cnm_pw_args pw;          /* everything of the fp32 pointwise except w (unused) and scratch */
     const int8_t *wq;        /* [cout][cin_g] */
-    const int32_t *wpairs;   /* [cout][ceil(cin_g/2)] int16 pairs (lo = even input), SIMD layout */
+    const int32_t *wpairs;   /* [cout][ceil(cin_g/2)] int16 pairs (lo = even input): AVX2, x86-64 builds only */
     const int8_t *wdot;      /* dot layout (cnm_q8_pack_dot) for sdot / vpdpbusd */
     const int32_t *wsum;     /* [cout] sum of each output's weights */
     const float *mult;       /* [cout] in_scale * w_scale */
