@@ -1,8 +1,8 @@
 /* Max and average pooling, fp32, written once for every ISA over its layer (layer_f32_<isa>.h): a
  * file pool_f32_<isa>.c includes its layer and this header, which defines
- * `static void pool_run(const cnm_pool_shape *s, const float *in, float *out, float *scratch,
- * size_t scratch_stride, int avg)` for horizontal strides 1 and 2, and `pool_global_avg` for the
- * global average pool.
+ * pool_max and pool_avg, its kernel-table entries (windows inside the input read in place,
+ * pool_run's padded copy for horizontal strides 1 and 2, pool_global_avg for the global average,
+ * the reference for wider strides).
  *
  * Algorithm: that of depthwise.h with max (or add) for multiply-accumulate. Work is split over
  * channels; a thread pads its channel's plane into its own scratch (window.h) with -inf (max) or
@@ -154,7 +154,20 @@ static inline LY_TARGET void pool_global_avg(const cnm_pool_shape *s, const floa
     }
 }
 
-/* whether pool_global_avg computes s (else pool_run, or the reference for strides past 2) */
 static inline int pool_is_global(const cnm_pool_shape *s) {
     return s->oh == 1 && s->ow == 1 && s->kh == s->ih && s->kw == s->iw && s->ph == 0 && s->pw == 0;
+}
+
+/* The kernel-table entries, the same for every ISA: the global average, windows inside the input
+ * read in place, the padded copy for horizontal strides 1 and 2, the reference past them. */
+static inline LY_TARGET void pool_max(const cnm_pool_shape *s, const float *in, float *out, float *scratch, size_t stride) {
+    if (pool_inside(s)) pool_in_place(s, in, out, 0);
+    else if (s->sw > 2) cnm_maxpool_f32_ref(s, in, out);
+    else pool_run(s, in, out, scratch, stride, 0);
+}
+static inline LY_TARGET void pool_avg(const cnm_pool_shape *s, const float *in, float *out, float *scratch, size_t stride) {
+    if (pool_is_global(s)) pool_global_avg(s, in, out);
+    else if (pool_inside(s)) pool_in_place(s, in, out, 1);
+    else if (s->sw > 2) cnm_avgpool_f32_ref(s, in, out);
+    else pool_run(s, in, out, scratch, stride, 1);
 }
