@@ -245,10 +245,17 @@ static inline size_t cnm_window_scratch_floats(int ih, int iw, int ph, int pw, i
 static inline size_t cnm_dw_scratch_floats(const cnm_conv_shape *s) {
     return cnm_window_scratch_floats(s->ih, s->iw, s->ph, s->pw, s->oh, s->ow, s->kh, s->kw, s->sh, s->sw);
 }
-/* Max and average pools with SIMD (pool.h): horizontal stride 1 or 2 (others: the reference; the
- * global average pool needs no scratch); each thread pads the planes it computes (-inf, or 0 for
- * the average) into its own scratch of cnm_pool_scratch_floats. */
+/* Max and average pools with SIMD (pool.h). Windows that lie inside the input (no padding, no
+ * ceil-mode overhang; the global pools too) with horizontal stride 1 or 2 are read in place;
+ * the other windows with those strides are read from a padded copy of each plane (-inf, or 0 for
+ * the average) in the thread's own scratch of cnm_pool_scratch_floats; wider strides take the
+ * reference. Only the copy needs scratch. */
+static inline int cnm_pool_in_place(const cnm_pool_shape *s) {
+    return s->ph == 0 && s->pw == 0 && (s->oh - 1) * s->sh + s->kh <= s->ih && (s->ow - 1) * s->sw + s->kw <= s->iw &&
+           s->sw <= 2;
+}
 static inline size_t cnm_pool_scratch_floats(const cnm_pool_shape *s) {
+    if (cnm_pool_in_place(s) || s->sw > 2) return 0;
     return cnm_window_scratch_floats(s->ih, s->iw, s->ph, s->pw, s->oh, s->ow, s->kh, s->kw, s->sh, s->sw);
 }
 void cnm_maxpool_f32_avx2(const cnm_pool_shape *s, const float *in, float *out, float *scratch, size_t scratch_stride);

@@ -42,8 +42,9 @@ POOL_ALWAYS_INLINE LY_TARGET void pool_tile(const cnm_pool_shape *s, const float
     }
 }
 
-static LY_TARGET void pool_run(const cnm_pool_shape *s, const float *in, float *out, float *scratch, size_t scratch_stride,
-                               const int avg) {
+/* avg is a constant at both calls (pool_max, pool_avg), so each entry gets its own loops */
+POOL_ALWAYS_INLINE LY_TARGET void pool_run(const cnm_pool_shape *s, const float *in, float *out, float *scratch,
+                                           size_t scratch_stride, const int avg) {
     const size_t RS = cnm_window_row_floats(s->iw, s->pw, s->ow, s->kw, s->sw, LY_L), HS = RS / 2;
     const int rows = cnm_window_rows(s->ih, s->ph, s->oh, s->kh, s->sh);
     float *pad = scratch + scratch_stride * cnm_thread_slot();
@@ -54,30 +55,19 @@ static LY_TARGET void pool_run(const cnm_pool_shape *s, const float *in, float *
             float *y = out + ((size_t)c * s->oh + oy) * s->ow;
             for (int x0 = 0; x0 < s->ow; x0 += POOL_U * LY_L) {
                 const int v = (s->ow - x0 + LY_L - 1) / LY_L;
-                if (avg) {
-                    if (v >= 4) pool_tile(s, pad, RS, HS, y, oy, x0, 4, 1);
-                    else if (v == 3) pool_tile(s, pad, RS, HS, y, oy, x0, 3, 1);
-                    else if (v == 2) pool_tile(s, pad, RS, HS, y, oy, x0, 2, 1);
-                    else pool_tile(s, pad, RS, HS, y, oy, x0, 1, 1);
-                } else {
-                    if (v >= 4) pool_tile(s, pad, RS, HS, y, oy, x0, 4, 0);
-                    else if (v == 3) pool_tile(s, pad, RS, HS, y, oy, x0, 3, 0);
-                    else if (v == 2) pool_tile(s, pad, RS, HS, y, oy, x0, 2, 0);
-                    else pool_tile(s, pad, RS, HS, y, oy, x0, 1, 0);
-                }
+                if (v >= 4) pool_tile(s, pad, RS, HS, y, oy, x0, 4, avg);
+                else if (v == 3) pool_tile(s, pad, RS, HS, y, oy, x0, 3, avg);
+                else if (v == 2) pool_tile(s, pad, RS, HS, y, oy, x0, 2, avg);
+                else pool_tile(s, pad, RS, HS, y, oy, x0, 1, avg);
             }
         }
     }
 }
 
-/* Windows that lie inside the input (no padding, no ceil-mode overhang; DenseNet's 2x2 stride-2
- * transitions): the taps are read in place, no copy. Each vector of outputs (stride 2: tap kx is
- * the even or odd half of the 2 LY_L floats from column 2 ox + kx - kx % 2) is computed like
- * pool_tile, in the reference's order: the same bits. */
-static inline int pool_inside(const cnm_pool_shape *s) {
-    return s->ph == 0 && s->pw == 0 && (s->oh - 1) * s->sh + s->kh <= s->ih && (s->ow - 1) * s->sw + s->kw <= s->iw &&
-           s->sw <= 2;
-}
+/* Windows that lie inside the input (cnm_pool_in_place: no padding, no ceil-mode overhang;
+ * DenseNet's 2x2 stride-2 transitions): the taps are read in place, no copy. Each vector of
+ * outputs (stride 2: tap kx is the even or odd half of the 2 LY_L floats from column
+ * 2 ox + kx - kx % 2) is computed like pool_tile, in the reference's order: the same bits. */
 
 /* one vector of outputs from ox of output row y, window KH x KW (constants for the 2x2 window,
  * so that its two taps of a row share their loads) */
@@ -96,7 +86,7 @@ POOL_ALWAYS_INLINE LY_TARGET ly_vf pool_in_place_vec(const cnm_pool_shape *s, co
     return m;
 }
 
-static LY_TARGET void pool_in_place(const cnm_pool_shape *s, const float *in, float *out, const int avg) {
+POOL_ALWAYS_INLINE LY_TARGET void pool_in_place(const cnm_pool_shape *s, const float *in, float *out, const int avg) {
     const float zero = 0.0f, inv = 1.0f / (float)(s->kh * s->kw);
     const int w22 = s->kh == 2 && s->kw == 2;
     /* the last column read is sw * ox + reach: stride 1, LY_L - 1 + kw - 1; stride 2, 2 LY_L - 1 +
@@ -161,13 +151,13 @@ static inline int pool_is_global(const cnm_pool_shape *s) {
 /* The kernel-table entries, the same for every ISA: the global average, windows inside the input
  * read in place, the padded copy for horizontal strides 1 and 2, the reference past them. */
 static inline LY_TARGET void pool_max(const cnm_pool_shape *s, const float *in, float *out, float *scratch, size_t stride) {
-    if (pool_inside(s)) pool_in_place(s, in, out, 0);
+    if (cnm_pool_in_place(s)) pool_in_place(s, in, out, 0);
     else if (s->sw > 2) cnm_maxpool_f32_ref(s, in, out);
     else pool_run(s, in, out, scratch, stride, 0);
 }
 static inline LY_TARGET void pool_avg(const cnm_pool_shape *s, const float *in, float *out, float *scratch, size_t stride) {
     if (pool_is_global(s)) pool_global_avg(s, in, out);
-    else if (pool_inside(s)) pool_in_place(s, in, out, 1);
+    else if (cnm_pool_in_place(s)) pool_in_place(s, in, out, 1);
     else if (s->sw > 2) cnm_avgpool_f32_ref(s, in, out);
     else pool_run(s, in, out, scratch, stride, 1);
 }

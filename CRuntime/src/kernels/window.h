@@ -1,5 +1,5 @@
 /* The zero- (or -inf-) bordered copy of one plane that the window kernels read (depthwise.h,
- * maxpool.h): `rows` rows of RS floats (cnm_window_rows, cnm_window_row_floats in kernels.h),
+ * pool.h): `rows` rows of RS floats (cnm_window_rows, cnm_window_row_floats in kernels.h),
  * input row iy at row iy + ph, column ix at ix + pw; with horizontal stride 2 each row holds its
  * even padded columns, then (from RS / 2) its odd ones, so that both strides read contiguous
  * vectors. Everything else is `fill`: the padding, the rows and columns a ceil-mode window reaches
@@ -21,7 +21,7 @@ static inline const float *cnm_window_tap(const float *pad, size_t RS, size_t HS
     return row + (sw == 1 ? (size_t)(x + kx) : (size_t)(kx & 1) * HS + (size_t)(x + kx / 2));
 }
 
-/* LY_TARGET: window.h is included after the file's layer (maxpool.h, depthwise.h), whose ly_split
+/* LY_TARGET: window.h is included after the file's layer (pool.h, depthwise.h), whose ly_split
  * splits the stride-2 rows (two loads and two permutes per vector of each half) */
 LY_TARGET static inline void cnm_window_pad(const float *x, int ih, int iw, int ph, int pw, int sw, int rows, size_t RS, float fill,
                                             float *pad) {
@@ -35,12 +35,6 @@ LY_TARGET static inline void cnm_window_pad(const float *x, int ih, int iw, int 
             cnm_fill_floats(r, (size_t)pw, fill);
             memcpy(r + pw, xr, sizeof(float) * (size_t)iw);
             cnm_fill_floats(r + pw + iw, RS - (size_t)(pw + iw), fill); /* right padding and slack */
-            continue;
-        }
-        if (pw == 0 && iw % 2 == 0 && (size_t)iw <= 2 * HS) { /* no left padding, even width: split in place */
-            ly_split(xr, r, r + HS, iw / 2);
-            cnm_fill_floats(r + iw / 2, HS - (size_t)iw / 2, fill);
-            cnm_fill_floats(r + HS + iw / 2, HS - (size_t)iw / 2, fill);
             continue;
         }
         /* stride 2: padded column X (input column X - pw, or fill) goes to half X % 2 at X / 2; the
