@@ -28,7 +28,7 @@ extern "C" {
 
 #define CNM_FORMAT_VERSION 1
 /* The library's version (also libcnm.so's, and cnm.pc's). */
-#define CNM_VERSION "0.4.0"
+#define CNM_VERSION "0.5.0"
 
 typedef enum cnm_status {
     CNM_OK = 0,
@@ -98,7 +98,10 @@ typedef enum cnm_dtype {
 typedef struct cnm_conv2d_params {  /* CONV2D: p0..p4; an int8 conv also p5 (f32) and p6 */
     int32_t stride_h, stride_w, pad_h, pad_w, groups;
     float input_scale;              /* int8: the scale of the input's uint8 codes, else 0 */
-    int32_t zero_point;             /* int8: their zero point 0..255, else 0 */
+    int32_t zero_point;             /* int8: their zero point 0..255 (p6 bits 0..7), else 0 */
+    int32_t weight_bits;            /* int8: 8 (weights -127..127), or 7 (-63..63: exact faster kernels
+                                       on CPUs without an 8-bit dot product; p6 bits 8..15, since 0.5.0);
+                                       0 in an fp32 conv (and 0 is written as 8) */
 } cnm_conv2d_params;
 typedef struct cnm_channel_params { /* CHANNEL: p0 */
     int32_t shuffle_groups;         /* 0 or 1: none */

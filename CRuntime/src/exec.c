@@ -243,7 +243,7 @@ static void run_direct(const cnm_context *c, const cnm_step *st) {
                                .wq = m->tensors[op->t[0]].data, .wpairs = st->q8_wpairs, .wdot = st->q8_wdot,
                                .wsum = st->q8_wsum, .mult = st->q8_mult, .inv_scale = st->q8_inv_scale, .zp = st->q8_zp,
                                .pad = c->direct_scratch};
-    (st->quant ? c->kernels->direct_q8 : c->kernels->direct_f32)(&a);
+    (!st->quant ? c->kernels->direct_f32 : st->q8_w7 ? c->kernels->direct_q8w7 : c->kernels->direct_q8)(&a);
 }
 
 /* A LINEAR op, or a whole-map fp32 conv (plan.c: weight [N][C][H][W] = [N][K]; its t2 is -1: no index). */
@@ -266,7 +266,7 @@ static void run_step(const cnm_context *c, const cnm_step *st) {
     case CNM_STEP_GEMM: /* the pointwise kernels, over the window's rows */
         if (st->quant) {
             const cnm_q8_args q = pointwise_q8_args(c, st);
-            c->kernels->pointwise_q8(&q);
+            (st->q8_w7 ? c->kernels->pointwise_q8w7 : c->kernels->pointwise_q8)(&q);
         } else {
             const cnm_pw_args a = pointwise_args(c, st);
             c->kernels->pointwise_f32(&a);

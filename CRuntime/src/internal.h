@@ -86,8 +86,9 @@ typedef struct cnm_step {
     float *wino_u;              /* Winograd: the transformed weights [36][cout][cin] (cnm_wino_weights) */
     /* int8 conv: weight pairs for the SIMD kernels, in_scale * w_scale, quantisation */
     int quant;
-    int32_t *q8_wpairs;
-    int8_t *q8_wdot;            /* aarch64: sdot layout and per-output weight sums */
+    int q8_w7;                  /* its weights are 7-bit (weight_bits 7): the kernel tables' q8w7 entries */
+    int32_t *q8_wpairs;         /* x86-64, 8-bit weights: int16 pairs (the AVX2 kernels) */
+    int8_t *q8_wdot;            /* sdot / vpdpbusd / vpmaddubsw layout and per-output weight sums */
     int32_t *q8_wsum;
     float *q8_mult;
     float q8_inv_scale;

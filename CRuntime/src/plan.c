@@ -257,14 +257,16 @@ void cnm_free_steps(cnm_model *m) {
 }
 
 /* int8 conv: the multipliers in_scale * w_scale[o] (one float product, the same for every ISA)
- * and, for the SIMD kernels, the weights in their layouts (pack_q8.c): int16 pairs (AVX2, NEON)
- * and the 4x4 dot blocks with per-output weight sums (sdot on aarch64, vpdpbusd on x86-64). */
+ * and, for the SIMD kernels, the weights in their layouts (pack_q8.c): int16 pairs (x86-64's 8-bit
+ * AVX2 kernels) and the 4x4 dot blocks with per-output weight sums (NEON, sdot, vpdpbusd, and
+ * vpmaddubsw for 7-bit weights, which therefore need no pairs). */
 static cnm_status prepare_q8(cnm_model *m, cnm_step *st, cnm_error *err) {
     const cnm_op *cv = &m->ops[st->conv];
     const cnm_tensor *w = &m->tensors[cv->t[0]], *ws = &m->tensors[cv->t[2]];
     const uint32_t cout = w->dims[0];
     const float in_scale = cv->prm.conv2d.input_scale, zp = (float)cv->prm.conv2d.zero_point;
     st->quant = 1;
+    st->q8_w7 = cv->prm.conv2d.weight_bits == 7;
     st->q8_inv_scale = 1.0f / in_scale;
     st->q8_zp = (int)zp;
     st->q8_mult = malloc(sizeof(float) * cout);
@@ -279,11 +281,13 @@ static cnm_status prepare_q8(cnm_model *m, cnm_step *st, cnm_error *err) {
     const int rows = st->kind != CNM_STEP_DIRECT, kk_w = (int)(w->dims[2] * w->dims[3]);
     const int cin_g = (int)w->dims[1] * (rows ? kk_w : 1), kk = rows ? 1 : kk_w;
     const int groups = cv->prm.conv2d.groups;
-#if defined(__x86_64__) /* the int16 pairs only the AVX2 int8 kernels read (layer_q8_avx2.h) */
-    st->q8_wpairs = malloc(sizeof(int32_t) * cnm_q8_pairs_elems((int)cout, cin_g, kk) + 4);
-    if (!st->q8_wpairs) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
-    cnm_q8_pack_pairs(w->data, (int)cout, cin_g, kk, st->q8_wpairs);
-    m->plan_bytes += sizeof(int32_t) * cnm_q8_pairs_elems((int)cout, cin_g, kk);
+#if defined(__x86_64__) /* the int16 pairs only the 8-bit AVX2 int8 kernels read (layer_q8_avx2.h) */
+    if (!st->q8_w7) {
+        st->q8_wpairs = malloc(sizeof(int32_t) * cnm_q8_pairs_elems((int)cout, cin_g, kk) + 4);
+        if (!st->q8_wpairs) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
+        cnm_q8_pack_pairs(w->data, (int)cout, cin_g, kk, st->q8_wpairs);
+        m->plan_bytes += sizeof(int32_t) * cnm_q8_pairs_elems((int)cout, cin_g, kk);
+    }
 #endif
     m->plan_bytes += sizeof(float) * cout;
 #if defined(__aarch64__) || defined(__x86_64__)

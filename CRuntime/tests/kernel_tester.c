@@ -30,7 +30,7 @@ static void test_op_table(void) {
         CHECK(strcmp(cnm_op_name(t), "unknown") != 0, "operator %u has no name", t);
         cnm_op_params prm;
         memset(&prm, 0, sizeof prm);
-        prm.conv2d = (cnm_conv2d_params){3, 1, 2, 0, 4, 0.0f, 0};
+        prm.conv2d = (cnm_conv2d_params){3, 1, 2, 0, 4, 0.0f, 0, 0};
         prm.channel.shuffle_groups = 5;
         prm.pool = (cnm_pool_params){3, 2, 2, 1, 1, 0, t == CNM_OP_MAXPOOL};
         prm.lrn = (cnm_lrn_params){5, 1e-4f, 0.75f, 2.0f};
@@ -56,7 +56,7 @@ static void test_op_table(void) {
     CHECK(cnm_op_def_of(0) == NULL && cnm_op_def_of(CNM_OP_END) == NULL, "types 0 and CNM_OP_END must be unknown");
     for (int i = 0; i < n_tables; i++) {
         const cnm_kernels *k = tables[i];
-        CHECK(k->pointwise_f32 && k->direct_f32 && k->pointwise_q8 && k->direct_q8 && k->linear_f32 && k->avgpool_f32 &&
+        CHECK(k->pointwise_f32 && k->direct_f32 && k->pointwise_q8 && k->direct_q8 && k->pointwise_q8w7 && k->direct_q8w7 && k->linear_f32 && k->avgpool_f32 &&
                   k->maxpool_f32 && k->depthwise_f32 && k->winograd_f32 && k->pw_mr > 0 && k->pw_nr > 0 && k->direct_mr > 0 && k->direct_lanes > 0,
               "kernel table %s is incomplete", k->name);
     }
@@ -83,6 +83,12 @@ static int8_t *rand_q8(size_t n) {
     for (size_t i = 0; i < n; i++) w[i] = (int8_t)(int)(frand() * 127.0f);
     if (n > 1) w[0] = 127, w[n - 1] = -127; /* the extremes */
     return w;
+}
+
+/* 7-bit weights (|w| <= 63, a CONV2D's weight_bits 7) from 8-bit ones, in place: halved, so the
+ * extremes 127 and -127 become 63 and -63 */
+static void to_7bit(int8_t *w, size_t n) {
+    for (size_t i = 0; i < n; i++) w[i] = (int8_t)(w[i] / 2);
 }
 
 /* ---- pointwise ---- */
@@ -148,20 +154,29 @@ static void pointwise_q8_case(const pw_case *pc, int salt) {
                             .post_clip = salt % 3 == 1, .clip_lo = -0.5f, .clip_hi = 1.0f, .out = ref},
                      .wq = wq, .wpairs = pairs, .wdot = wdot, .wsum = wsum, .mult = mult, .inv_scale = 1.0f / 0.05f,
                      .zp = zp, .panel = panel};
-    cnm_pointwise_q8_ref(&q);
-    if (!use_pre && !use_post) { /* the pointwise reference is the generic int8 conv's special case */
-        cnm_conv_shape s = {.cin = cin, .ih = 1, .iw = hw, .cout = cout, .oh = 1, .ow = hw, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .groups = G,
-                            .clip = q.pw.post_clip, .clip_lo = q.pw.clip_lo, .clip_hi = q.pw.clip_hi};
-        cnm_conv2d_q8_ref(&s, in, wq, mult, bias, 1.0f / 0.05f, zp, out);
-        CHECK(!memcmp(out, ref, sizeof(float) * n), "pointwise int8 reference vs generic int8 conv: G=%d cin_g=%d cout_g=%d hw=%d", G,
-              cin_g, cout_g, hw);
-    }
-    q.pw.out = out;
-    for (int t = 0; t < n_tables; t++) {
-        memset(out, 0xff, sizeof(float) * n);
-        tables[t]->pointwise_q8(&q);
-        CHECK(!memcmp(out, ref, sizeof(float) * n), "pointwise int8 [%s] not bit-exact: G=%d cin_g=%d cout_g=%d hw=%d zp=%d pre=%d post=%d",
-              tables[t]->name, G, cin_g, cout_g, hw, zp, use_pre, use_post);
+    for (int bits = 8; bits >= 7; bits--) { /* 8-bit weights, then 7-bit ones on the q8w7 entries */
+        if (bits == 7) {
+            to_7bit(wq, (size_t)cout * cin_g);
+            cnm_q8_pack_pairs(wq, cout, cin_g, 1, pairs);
+            cnm_q8_pack_dot(wq, G, cout_g, cin_g, 1, wdot, wsum);
+        }
+        q.pw.out = ref;
+        cnm_pointwise_q8_ref(&q);
+        if (!use_pre && !use_post) { /* the pointwise reference is the generic int8 conv's special case */
+            cnm_conv_shape s = {.cin = cin, .ih = 1, .iw = hw, .cout = cout, .oh = 1, .ow = hw, .kh = 1, .kw = 1, .sh = 1, .sw = 1, .groups = G,
+                                .clip = q.pw.post_clip, .clip_lo = q.pw.clip_lo, .clip_hi = q.pw.clip_hi};
+            cnm_conv2d_q8_ref(&s, in, wq, mult, bias, 1.0f / 0.05f, zp, out);
+            CHECK(!memcmp(out, ref, sizeof(float) * n), "pointwise int8 reference vs generic int8 conv: G=%d cin_g=%d cout_g=%d hw=%d", G,
+                  cin_g, cout_g, hw);
+        }
+        q.pw.out = out;
+        for (int t = 0; t < n_tables; t++) {
+            memset(out, 0xff, sizeof(float) * n);
+            (bits == 7 ? tables[t]->pointwise_q8w7 : tables[t]->pointwise_q8)(&q);
+            CHECK(!memcmp(out, ref, sizeof(float) * n),
+                  "pointwise int8 (%d-bit weights) [%s] not bit-exact: G=%d cin_g=%d cout_g=%d hw=%d zp=%d pre=%d post=%d", bits,
+                  tables[t]->name, G, cin_g, cout_g, hw, zp, use_pre, use_post);
+        }
     }
     free(in); free(bias); free(mult); free(ps); free(pb); free(qs); free(qb); free(wq); free(pairs); free(wsum); free(wdot);
     free(panel); free(ref); free(out);
@@ -205,6 +220,18 @@ static int pointwise_window_case(int cin, int cout, int kh, int kw, int sh, int 
         if (t < 0) cnm_pointwise_q8_ref(&q); else tables[t]->pointwise_q8(&q);
         CHECK(!memcmp(out, refq, sizeof(float) * n), "pointwise int8 window [%s] not bit-exact: cin=%d cout=%d k=%dx%d s=%dx%d p=%dx%d out=%dx%d zp=%d",
               t < 0 ? "reference" : tables[t]->name, cin, cout, kh, kw, sh, sw, ph, pw, oh, ow, zp);
+    }
+    /* 7-bit weights on the q8w7 entries */
+    to_7bit(wq, (size_t)cout * rows);
+    cnm_q8_pack_pairs(wq, cout, rows, 1, pairs);
+    cnm_q8_pack_dot(wq, 1, cout, rows, 1, wdot, wsum);
+    cnm_conv2d_q8_ref(&s, in, wq, mult, bias, 1.0f / 0.02f, zp, refq);
+    for (int t = 0; t < n_tables; t++) {
+        memset(out, 0xff, sizeof(float) * n);
+        tables[t]->pointwise_q8w7(&q);
+        CHECK(!memcmp(out, refq, sizeof(float) * n),
+              "pointwise int8 window (7-bit weights) [%s] not bit-exact: cin=%d cout=%d k=%dx%d s=%dx%d p=%dx%d out=%dx%d zp=%d",
+              tables[t]->name, cin, cout, kh, kw, sh, sw, ph, pw, oh, ow, zp);
     }
     free(in); free(w); free(bias); free(ps); free(pb); free(mult); free(t1); free(ref); free(refq); free(out); free(scratch);
     free(wq); free(wdot); free(pairs); free(wsum);
@@ -306,6 +333,19 @@ static void direct_case_run(const direct_case *dc, int salt) {
         CHECK(!memcmp(out, refq, sizeof(float) * n),
               "direct int8 [%s] not bit-exact: k=%dx%d s=%dx%d p=%dx%d out=%dx%d G=%d cin_g=%d cout_g=%d zp=%d", tables[t]->name,
               s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.oh, s.ow, s.groups, dc->cin_g, dc->cout_g, zp);
+    }
+    /* 7-bit weights on the q8w7 entries */
+    to_7bit(wq, nw);
+    cnm_q8_pack_pairs(wq, s.cout, dc->cin_g, kk, pairs);
+    cnm_q8_pack_dot(wq, s.groups, dc->cout_g, dc->cin_g, kk, wdot, wsum);
+    cnm_conv2d_q8_ref(&s, inq, wq, mult, bias, 1.0f / 0.02f, zp, refq);
+    a.in = inq;
+    for (int t = 0; t < n_tables; t++) {
+        memset(out, 0xff, sizeof(float) * n);
+        tables[t]->direct_q8w7(&a);
+        CHECK(!memcmp(out, refq, sizeof(float) * n),
+              "direct int8 (7-bit weights) [%s] not bit-exact: k=%dx%d s=%dx%d p=%dx%d out=%dx%d G=%d cin_g=%d cout_g=%d zp=%d",
+              tables[t]->name, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.oh, s.ow, s.groups, dc->cin_g, dc->cout_g, zp);
     }
     free(in); free(w); free(bias); free(mult); free(wq); free(wdot); free(pairs); free(wsum); free(ref); free(refq); free(out);
     free(pad); free(inq);

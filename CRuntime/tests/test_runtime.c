@@ -427,7 +427,7 @@ int main(int argc, char **argv) {
         test_generic_ops();
     }
     if (argc >= 4) test_model(argv[1], argv[2], argv[3]);
-    if (argc >= 5) test_model_q8(argv[4], argv[2], argv[3]);
+    for (int i = 4; i < argc; i++) test_model_q8(argv[i], argv[2], argv[3]); /* int8 models (8-bit, 7-bit weights) */
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

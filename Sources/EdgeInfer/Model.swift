@@ -168,6 +168,8 @@ public struct OperatorInfo: Sendable, Equatable {
     public let fusedInto: Int?
     /// For an int8 conv: the input's (scale, zero point).
     public let inputQuantization: (scale: Float, zeroPoint: Int)?
+    /// For an int8 conv: its weights' bits, 8 (-127...127) or 7 (-63...63); else 0.
+    public let weightBits: Int
     public let inputValue: Int
     public let outputValue: Int
 
@@ -193,6 +195,7 @@ public struct OperatorInfo: Sendable, Equatable {
         weightName = o.weight_name.map { String(cString: $0) } ?? ""
         fusedInto = o.fused_into >= 0 ? Int(o.fused_into) : nil
         inputQuantization = o.quantized != 0 ? (conv.input_scale, Int(conv.zero_point)) : nil
+        weightBits = o.quantized != 0 ? Int(conv.weight_bits) : 0
         inputValue = Int(o.in0)
         outputValue = Int(o.out)
     }
@@ -225,7 +228,9 @@ public struct OperatorInfo: Sendable, Equatable {
         default: break
         }
         if relu { s += "+relu" }
-        if let q = inputQuantization { s += cformat(" int8 (in scale %.4g, zp %d)", q.scale, q.zeroPoint) }
+        if let q = inputQuantization {
+            s += " int8" + (weightBits == 7 ? " w7" : "") + cformat(" (in scale %.4g, zp %d)", q.scale, q.zeroPoint)
+        }
         return "\(s) \(shape(inputShape)) -> \(shape(outputShape))"
     }
 }

@@ -15,11 +15,11 @@ struct CNMConvertCommand: ParsableCommand {
             DenseNet state_dicts. ONNX graphs (.onnx) built from Conv, BatchNormalization, Relu, \
             MaxPool, AveragePool, GlobalAveragePool, Add, Concat, LRN, Gemm, Flatten, Dropout \
             (LeNet, AlexNet, VGG, GoogLeNet, ResNet, DenseNet): BatchNorm is folded into the conv \
-            before it where the graph allows.
+            before it where the graph allows. An fp32 .cnm is read back as it is, to be             quantised: cnm-convert model.cnm -o model-int8.cnm --int8 --calibration SOURCE.
             """,
         version: "cnm-convert \(BuildInfo.version) (commit \(buildCommit); writes .cnm format version \(BuildInfo.formatVersion))\n" + BuildInfo.summary)
 
-    @Argument(help: "The checkpoint (.pth) or ONNX model (.onnx).")
+    @Argument(help: "The checkpoint (.pth), ONNX model (.onnx), or an fp32 .cnm to quantise.")
     var checkpoint: String
 
     @Option(name: [.short, .customLong("output")], help: "The .cnm file to write.")
@@ -64,6 +64,9 @@ struct CNMConvertCommand: ParsableCommand {
     @Option(help: "Activation ranges: the observed min/max, the 99.99th percentile, or the KL-optimal clip (entropy).")
     var calibrationMethod = CalibrationMethod.minmax
 
+    @Option(help: "int8 weight bits: 8 (-127..127), or 7 (-63..63: exact vpmaddubsw kernels, faster on x86 CPUs without VNNI).")
+    var weightBits = WeightBits.eight
+
     @Flag(name: .shortAndLong, help: "Print what was converted.")
     var verbose = false
 
@@ -85,12 +88,13 @@ struct CNMConvertCommand: ParsableCommand {
             return
         }
         if output == nil { throw ValidationError("Missing expected argument '--output <output>'") }
-        if preset == nil && !checkpoint.lowercased().hasSuffix(".onnx") {
+        if preset == nil && !checkpoint.lowercased().hasSuffix(".onnx") && !Converter.isCNM(checkpoint) {
             throw ValidationError("--preset cifar10|imagenet is needed for a .pth checkpoint (its input size, stem and mean/std are not in the file)")
         }
         if int8 && calibration == nil { throw ValidationError("--int8 needs --calibration SOURCE") }
         if !int8 && calibration != nil { throw ValidationError("--calibration is only used with --int8") }
         if calibrationCount < 1 { throw ValidationError("--calibration-count must be at least 1") }
+        if !int8 && weightBits != .eight { throw ValidationError("--weight-bits is only used with --int8") }
         if let n = inputSize, !(8...4096).contains(n) { throw ValidationError("--input-size must be in 8...4096") }
         _ = try Self.floats(mean, "mean")
         _ = try Self.floats(std, "std")
@@ -150,6 +154,7 @@ struct CNMConvertCommand: ParsableCommand {
         var o = QuantizeOptions(source: calibration)
         o.count = calibrationCount
         o.method = calibrationMethod
+        o.weightBits = weightBits.bits
         o.progress = true
         return o
     }

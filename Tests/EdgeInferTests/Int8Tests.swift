@@ -7,10 +7,11 @@ import Testing
 /// int8 conversion through the runtime: calibration, per-layer report, and the quantised model's
 /// logits against the official fp32 references.
 struct Int8Tests {
-    func convert(_ ck: String, method: CalibrationMethod, count: Int = 8) throws -> ([UInt8], QuantizeReport) {
+    func convert(_ ck: String, method: CalibrationMethod, count: Int = 8, weightBits: Int = 8) throws -> ([UInt8], QuantizeReport) {
         var q = QuantizeOptions(source: Paths.fixture(ck.replacingOccurrences(of: "-converted.pth", with: "-inputs.npy")))
         q.method = method
         q.count = count
+        q.weightBits = weightBits
         let (bytes, _, r) = try Converter.convert(checkpoint: Paths.fixture(ck), options: ConvertOptions(preset: .cifar10), int8: q)
         return (bytes, try #require(r))
     }
@@ -35,6 +36,63 @@ struct Int8Tests {
         let fp32 = try Converter.convert(checkpoint: Paths.fixture("condensenet86-cifar10-converted.pth"), options: ConvertOptions(preset: .cifar10)).bytes
         let ratio = Double(bytes.count) / Double(fp32.count)
         #expect(ratio <= 0.3, "int8 file is \(ratio) of the fp32 file (0.2996 when written)")
+    }
+
+    /// `--weight-bits 7`: every conv's weights in -63...63 with the scale max|w| / 63, recorded in
+    /// the file; the logits stay close to the official fp32 ones (a little further than 8 bits).
+    @Test func sevenBitWeights() throws {
+        let (bytes, report) = try convert("condensenet86-cifar10-converted.pth", method: .minmax, weightBits: 7)
+        let (bytes8, report8) = try convert("condensenet86-cifar10-converted.pth", method: .minmax)
+        let m = try Model(bytes: bytes, name: "c86-int8w7")
+        let convs = m.operators.filter { $0.type == "conv2d" }
+        #expect(convs.count == 85 && convs.allSatisfy { $0.weightBits == 7 })
+        #expect(try Model(bytes: bytes8, name: "c86-int8").operators.filter { $0.type == "conv2d" }.allSatisfy { $0.weightBits == 8 })
+        #expect(m.metadata("quantization")?.contains("7-bit, -63..63") == true)
+        // the codes: each output channel's largest |w| maps to 63
+        let w = [Float](repeating: 0, count: 6).enumerated().map { Float($0.offset) - 2.5 } + [0.1, -0.2, 0, 0, 0, 0]
+        let (codes, scales, _) = Quantizer.quantizedWeights(w, outputs: 2, bits: 7)
+        #expect(codes.map { abs(Int($0)) }.max() == 63 && codes[0] == -63 && codes[5] == 63 && codes[7] == -63)
+        #expect(abs(scales[0] - 2.5 / 63) < 1e-3 * scales[0] && abs(scales[1] - 0.2 / 63) < 1e-3 * scales[1])
+        #expect(report.logitSQNR > 24 && report.logitSQNR < report8.logitSQNR, "7-bit \(report.logitSQNR) dB, 8-bit \(report8.logitSQNR) dB")
+        let x = try NpyArray(contentsOf: Paths.fixture("condensenet86-cifar10-inputs.npy"))
+        let ref = try NpyArray(contentsOf: Paths.fixture("condensenet86-cifar10-logits.npy"))
+        let y = try Session(model: m, threads: 2).runBatch(x.data, count: 8)
+        #expect(argmaxRows(y, cols: 10) == argmaxRows(ref.data, cols: 10))
+        #expect(maxAbsDiff(y, ref.data) < 0.3, "max |int8 w7 - fp32| \(maxAbsDiff(y, ref.data))")
+        let ck = Paths.fixture("condensenet-c8-cifar10-converted.pth"), out = Paths.tempDir() + "/q7.cnm"
+        let a = try runProduct("cnm-convert", [ck, "-o", out, "--preset", "cifar10", "--weight-bits", "7"])
+        #expect(a.status == 64 && a.stderr.contains("--weight-bits is only used with --int8"), "\(a.stderr)")
+        let b = try runProduct("cnm-convert", [ck, "-o", out, "--preset", "cifar10", "--int8", "--calibration",
+                                               Paths.fixture("condensenet-c8-cifar10-inputs.npy"), "--weight-bits", "6"])
+        #expect(b.status == 64 && b.stderr.contains("weight-bits"), "\(b.stderr)")
+        let c = try runProduct("cnm-convert", [ck, "-o", out, "--preset", "cifar10", "--int8", "--calibration",
+                                               Paths.fixture("condensenet-c8-cifar10-inputs.npy"), "--weight-bits", "7"])
+        #expect(c.status == 0, "\(c.stderr)")
+        let info = try runProduct("edge-infer", ["info", out, "--operators"])
+        #expect(info.stdout.contains("int8 w7 (in scale") && info.stdout.contains("7-bit, -63..63"), "\(info.stdout)")
+    }
+
+    /// An fp32 `.cnm` read back: written again it is the same model, and quantised it gives the
+    /// file that quantising the checkpoint gives.
+    @Test func quantisesAnFp32CNM() throws {
+        let ck = Paths.fixture("condensenet-c8-cifar10-converted.pth"), dir = Paths.tempDir()
+        let fp32 = try Converter.convert(checkpoint: ck, options: ConvertOptions(preset: .cifar10)).bytes
+        try Data(fp32).write(to: URL(fileURLWithPath: dir + "/c8.cnm"))
+        #expect(try CNMBuilder(cnm: fp32, name: "c8.cnm").serialize() == fp32)
+        var q = QuantizeOptions(source: Paths.fixture("condensenet-c8-cifar10-inputs.npy"))
+        q.count = 8
+        q.weightBits = 7
+        let direct = try Converter.convert(checkpoint: ck, options: ConvertOptions(preset: .cifar10), int8: q).bytes
+        let fromCNM = try Converter.convert(checkpoint: dir + "/c8.cnm", options: ConvertOptions(preset: .cifar10), int8: q).bytes
+        #expect(fromCNM == direct, "\(fromCNM.count) bytes from the .cnm, \(direct.count) from the checkpoint")
+        let int8 = dir + "/c8-int8.cnm"
+        try Data(direct).write(to: URL(fileURLWithPath: int8))
+        #expect(throws: ConvertError.self) { try Converter.convert(checkpoint: int8, options: ConvertOptions(preset: .cifar10), int8: q) }
+        let r = try runProduct("cnm-convert", [dir + "/c8.cnm", "-o", dir + "/cli.cnm", "--int8", "--calibration",
+                                               Paths.fixture("condensenet-c8-cifar10-inputs.npy"), "--calibration-count", "8", "--weight-bits", "7"])
+        #expect(r.status == 0 && (try? Data(contentsOf: URL(fileURLWithPath: dir + "/cli.cnm"))) == Data(direct), "\(r.stderr)")
+        let bad = try runProduct("cnm-convert", [int8, "-o", dir + "/again.cnm", "--int8", "--calibration", Paths.fixture("condensenet-c8-cifar10-inputs.npy")])
+        #expect(bad.status != 0 && bad.stderr.contains("already int8"), "\(bad.stderr)")
     }
 
     @Test func int8OutputsDoNotDependOnThreads() throws {

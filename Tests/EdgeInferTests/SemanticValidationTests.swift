@@ -139,17 +139,51 @@ struct SemanticValidationTests {
         }
     }
 
-    /// An int8 conv over `cin` channels with the given scales, after an fp32 conv that makes them.
-    static func int8Conv(cin: Int, inputScale: Float, weightScale: Float) -> [UInt8] {
+    /// An int8 conv over `cin` channels with the given scales (and weights: by default a ramp over
+    /// -127...127), after an fp32 conv that makes them.
+    static func int8Conv(cin: Int, inputScale: Float, weightScale: Float, codes: [Int8]? = nil, weightBits: Int = 8) -> [UInt8] {
         Self.build(c: 1, h: 1, w: 1) { b, x in
             let wide = b.addBuffer(c: cin, h: 1, w: 1)
             b.addConv2d(input: x, output: wide, weight: b.addTensor("expand", Self.ramp(cin), dims: [cin, 1, 1, 1]), params: Conv2DParams())
             let out = b.addBuffer(c: 2, h: 1, w: 1)
             b.addConv2d(input: wide, output: out, weight: b.addTensor("w", Self.ramp(2 * cin), dims: [2, cin, 1, 1]), params: Conv2DParams())
-            let q = b.addTensorI8("wq", (0..<(2 * cin)).map { Int8($0 % 255 - 127) }, dims: [2, cin, 1, 1])
+            let q = b.addTensorI8("wq", codes ?? (0..<(2 * cin)).map { Int8($0 % 255 - 127) }, dims: [2, cin, 1, 1])
             b.setQuantized(op: 1, weight: q, weightScales: b.addTensor("ws", [weightScale, weightScale], dims: [2]),
-                           inputScale: inputScale, zeroPoint: 3)
+                           inputScale: inputScale, zeroPoint: 3, weightBits: weightBits)
             return out
+        }
+    }
+
+    /// 7-bit weights (p6 bits 8..15 = 7) are a promise the kernels rely on (`vpmaddubsw` saturates
+    /// past it), so the validator checks every weight; p6 holds nothing else.
+    @Test func sevenBitWeightsAreChecked() throws {
+        let fits = (0..<16).map { Int8($0 * 8 - 63) }  // -63 ... 57, and the extremes below
+        var extremes = fits
+        extremes[0] = -63; extremes[15] = 63
+        let m7 = try Model(bytes: Self.int8Conv(cin: 8, inputScale: 0.01, weightScale: 0.01, codes: extremes, weightBits: 7), name: "w7.cnm")
+        let m8 = try Model(bytes: Self.int8Conv(cin: 8, inputScale: 0.01, weightScale: 0.01, codes: extremes), name: "w8.cnm")
+        #expect(m7.operators[1].weightBits == 7 && m8.operators[1].weightBits == 8 && m7.operators[0].weightBits == 0)
+        #expect(m7.operators[1].summary.contains("int8 w7") && !m8.operators[1].summary.contains("w7"))
+        // the same weights give the same bits on the 7-bit kernels as on the 8-bit ones
+        let x: [Float] = [0.7]
+        #expect(try Session(model: m7).run(x) == Session(model: m8).run(x))
+        for bad: Int8 in [64, -64, 127, -127] {
+            var codes = fits
+            codes[5] = bad
+            let e = Self.loadError(Self.int8Conv(cin: 8, inputScale: 0.01, weightScale: 0.01, codes: codes, weightBits: 7))
+            #expect(e?.kind == .graph && e?.message.contains("int8 weight 5 is \(bad), outside the 7-bit symmetric range -63..63") == true,
+                    "\(bad): \(e?.message ?? "loaded")")
+        }
+        // p6 = zero point | bits << 8 with bits other than 0 (8) and 7, or anything above bit 15
+        let good = Self.int8Conv(cin: 8, inputScale: 0.01, weightScale: 0.01, codes: fits, weightBits: 7)
+        let ops = Int(FormatTests.section(good, 6)), p6 = ops + 64 + 36 + 24
+        #expect(FormatTests.u32(good, p6) == 3 | 7 << 8)
+        for v: UInt32 in [3 | 5 << 8, 3 | 8 << 8, 3 | 7 << 8 | 1 << 16, 0xFFFF_FFFF] {
+            var b = good
+            FormatTests.put(&b, p6, v)
+            FormatTests.rechecksum(&b)
+            let e = Self.loadError(b)
+            #expect(e?.kind == .graph && e?.message.contains("holds more than the zero point") == true, "p6 \(v): \(e?.message ?? "loaded")")
         }
     }
 

@@ -377,6 +377,11 @@ void cnm_pointwise_q8_avxvnni(const cnm_q8_args *a);
 void cnm_pointwise_q8_avx512vnni(const cnm_q8_args *a);
 void cnm_conv2d_direct_q8_avx512vnni(const cnm_direct_args *a);
 void cnm_conv2d_direct_q8_avxvnni(const cnm_direct_args *a);
+/* int8 with 7-bit weights (|w| <= 63, a model's declared CONV2D weight_bits 7) on plain AVX2:
+ * the VNNI kernels' words and dot layout with `vpmaddubsw` + `vpmaddwd`, which cannot saturate
+ * for such weights; bit-identical to the references. */
+void cnm_pointwise_q8w7_avx2(const cnm_q8_args *a);
+void cnm_conv2d_direct_q8w7_avx2(const cnm_direct_args *a);
 
 /* ---- the kernel table ----
  * Which implementation of each algorithm runs is chosen once, when a context is created, from the
@@ -414,6 +419,8 @@ typedef struct cnm_kernels {
     cnm_direct_fn direct_f32;
     cnm_pointwise_q8_fn pointwise_q8;
     cnm_direct_fn direct_q8;
+    cnm_pointwise_q8_fn pointwise_q8w7; /* the same for convs with 7-bit weights (|w| <= 63): */
+    cnm_direct_fn direct_q8w7;          /* faster where the ISA has no 8-bit dot product */
     cnm_linear_f32_fn linear_f32;
     cnm_pool_fn avgpool_f32;
     cnm_pool_fn maxpool_f32;

@@ -2,7 +2,7 @@
  *   tensors  t0 weight [cout][cin/groups][kh][kw] (f32, or i8 for an int8 conv), t1 bias [cout]
  *            (optional), t2 (int8 only) per-output weight scales [cout], t3 -1
  *   slots    p0 stride_h, p1 stride_w, p2 pad_h, p3 pad_w, p4 groups; int8: p5 input scale (f32
- *            bits), p6 zero point */
+ *            bits), p6 zero point (bits 0..7) and weight bits (bits 8..15: 0 = 8, or 7) */
 #include "op.h"
 
 #include <float.h>
@@ -26,7 +26,9 @@ static int decode(const cnm_model *m, cnm_op *op) {
     c->groups = op->p[4];
     const int q = is_int8(m, op);
     c->input_scale = q ? cnm_slot_f32(op->p[5]) : 0.0f;
-    c->zero_point = q ? op->p[6] : 0;
+    const uint32_t p6 = q ? (uint32_t)op->p[6] : 0;
+    c->zero_point = (int32_t)(p6 & 0xFFu);
+    c->weight_bits = !q ? 0 : (p6 >> 8) == 0 ? 8 : (p6 >> 8) == 7 ? 7 : -1; /* -1: refused by validate */
     return q ? 7 : 5;
 }
 
@@ -38,7 +40,7 @@ static void encode(const cnm_op_params *prm, int32_t p[CNM_OP_SLOTS]) {
     p[3] = c->pad_w;
     p[4] = c->groups;
     p[5] = c->input_scale != 0.0f ? cnm_f32_slot(c->input_scale) : 0;
-    p[6] = c->zero_point;
+    p[6] = c->zero_point | (c->weight_bits == 7 ? 7 << 8 : 0);
 }
 
 /* int8: the per-output weight scales, the input's scale and zero point, symmetric weights */
@@ -48,9 +50,11 @@ static cnm_status validate_int8(const cnm_op_ctx *c, const cnm_tensor *w, const 
     const cnm_tensor *ws = cnm_op_tensor(c, c->op->t[2], "weight scale", CNM_DT_F32, 1, bd, 0, &st);
     if (!ws) return st;
     /* normal (so that 1 / scale is finite), below 1e30, and every product in_scale * w_scale normal */
-    if (!(p->input_scale >= FLT_MIN && p->input_scale < 1e30f) || p->zero_point < 0 || p->zero_point > 255)
-        return cnm_op_fail(c, "input scale %g must be a normal float in (0, 1e30) and zero point %d in 0..255", p->input_scale,
-                           p->zero_point);
+    if (!(p->input_scale >= FLT_MIN && p->input_scale < 1e30f))
+        return cnm_op_fail(c, "input scale %g must be a normal float in (0, 1e30)", p->input_scale);
+    if (p->weight_bits < 0)
+        return cnm_op_fail(c, "p6 = %d holds more than the zero point %d (bits 0..7) and the weight bits (bits 8..15: 0 = 8, or 7)",
+                           c->op->p[6], p->zero_point);
     const uint64_t k = (uint64_t)w->dims[1] * w->dims[2] * w->dims[3];
     if (k > CONV_Q8_MAX_REDUCTION)
         return cnm_op_fail(c, "int8 reduction of %llu products (cin/groups x kh x kw) exceeds %u, the longest whose worst-case sum fits int32",
@@ -64,8 +68,11 @@ static cnm_status validate_int8(const cnm_op_ctx *c, const cnm_tensor *w, const 
                                o, v, p->input_scale);
     }
     const int8_t *wq = w->data;
+    const int wmax = p->weight_bits == 7 ? 63 : 127;
     for (uint64_t k = 0; k < w->nbytes; k++)
-        if (wq[k] == -128) return cnm_op_fail(c, "int8 weight %llu is -128 (symmetric range is -127..127)", (unsigned long long)k);
+        if (wq[k] < -wmax || wq[k] > wmax)
+            return cnm_op_fail(c, "int8 weight %llu is %d, outside the %d-bit symmetric range -%d..%d", (unsigned long long)k, wq[k],
+                               p->weight_bits, wmax, wmax);
     return CNM_OK;
 }
 

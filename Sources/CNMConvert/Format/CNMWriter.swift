@@ -165,12 +165,13 @@ public struct CNMBuilder {
 
     /// Make conv op `op` an int8 conv: weight tensor t0 replaced, scales in t2, the input's
     /// scale and zero point in its parameters.
-    public mutating func setQuantized(op: Int, weight: Int, weightScales: Int, inputScale: Float, zeroPoint: Int) {
+    public mutating func setQuantized(op: Int, weight: Int, weightScales: Int, inputScale: Float, zeroPoint: Int, weightBits: Int = 8) {
         ops[op].t[0] = weight
         ops[op].t[2] = weightScales
         ops[op].t[3] = -1
         ops[op].params.conv2d.input_scale = inputScale
         ops[op].params.conv2d.zero_point = Int32(zeroPoint)
+        ops[op].params.conv2d.weight_bits = Int32(weightBits)
     }
 
     /// A new activation buffer; returns the value covering all of it.

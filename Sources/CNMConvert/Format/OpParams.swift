@@ -12,6 +12,8 @@ public struct Conv2DParams: Sendable, Equatable {
     public var inputScale: Float = 0
     /// int8: their zero point 0...255, else 0
     public var zeroPoint = 0
+    /// int8: 8 (weights -127...127) or 7 (-63...63); 0 for an fp32 conv
+    public var weightBits = 0
 
     public init(strideH: Int, strideW: Int, padH: Int, padW: Int, groups: Int = 1) {
         self.strideH = strideH
@@ -28,7 +30,8 @@ public struct Conv2DParams: Sendable, Equatable {
 
     var c: cnm_conv2d_params {
         cnm_conv2d_params(stride_h: Int32(strideH), stride_w: Int32(strideW), pad_h: Int32(padH), pad_w: Int32(padW),
-                          groups: Int32(groups), input_scale: inputScale, zero_point: Int32(zeroPoint))
+                          groups: Int32(groups), input_scale: inputScale, zero_point: Int32(zeroPoint),
+                          weight_bits: Int32(weightBits))
     }
 }
 
