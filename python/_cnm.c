@@ -34,10 +34,10 @@ static void Model_dealloc(ModelObject *self) {
 }
 
 static int Model_init(ModelObject *self, PyObject *args, PyObject *kw) {
-    static char *names[] = {"path", "threads", "unfused", "winograd", NULL};
+    static char *names[] = {"path", "threads", "unfused", "winograd", "fp16", NULL};
     const char *path;
-    int threads = 0, unfused = 0, winograd = 1;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "s|ipp", names, &path, &threads, &unfused, &winograd)) return -1;
+    int threads = 0, unfused = 0, winograd = 1, fp16 = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "s|ippp", names, &path, &threads, &unfused, &winograd, &fp16)) return -1;
     if (threads < 0 || threads > 1024) {
         PyErr_SetString(PyExc_ValueError, "threads must be in 0...1024 (0 = all cores)");
         return -1;
@@ -45,7 +45,8 @@ static int Model_init(ModelObject *self, PyObject *args, PyObject *kw) {
     cnm_error e;
     cnm_status st;
     Py_BEGIN_ALLOW_THREADS
-    st = cnm_model_load_file(path, (unfused ? CNM_LOAD_NO_FUSION : 0) | (winograd ? 0 : CNM_LOAD_NO_WINOGRAD), &self->model, &e);
+    st = cnm_model_load_file(path, (unfused ? CNM_LOAD_NO_FUSION : 0) | (winograd ? 0 : CNM_LOAD_NO_WINOGRAD) | (fp16 ? CNM_LOAD_FP16 : 0),
+                             &self->model, &e);
     if (st == CNM_OK) st = cnm_context_create(self->model, threads, &self->ctx, &e);
     Py_END_ALLOW_THREADS
     if (st != CNM_OK) { fail(&e); return -1; }
@@ -144,7 +145,7 @@ static PyTypeObject ModelType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "edge_infer._cnm.Model",
     .tp_basicsize = sizeof(ModelObject),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
-    .tp_doc = "A loaded .cnm model and one inference context: Model(path, threads=0, unfused=False)",
+    .tp_doc = "A loaded .cnm model and one inference context: Model(path, threads=0, unfused=False, winograd=True, fp16=False)",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Model_init,
     .tp_dealloc = (destructor)Model_dealloc,

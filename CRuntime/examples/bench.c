@@ -1,9 +1,10 @@
 /* Run a .cnm model RUNS times on a fixed input, for timing and for tools/arm/estimate:
- *   bench MODEL.cnm RUNS [THREADS]
+ *   bench MODEL.cnm RUNS [THREADS [fp16]]
  * loads the model and creates the context once, then runs RUNS inferences on a deterministic
  * input (values in [-1, 1)). RUNS may be 0 (load only), so the difference of two runs with
  * different counts is the cost of the inferences alone. Prints the kernel table, the run count,
- * the median wall time of one inference (native runs) and the first logits. */
+ * the median wall time of one inference (native runs) and the first logits. With `fp16` the model
+ * is loaded with CNM_LOAD_FP16 (binary16 convolutions where the CPU has FP16 arithmetic). */
 #include "cnm.h"
 
 #include <stdio.h>
@@ -25,15 +26,16 @@ static int cmp_double(const void *a, const void *b) {
 int main(int argc, char **argv) {
     char *end = NULL;
     long runs = argc >= 3 ? strtol(argv[2], &end, 10) : -1;
-    if (argc < 3 || argc > 4 || !end || *end || runs < 0 || runs > 1000000) {
-        fprintf(stderr, "usage: %s MODEL.cnm RUNS [THREADS]   (RUNS: 0..1000000)\n", argv[0]);
+    const int fp16 = argc == 5 && !strcmp(argv[4], "fp16");
+    if (argc < 3 || argc > 5 || (argc == 5 && !fp16) || !end || *end || runs < 0 || runs > 1000000) {
+        fprintf(stderr, "usage: %s MODEL.cnm RUNS [THREADS [fp16]]   (RUNS: 0..1000000)\n", argv[0]);
         return 2;
     }
     int threads = argc > 3 ? atoi(argv[3]) : 1;
     cnm_error err;
     cnm_model *model = NULL;
     cnm_context *ctx = NULL;
-    if (cnm_model_load(argv[1], &model, &err) != CNM_OK || cnm_context_create(model, threads, &ctx, &err) != CNM_OK) {
+    if (cnm_model_load_file(argv[1], fp16 ? CNM_LOAD_FP16 : 0, &model, &err) != CNM_OK || cnm_context_create(model, threads, &ctx, &err) != CNM_OK) {
         fprintf(stderr, "bench: error: %s\n", err.message);
         cnm_model_free(model);
         return 1;

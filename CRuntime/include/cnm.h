@@ -181,10 +181,17 @@ cnm_status cnm_model_load(const char *path, cnm_model **out, cnm_error *err);
  *                       so cnm_context_value can read it (calibration, debugging; slower)
  *   CNM_LOAD_NO_WINOGRAD  run 3x3 stride-1 fp32 convs on the direct kernel instead of Winograd:
  *                       no transformed weights (4x those convs' own, in plan_bytes), slower;
- *                       results within fp32 rounding of the Winograd ones (since 0.4.0) */
+ *                       results within fp32 rounding of the Winograd ones (since 0.4.0)
+ *   CNM_LOAD_FP16       on aarch64 CPUs with Armv8.2 FP16 arithmetic (Cortex-A55/A75/A76, the
+ *                       Pi 5), run the fp32 pointwise, GEMM and direct convolutions in binary16
+ *                       (weights and packed inputs rounded to binary16, products and sums in
+ *                       binary16, activations fp32 between layers): about twice the multiplies
+ *                       per instruction, results within about 1e-2 relative of fp32; elsewhere
+ *                       (and for int8 convs and Winograd's) no effect (since 0.5.0) */
 #define CNM_LOAD_BORROW 1
 #define CNM_LOAD_NO_FUSION 2
 #define CNM_LOAD_NO_WINOGRAD 4
+#define CNM_LOAD_FP16 8
 cnm_status cnm_model_load_memory(const void *data, size_t size, const char *name, int flags,
                                  cnm_model **out, cnm_error *err);
 /* cnm_model_load with flags (CNM_LOAD_NO_FUSION; CNM_LOAD_BORROW has no meaning for a file). */

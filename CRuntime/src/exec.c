@@ -33,15 +33,16 @@ static void *alloc_zeroed(size_t floats) {
  * convolutions run, the int8 ones only where int8 convolutions run). */
 static void compose_isa(cnm_context *c) {
     const cnm_model *m = c->model;
-    int int8_convs = 0, fp32_convs = 0;
+    int int8_convs = 0, fp32_convs = 0, f16_convs = 0;
     for (uint32_t i = 0; i < m->n_steps; i++) {
+        if (m->steps[i].f16_w && c->kernels->pointwise_f16) f16_convs = 1;
         if (m->steps[i].quant) int8_convs = 1;
         else if (m->steps[i].kind == CNM_STEP_POINTWISE || m->steps[i].kind == CNM_STEP_DIRECT || m->steps[i].kind == CNM_STEP_DEPTHWISE ||
                  m->steps[i].kind == CNM_STEP_WINOGRAD || m->steps[i].kind == CNM_STEP_GEMM)
             fp32_convs = 1;
     }
-    snprintf(c->isa_name, sizeof c->isa_name, "%s%s%s", c->kernels->base, fp32_convs ? c->kernels->f32_extra : "",
-             int8_convs ? c->kernels->q8_extra : "");
+    snprintf(c->isa_name, sizeof c->isa_name, "%s%s%s%s", c->kernels->base, fp32_convs ? c->kernels->f32_extra : "",
+             int8_convs ? c->kernels->q8_extra : "", f16_convs ? "+fp16" : "");
 }
 
 static cnm_status context_create(const cnm_model *m, int threads, const cnm_kernels *k, cnm_context **out, cnm_error *err) {
@@ -183,6 +184,7 @@ static cnm_pw_args pointwise_args(const cnm_context *c, const cnm_step *st) {
         .pre_shift = pre ? cnm_tensor_data(m, pre->t[1]) : NULL,
         .pre_relu = pre ? cnm_op_relu(pre) : 0,
         .w = w->data,
+        .wh = st->f16_w,
         .cin_g = (int)w->dims[1],
         .cout = (int)ov->c,
         .groups = cv->prm.conv2d.groups,
@@ -239,11 +241,12 @@ static void run_direct(const cnm_context *c, const cnm_step *st) {
     float *out;
     const cnm_conv_shape s = step_shape(c, st, &out);
     const cnm_direct_args a = {.s = &s, .in = cnm_value_ptr(m, c->arena, op->in0), .out = out,
-                               .bias = cnm_tensor_data(m, op->t[1]), .w = m->tensors[op->t[0]].data,
+                               .bias = cnm_tensor_data(m, op->t[1]), .w = m->tensors[op->t[0]].data, .wh = st->f16_w,
                                .wq = m->tensors[op->t[0]].data, .wpairs = st->q8_wpairs, .wdot = st->q8_wdot,
                                .wsum = st->q8_wsum, .mult = st->q8_mult, .inv_scale = st->q8_inv_scale, .zp = st->q8_zp,
                                .pad = c->direct_scratch};
-    (!st->quant ? c->kernels->direct_f32 : st->q8_w7 ? c->kernels->direct_q8w7 : c->kernels->direct_q8)(&a);
+    (!st->quant ? (st->f16_w && c->kernels->direct_f16 ? c->kernels->direct_f16 : c->kernels->direct_f32)
+                : st->q8_w7 ? c->kernels->direct_q8w7 : c->kernels->direct_q8)(&a);
 }
 
 /* A LINEAR op, or a whole-map fp32 conv (plan.c: weight [N][C][H][W] = [N][K]; its t2 is -1: no index). */
@@ -269,7 +272,7 @@ static void run_step(const cnm_context *c, const cnm_step *st) {
             (st->q8_w7 ? c->kernels->pointwise_q8w7 : c->kernels->pointwise_q8)(&q);
         } else {
             const cnm_pw_args a = pointwise_args(c, st);
-            c->kernels->pointwise_f32(&a);
+            (st->f16_w && c->kernels->pointwise_f16 ? c->kernels->pointwise_f16 : c->kernels->pointwise_f32)(&a);
         }
         return;
     case CNM_STEP_DIRECT: run_direct(c, st); return;

@@ -578,6 +578,7 @@ cnm_status cnm_model_load_file(const char *path, int flags, cnm_model **out, cnm
     m->size = (size_t)sb.st_size;
     m->no_fusion = (flags & CNM_LOAD_NO_FUSION) != 0;
     m->no_winograd = (flags & CNM_LOAD_NO_WINOGRAD) != 0;
+    m->fp16 = (flags & CNM_LOAD_FP16) != 0;
     if (m->size == 0) {
         close(fd);
         cnm_model_free(m);
@@ -623,6 +624,7 @@ cnm_status cnm_model_load_memory(const void *data, size_t size, const char *name
     m->size = size;
     m->no_fusion = (flags & CNM_LOAD_NO_FUSION) != 0;
     m->no_winograd = (flags & CNM_LOAD_NO_WINOGRAD) != 0;
+    m->fp16 = (flags & CNM_LOAD_FP16) != 0;
     if (borrow && ((uintptr_t)data % CNM_TENSOR_ALIGN) == 0) {
         m->base = data;
     } else {

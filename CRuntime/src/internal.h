@@ -84,6 +84,7 @@ typedef struct cnm_step {
     const int32_t *dst;         /* post destination (owned inverse shuffle), or NULL */
     int32_t *owned_src, *owned_dst;
     float *wino_u;              /* Winograd: the transformed weights [36][cout][cin] (cnm_wino_weights) */
+    int32_t *f16_w;             /* CNM_LOAD_FP16 on aarch64: an fp32 conv's weights as binary16 pairs (cnm_f16_pack_pairs) */
     /* int8 conv: weight pairs for the SIMD kernels, in_scale * w_scale, quantisation */
     int quant;
     int q8_w7;                  /* its weights are 7-bit (weight_bits 7): the kernel tables' q8w7 entries */
@@ -105,6 +106,7 @@ struct cnm_model {
     uint32_t version;
     int no_fusion;
     int no_winograd;         /* CNM_LOAD_NO_WINOGRAD */
+    int fp16;                /* CNM_LOAD_FP16 */
     uint32_t input_value, output_value;
     uint32_t input_c, input_h, input_w, num_classes, resize;
     float mean[4], std[4];

@@ -244,6 +244,7 @@ void cnm_free_steps(cnm_model *m) {
             free(m->steps[i].owned_src);
             free(m->steps[i].owned_dst);
             free(m->steps[i].wino_u);
+            free(m->steps[i].f16_w);
             free(m->steps[i].q8_wpairs);
             free(m->steps[i].q8_wdot);
             free(m->steps[i].q8_wsum);
@@ -304,6 +305,26 @@ static cnm_status prepare_q8(cnm_model *m, cnm_step *st, cnm_error *err) {
         size_t need = cnm_direct_q8_padded_elems(&s); /* int32 elements = floats in size */
         if (need > m->direct_scratch_floats) m->direct_scratch_floats = need;
     }
+    return CNM_OK;
+}
+
+/* CNM_LOAD_FP16: an fp32 conv's weights as binary16 pairs for the fp16 kernels (kernels.h), in
+ * the rows the step's kernel reads (pointwise and GEMM steps: [cout][cin_g * kh * kw]); made on
+ * aarch64 only, where kernel tables have fp16 kernels (a context on a table without them runs
+ * the step in fp32). */
+static cnm_status prepare_f16(cnm_model *m, cnm_step *st, cnm_error *err) {
+#if defined(__aarch64__)
+    const cnm_tensor *w = &m->tensors[m->ops[st->conv].t[0]];
+    const int rows = st->kind != CNM_STEP_DIRECT, kk_w = (int)(w->dims[2] * w->dims[3]);
+    const int cout = (int)w->dims[0], cin_g = (int)w->dims[1] * (rows ? kk_w : 1), kk = rows ? 1 : kk_w;
+    const size_t n = cnm_f16_pairs_elems(cout, cin_g, kk);
+    st->f16_w = malloc(sizeof(int32_t) * n + 16);
+    if (!st->f16_w) return cnm_fail(err, CNM_ERR_NOMEM, "%s: out of memory", m->name);
+    cnm_f16_pack_pairs(w->data, cout, cin_g, kk, st->f16_w);
+    m->plan_bytes += sizeof(int32_t) * n;
+#else
+    (void)m, (void)st, (void)err;
+#endif
     return CNM_OK;
 }
 
@@ -421,6 +442,9 @@ cnm_status cnm_fuse(cnm_model *m, cnm_error *err) {
         if (st->conv >= 0 && m->tensors[m->ops[st->conv].t[0]].dtype == CNM_DT_I8) {
             cnm_status qs = prepare_q8(m, st, err);
             if (qs != CNM_OK) return qs;
+        } else if (m->fp16 && st->conv >= 0 && (st->kind == CNM_STEP_POINTWISE || st->kind == CNM_STEP_GEMM || st->kind == CNM_STEP_DIRECT)) {
+            cnm_status hs = prepare_f16(m, st, err);
+            if (hs != CNM_OK) return hs;
         }
         for (uint32_t k = i; k < i + st->n_ops; k++) m->op_step[k] = (int32_t)m->n_steps;
         i += st->n_ops;

@@ -91,6 +91,29 @@ static void to_7bit(int8_t *w, size_t n) {
     for (size_t i = 0; i < n; i++) w[i] = (int8_t)(w[i] / 2);
 }
 
+/* fp16 kernels (aarch64 tables with FP16 arithmetic): the largest difference from the fp32
+ * reference, relative to its largest value, that binary16 allows for sums of `terms` products:
+ * inputs and weights rounded to binary16 (2^-11 relative each) and every partial sum rounded,
+ * whose errors grow like sqrt(terms) for these random signs; 4x margin */
+static double f16_tolerance(int terms) { return 4.0 * 4.9e-4 * (3.0 + sqrt((double)terms)); }
+#if defined(__aarch64__)
+static int32_t *f16_pairs(const float *w, int cout, int cin_g, int kk) {
+    int32_t *p = malloc(sizeof(int32_t) * cnm_f16_pairs_elems(cout, cin_g, kk) + 16);
+    cnm_f16_pack_pairs(w, cout, cin_g, kk, p);
+    return p;
+}
+#else
+static int32_t *f16_pairs(const float *w, int cout, int cin_g, int kk) { (void)w, (void)cout, (void)cin_g, (void)kk; return NULL; }
+#endif
+static double f16_worst; /* the largest difference over all fp16 cases, relative to its tolerance */
+static int f16_cases;
+static void f16_check(const float *out, const float *ref, size_t n, int terms, const char *what, const char *table) {
+    const double d = rel_diff(out, ref, n), tol = f16_tolerance(terms);
+    if (d / tol > f16_worst) f16_worst = d / tol;
+    f16_cases++;
+    CHECK(d < tol, "%s [%s] fp16: rel diff %.3g over %d products (tolerance %.3g)", what, table, d, terms, tol);
+}
+
 /* ---- pointwise ---- */
 
 typedef struct pw_case { int G, cin_g, cout_g, hw, mode, threads; } pw_case; /* threads: what the items are split for */
@@ -120,13 +143,19 @@ static void pointwise_f32_case(const pw_case *pc) {
                       .dst = oshuf ? inv : NULL, .post_scale = qs, .post_shift = qb, .post_relu = 1,
                       .post_clip = mode != 1, .clip_lo = 0.0f, .clip_hi = 0.75f,
                       .out = out, .scratch = scratch, .scratch_stride = 0};
+    pa.wh = f16_pairs(w, cout, cin_g, 1);
     for (int t = 0; t < n_tables; t++) {
         memset(out, 0xff, sizeof(float) * n); /* NaN: a missed store shows */
         tables[t]->pointwise_f32(&pa);
         const double d = rel_diff(out, ref, n);
         CHECK(d < 1e-5, "pointwise f32 [%s] G=%d cin_g=%d cout_g=%d hw=%d mode=%d: rel diff %.3g", tables[t]->name, G, cin_g,
               cout_g, hw, mode, d);
+        if (!tables[t]->pointwise_f16) continue;
+        memset(out, 0xff, sizeof(float) * n);
+        tables[t]->pointwise_f16(&pa);
+        f16_check(out, ref, n, cin_g, "pointwise", tables[t]->name);
     }
+    free((void *)pa.wh);
     free(in); free(w); free(bias); free(ps); free(pb); free(qs); free(qb); free(idx); free(sh); free(inv);
     free(t1); free(t2); free(ref); free(scratch); free(out);
 }
@@ -210,6 +239,14 @@ static int pointwise_window_case(int cin, int cout, int kh, int kw, int sh, int 
     cnm_q8_args q = {.pw = pa, .wq = wq, .wpairs = pairs, .wdot = wdot, .wsum = wsum, .mult = mult, .inv_scale = 1.0f / 0.02f, .zp = zp,
                      .panel = (int16_t *)(void *)scratch};
     q.pw.pre_scale = q.pw.pre_shift = NULL, q.pw.pre_relu = 0;
+    pa.wh = f16_pairs(w, cout, rows, 1);
+    for (int t = 0; t < n_tables; t++) {
+        if (!tables[t]->pointwise_f16) continue;
+        memset(out, 0xff, sizeof(float) * n);
+        tables[t]->pointwise_f16(&pa);
+        f16_check(out, ref, n, rows, "pointwise window", tables[t]->name);
+    }
+    free((void *)pa.wh);
     for (int t = -1; t < n_tables; t++) {
         memset(out, 0xff, sizeof(float) * n);
         if (t < 0) cnm_pointwise_f32_ref(&pa); else tables[t]->pointwise_f32(&pa);
@@ -319,7 +356,8 @@ static void direct_case_run(const direct_case *dc, int salt) {
     add_specials(inq, nin, salt);
     cnm_conv2d_q8_ref(&s, inq, wq, mult, bias, 1.0f / 0.02f, zp, refq);
     cnm_direct_args a = {.s = &s, .in = in, .out = out, .bias = bias, .w = w, .wq = wq, .wpairs = pairs, .wdot = wdot,
-                         .wsum = wsum, .mult = mult, .inv_scale = 1.0f / 0.02f, .zp = zp, .pad = pad};
+                         .wsum = wsum, .mult = mult, .inv_scale = 1.0f / 0.02f, .zp = zp, .pad = pad,
+                         .wh = f16_pairs(w, s.cout, dc->cin_g, kk)};
     for (int t = 0; t < n_tables; t++) {
         a.in = in;
         memset(out, 0xff, sizeof(float) * n);
@@ -327,6 +365,14 @@ static void direct_case_run(const direct_case *dc, int salt) {
         const double d = rel_diff(out, ref, n);
         CHECK(d < 1e-5, "direct f32 [%s] k=%dx%d s=%dx%d p=%dx%d out=%dx%d G=%d cin_g=%d cout_g=%d: rel diff %.3g", tables[t]->name,
               s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.oh, s.ow, s.groups, dc->cin_g, dc->cout_g, d);
+        if (tables[t]->direct_f16) {
+            memset(out, 0xff, sizeof(float) * n);
+            tables[t]->direct_f16(&a);
+            char what[96];
+            snprintf(what, sizeof what, "direct k=%dx%d s=%dx%d p=%dx%d out=%dx%d G=%d cin_g=%d cout_g=%d", s.kh, s.kw, s.sh, s.sw, s.ph,
+                     s.pw, s.oh, s.ow, s.groups, dc->cin_g, dc->cout_g);
+            f16_check(out, ref, n, dc->cin_g * kk, what, tables[t]->name);
+        }
         a.in = inq;
         memset(out, 0xff, sizeof(float) * n);
         tables[t]->direct_q8(&a);
@@ -348,7 +394,7 @@ static void direct_case_run(const direct_case *dc, int salt) {
               tables[t]->name, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.oh, s.ow, s.groups, dc->cin_g, dc->cout_g, zp);
     }
     free(in); free(w); free(bias); free(mult); free(wq); free(wdot); free(pairs); free(wsum); free(ref); free(refq); free(out);
-    free(pad); free(inq);
+    free(pad); free(inq); free((void *)a.wh);
 }
 
 static void test_direct(void) {
@@ -383,6 +429,7 @@ static void test_direct(void) {
         direct_case_run(&dc2, cases++);
     }
     printf("kernel tester: direct fp32 and int8, %d cases x %d tables\n", cases, n_tables);
+    if (f16_cases) printf("kernel tester: fp16 kernels, %d cases, the largest difference %.2f of its tolerance\n", f16_cases, f16_worst);
 }
 
 /* ---- depthwise ---- */

@@ -24,6 +24,7 @@ static float *read_npy(const char *path, size_t *count);
 static void test_model_every_table(const cnm_model *m, const float *x, const float *ref, size_t per, size_t k, size_t n,
                                    double tol);
 static void test_fusion_independent(const char *path, const float *x, size_t per, size_t k, size_t n);
+static void test_model_fp16(const char *path, const float *x, const float *ref, size_t per, size_t k, size_t n);
 
 /* Allocation counting: the test binary is linked with -Wl,--wrap=malloc,... so every heap call
  * made by the runtime's objects goes through these counters. */
@@ -283,6 +284,64 @@ static void test_fusion_independent(const char *path, const float *x, size_t per
     cnm_model_free(unfused);
 }
 
+/* CNM_LOAD_FP16: on every kernel table with fp16 kernels (aarch64 with FP16 arithmetic), the
+ * logits within 1e-2 of the largest PyTorch logit and the same top-1, at 1 and 2 threads
+ * bit-identical; on the highest table without them (which runs it in fp32) the fp32 logits,
+ * bit for bit. */
+static void test_model_fp16(const char *path, const float *x, const float *ref, size_t per, size_t k, size_t n) {
+    cnm_error err;
+    cnm_model *m = NULL, *m32 = NULL;
+    CHECK(cnm_model_load_file(path, CNM_LOAD_FP16, &m, &err) == CNM_OK && cnm_model_load(path, &m32, &err) == CNM_OK,
+          "load %s with CNM_LOAD_FP16: %s", path, err.message);
+    const cnm_kernels *tables[16];
+    const int nt = cnm_kernel_tables(tables, 16);
+    float *y = malloc(sizeof(float) * k * n), *y2 = malloc(sizeof(float) * k * n), *y32 = malloc(sizeof(float) * k * n);
+    int f16_tables = 0, plain = -1; /* the highest table without fp16 kernels: the flag changes nothing there */
+    for (int t = 0; t < nt; t++)
+        if (!tables[t]->pointwise_f16) plain = t;
+    for (int t = 0; m && m32 && t < nt; t++) {
+        if (!tables[t]->pointwise_f16 && t != plain) continue;
+        cnm_context *c = NULL, *c2 = NULL, *c32 = NULL;
+        cnm_context_create_with_kernels(m, 1, tables[t], &c);
+        cnm_context_create_with_kernels(m, 2, tables[t], &c2);
+        cnm_context_create_with_kernels(m32, 1, tables[t], &c32);
+        for (size_t i = 0; c && c2 && c32 && i < n; i++) {
+            cnm_context_run(c, x + i * per, per, y + i * k, k, &err);
+            cnm_context_run(c2, x + i * per, per, y2 + i * k, k, &err);
+            cnm_context_run(c32, x + i * per, per, y32 + i * k, k, &err);
+        }
+        CHECK(c && c2 && !memcmp(y, y2, sizeof(float) * k * n), "%s fp16 on %s: 1 and 2 threads differ", path, tables[t]->name);
+        if (!tables[t]->pointwise_f16) {
+            CHECK(!memcmp(y, y32, sizeof(float) * k * n), "%s with CNM_LOAD_FP16 on %s (no fp16 kernels) differs from fp32", path,
+                  tables[t]->name);
+        } else {
+            f16_tables++;
+            const double d = rel_diff(y, ref, k * n);
+            int agree = 0;
+            for (size_t i = 0; i < n; i++) {
+                size_t a = 0, b = 0;
+                for (size_t j = 1; j < k; j++) {
+                    if (y[i * k + j] > y[i * k + a]) a = j;
+                    if (ref[i * k + j] > ref[i * k + b]) b = j;
+                }
+                agree += a == b;
+            }
+            CHECK(d < 1e-2 && agree == (int)n, "%s fp16 on %s (%s): rel diff %.3g from PyTorch, %d/%zu top-1 agree", path,
+                  tables[t]->name, cnm_context_isa(c), d, agree, n);
+            CHECK(strstr(cnm_context_isa(c), "+fp16") != NULL, "fp16 context reports %s", cnm_context_isa(c));
+            printf("model %s, fp16 on %s: max |logit - PyTorch| %.2e of the largest, %d/%zu top-1 agree\n", path, cnm_context_isa(c), d,
+                   agree, n);
+        }
+        cnm_context_free(c);
+        cnm_context_free(c2);
+        cnm_context_free(c32);
+    }
+    if (!f16_tables) printf("model %s: CNM_LOAD_FP16 runs fp32 on all %d kernel tables (none has fp16 kernels here)\n", path, nt);
+    free(y); free(y2); free(y32);
+    cnm_model_free(m);
+    cnm_model_free(m32);
+}
+
 /* The model on every kernel table this CPU runs (1 thread): within `tol` of the reference logits. */
 static void test_model_every_table(const cnm_model *m, const float *x, const float *ref, size_t per, size_t k, size_t n,
                                    double tol) {
@@ -342,6 +401,7 @@ static void test_model(const char *model_path, const char *in_path, const char *
     CHECK(d < 1e-4, "model %s (%s): max |logit - PyTorch| = %.3g", model_path, cnm_context_isa(c1), d);
     test_model_every_table(m, x, ref, per, info.num_classes, n, 1e-4);
     test_fusion_independent(model_path, x, per, info.num_classes, n);
+    test_model_fp16(model_path, x, ref, per, info.num_classes, n);
     CHECK(memcmp(y1, y2, sizeof(float) * nref) == 0, "model %s: 1 and 2 threads differ", model_path);
 #ifdef CNM_COUNT_ALLOCS
     if (!quick) { /* zero heap calls inside an inference (the contexts are warm: OpenMP's team exists) */

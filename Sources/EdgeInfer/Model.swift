@@ -17,32 +17,36 @@ public final class Model: @unchecked Sendable {
 
     /// The load flags: `unfused` runs every operator as its own kernel (bit-identical results,
     /// slower); `winograd: false` runs 3x3 stride-1 convs on the direct kernel (no transformed
-    /// weights: less memory, slower; results within fp32 rounding).
-    static func flags(unfused: Bool, winograd: Bool) -> Int32 {
-        (unfused ? CNM_LOAD_NO_FUSION : 0) | (winograd ? 0 : CNM_LOAD_NO_WINOGRAD)
+    /// weights: less memory, slower; results within fp32 rounding); `fp16` runs the fp32 convs in
+    /// binary16 on aarch64 CPUs with FP16 arithmetic (results within about 1e-2 relative; no
+    /// effect elsewhere: `CNM_LOAD_FP16`).
+    static func flags(unfused: Bool, winograd: Bool, fp16: Bool = false) -> Int32 {
+        (unfused ? CNM_LOAD_NO_FUSION : 0) | (winograd ? 0 : CNM_LOAD_NO_WINOGRAD) | (fp16 ? CNM_LOAD_FP16 : 0)
     }
 
     /// Map and validate a model file. `unfused`: every operator runs as its own kernel (the
     /// results are bit-identical to the fused run; slower; for checking and debugging).
-    public init(path: String, unfused: Bool = false, winograd: Bool = true) throws {
-        handle = try makeHandle { cnm_model_load_file(path, Self.flags(unfused: unfused, winograd: winograd), $0, $1) }
+    public init(path: String, unfused: Bool = false, winograd: Bool = true, fp16: Bool = false) throws {
+        handle = try makeHandle { cnm_model_load_file(path, Self.flags(unfused: unfused, winograd: winograd, fp16: fp16), $0, $1) }
         name = path
     }
 
     /// Validate a model held in memory (copied). `unfused`: every operator runs as its own
     /// kernel and every value stays readable through `Session.value(_:)` (calibration).
-    public init(bytes: [UInt8], name: String, unfused: Bool = false, winograd: Bool = true) throws {
+    public init(bytes: [UInt8], name: String, unfused: Bool = false, winograd: Bool = true, fp16: Bool = false) throws {
         handle = try makeHandle { ptr, err in
             bytes.withUnsafeBytes { raw in
-                cnm_model_load_memory(raw.baseAddress, raw.count, name, Self.flags(unfused: unfused, winograd: winograd), ptr, err)
+                cnm_model_load_memory(raw.baseAddress, raw.count, name, Self.flags(unfused: unfused, winograd: winograd, fp16: fp16), ptr, err)
             }
         }
         self.name = name
     }
 
     /// Use static, 64-byte aligned bytes in place (the model compiled into the binary).
-    public init(staticBytes: UnsafeRawPointer, count: Int, name: String, unfused: Bool = false, winograd: Bool = true) throws {
-        handle = try makeHandle { cnm_model_load_memory(staticBytes, count, name, CNM_LOAD_BORROW | Self.flags(unfused: unfused, winograd: winograd), $0, $1) }
+    public init(staticBytes: UnsafeRawPointer, count: Int, name: String, unfused: Bool = false, winograd: Bool = true, fp16: Bool = false) throws {
+        handle = try makeHandle {
+            cnm_model_load_memory(staticBytes, count, name, CNM_LOAD_BORROW | Self.flags(unfused: unfused, winograd: winograd, fp16: fp16), $0, $1)
+        }
         self.name = name
     }
 

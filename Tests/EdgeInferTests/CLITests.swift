@@ -1,3 +1,4 @@
+import CRuntime
 import Foundation
 import Testing
 
@@ -59,6 +60,21 @@ import Testing
         }
         #expect(try top(j1.stdout) == top(j2.stdout))
         #expect(try top(j1.stdout).count == 5)
+    }
+
+    /// `--fp16` (CNM_LOAD_FP16): binary16 convolutions on ARM CPUs with FP16 arithmetic, within
+    /// 1e-2 of the largest fp32 logit there (the C tests check that under qemu); on a CPU whose
+    /// kernel table has no fp16 kernels (every x86 one) the fp32 logits, bit for bit.
+    @Test func fp16FlagKeepsTheLogits() throws {
+        let fp32 = Paths.repo + "/models/condensenet86-cifar10.cnm", x = Paths.fixture("condensenet86-cifar10-inputs.npy")
+        let two = Array(try NpyArray(contentsOf: x).data.prefix(2 * 3 * 32 * 32))
+        let a = try Session(model: Model(path: fp32)).runBatch(two, count: 2)
+        let b = try Session(model: Model(path: fp32, fp16: true)).runBatch(two, count: 2)
+        let scale = a.map { abs($0) }.max() ?? 1
+        #expect(maxAbsDiff(a, b) <= 1e-2 * scale)
+        if !String(cString: cnm_kernel_table_selected()).contains("fp16") { #expect(a == b) }
+        let r = try runProduct("edge-infer", [Paths.repo + "/models/samples/dog.ppm", "--fp16", "--model", fp32, "--top", "1"], cwd: tmp)
+        #expect(r.status == 0 && r.stdout.hasSuffix(" dog\n"), "\(r.stdout)\(r.stderr)")
     }
 
     /// The shipped (trained, int8) default model names every bundled sample, JPEG and PPM alike.

@@ -22,12 +22,14 @@ class Model:
     cores (each run takes one thread or all, whichever recent runs found faster).
     `unfused`: every operator as its own kernel (the same results, slower). `winograd=False`: 3x3
     stride-1 convolutions on the direct kernel (no transformed weights: less memory, slower;
-    results within fp32 rounding; `info["plan_bytes"]` counts them). Not for concurrent use
+    results within fp32 rounding; `info["plan_bytes"]` counts them). `fp16=True`: the fp32
+    convolutions in binary16 on ARM CPUs with FP16 arithmetic (logits within about 1e-2 relative
+    of fp32; no effect elsewhere). Not for concurrent use
     from several Python threads at once (they take turns); make one Model per thread instead."""
 
-    def __init__(self, path=None, threads=0, unfused=False, winograd=True):
+    def __init__(self, path=None, threads=0, unfused=False, winograd=True, fp16=False):
         self.path = os.fspath(path) if path is not None else DEFAULT_MODEL
-        self._m = _cnm.Model(self.path, threads, unfused, winograd)
+        self._m = _cnm.Model(self.path, threads, unfused, winograd, fp16)
         self.info = self._m.info()
         self.labels = self.info["labels"]
         self.input_shape = tuple(self.info["input_shape"])

@@ -26,6 +26,18 @@ def test_fp32_matches_pytorch_at_1_and_2_threads():
     assert np.array_equal(outs[0], outs[1])  # the same bits at any thread count
 
 
+def test_fp16_flag():
+    # binary16 convolutions where the CPU has FP16 arithmetic (ARM): within 1e-2 of the largest
+    # PyTorch logit; elsewhere (x86) the fp32 logits, bit for bit
+    x = np.load(os.path.join(FIX, "official", "condensenet86-cifar10-inputs.npy"))[:2]
+    ref = np.load(os.path.join(FIX, "official", "condensenet86-cifar10-logits.npy"))[:2]
+    path = os.path.join(FIX, "condensenet86-fp32.cnm")
+    y16 = edge_infer.Model(path, threads=1, fp16=True).run(x)
+    assert np.abs(y16 - ref).max() <= 1e-2 * np.abs(ref).max()
+    if "fp16" not in edge_infer.Model(path, threads=1, fp16=True).info["isa"]:
+        assert np.array_equal(y16, edge_infer.Model(path, threads=1).run(x))
+
+
 def test_default_model_classifies_the_samples():
     m = edge_infer.Model()
     assert m.input_shape == (3, 32, 32) and len(m.labels) == 10 and m.info["macs"] > 1e6

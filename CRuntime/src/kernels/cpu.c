@@ -16,6 +16,9 @@
 #ifndef HWCAP_ASIMDDP
 #define HWCAP_ASIMDDP (1 << 20)
 #endif
+#ifndef HWCAP_ASIMDHP
+#define HWCAP_ASIMDHP (1 << 10)
+#endif
 #endif
 
 unsigned cnm_cpu_features(void) {
@@ -35,6 +38,7 @@ unsigned cnm_cpu_features(void) {
     f |= CNM_CPU_NEON;
     if (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) f |= CNM_CPU_DOTPROD;
     if (getauxval(AT_HWCAP) & HWCAP_CRC32) f |= CNM_CPU_CRC;
+    if (getauxval(AT_HWCAP) & HWCAP_ASIMDHP) f |= CNM_CPU_FP16;
 #endif
     return f;
 }
@@ -43,7 +47,7 @@ int cnm_isa_cap(void) {
     const char *force = getenv("CNM_ISA");
     if (!force || !*force) return 99;
     static const struct { const char *name; int level; } caps[] = {
-        {"scalar", 0}, {"avx2", 1}, {"avxvnni", 2}, {"avx512", 3}, {"neon", 1}, {"neondot", 2},
+        {"scalar", 0}, {"avx2", 1}, {"avxvnni", 2}, {"avx512", 3}, {"neon", 1}, {"neondot", 2}, {"neonfp16", 3},
     };
     for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++)
         if (!strcmp(force, caps[i].name)) return caps[i].level;

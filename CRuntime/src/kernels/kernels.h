@@ -34,6 +34,7 @@ typedef struct cnm_direct_args {
     float *out;
     const float *bias;
     const float *w;          /* fp32 [cout][cin_g][kh][kw] */
+    const int32_t *wh;       /* fp16 kernels: binary16 pairs (cnm_f16_pack_pairs) */
     const int8_t *wq;        /* int8 [cout][cin_g][kh][kw] */
     const int32_t *wpairs;   /* int8, pairs layout (cnm_q8_pack_pairs; x86-64 builds only: AVX2) */
     const int8_t *wdot;      /* int8, dot layout (cnm_q8_pack_dot) and its per-output sums */
@@ -93,6 +94,7 @@ typedef struct cnm_pw_args {
     const float *pre_scale, *pre_shift;
     int pre_relu;
     const float *w;
+    const int32_t *wh;  /* fp16 kernels: w as binary16 pairs [cout][ceil(cin_g / 2)] (cnm_f16_pack_pairs) */
     int cin_g, cout, groups;
     const float *bias;
     const int32_t *dst;
@@ -398,6 +400,17 @@ typedef void (*cnm_pool_fn)(const cnm_pool_shape *s, const float *in, float *out
 typedef void (*cnm_depthwise_fn)(const cnm_dw_args *a);
 typedef void (*cnm_winograd_fn)(const cnm_wino_args *a);
 
+/* ---- fp16 (aarch64 with Armv8.2 FP16 arithmetic; a model loaded with CNM_LOAD_FP16) ----
+ * The fp32 convolutions with binary16 weights and packed inputs and binary16 products and sums:
+ * the pointwise and direct kernels on the int16-pairs geometry, a 32-bit word being two
+ * consecutive input channels' halves (fmla .8h: 8 multiply-adds per instruction, twice fp32's),
+ * the pairs' sums added and the bias added in fp32 in the epilogue; inputs and outputs stay fp32
+ * between layers. Not exact: within binary16 rounding of the fp32 result (kernel tester, tests). */
+size_t cnm_f16_pairs_elems(int cout, int cin_g, int kk);
+void cnm_f16_pack_pairs(const float *w, int cout, int cin_g, int kk, int32_t *out); /* [cout][pairs][kk] */
+void cnm_pointwise_f16_neon(const cnm_pw_args *a);
+void cnm_conv2d_direct_f16_neon(const cnm_direct_args *a); /* scratch: cnm_direct_q8_padded_elems int32 */
+
 /* CPU features a table needs (cnm_cpu_features) */
 enum {
     CNM_CPU_AVX2 = 1u << 0,       /* AVX2 + FMA */
@@ -407,6 +420,7 @@ enum {
     CNM_CPU_NEON = 1u << 4,       /* aarch64 Advanced SIMD */
     CNM_CPU_DOTPROD = 1u << 5,    /* Armv8.2 dot product (sdot) */
     CNM_CPU_CRC = 1u << 6,        /* x86-64 PCLMULQDQ + SSE4.1, or the Armv8 CRC32 instructions (crc32.c) */
+    CNM_CPU_FP16 = 1u << 7,       /* Armv8.2 half-precision arithmetic (asimdhp) */
 };
 
 typedef struct cnm_kernels {
@@ -426,6 +440,8 @@ typedef struct cnm_kernels {
     cnm_pool_fn maxpool_f32;
     cnm_depthwise_fn depthwise_f32;
     cnm_winograd_fn winograd_f32;
+    cnm_pointwise_f32_fn pointwise_f16; /* fp16 arithmetic for fp32 convs of a CNM_LOAD_FP16 model, */
+    cnm_direct_fn direct_f16;           /* or NULL where the table has none (they run in fp32) */
     /* tiles, for the planner and the tester (tests/kernel_tester.c derives its cases from them):
      * the output channels and pixels of one pointwise register block, the output channels of one
      * direct block and the lanes of one direct output slot (a vector) */
@@ -436,7 +452,7 @@ typedef struct cnm_kernels {
 unsigned cnm_cpu_features(void);
 /* The highest table level CNM_ISA allows: unset or empty = any; "scalar" (or an unknown name) =
  * the portable kernels; x86-64: "avx2" (no VNNI, no AVX-512), "avxvnni", "avx512"; aarch64: "neon"
- * (no dot product), "neondot". */
+ * (no dot product), "neondot" (no fp16 kernels), "neonfp16". */
 int cnm_isa_cap(void);
 /* Every table this CPU can run, lowest first; returns how many (at most `max` stored). */
 int cnm_kernel_tables(const cnm_kernels **out, int max);
