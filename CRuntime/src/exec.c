@@ -295,6 +295,14 @@ static void run_step(const cnm_context *c, const cnm_step *st) {
         return;
     }
     case CNM_STEP_AVGPOOL:
+        if (st->pre >= 0) { /* a CHANNEL op, then the global average pool (plan.c is_channel_global_avg) */
+            const cnm_op *pool = &m->ops[st->first_op + 1];
+            const cnm_pool_shape s = cnm_pool_shape_of(m, pool);
+            c->kernels->channel_avg_f32(&s, cnm_value_ptr(m, c->arena, op->in0), cnm_value_ptr(m, c->arena, pool->out),
+                                        cnm_tensor_data(m, op->t[0]), cnm_tensor_data(m, op->t[1]), cnm_op_relu(op));
+            return;
+        }
+        /* fall through */
     case CNM_STEP_MAXPOOL: {
         const cnm_pool_shape s = cnm_pool_shape_of(m, op);
         const float *in = cnm_value_ptr(m, c->arena, op->in0);
@@ -324,7 +332,7 @@ static void run_steps(cnm_context *c) {
 #pragma omp master
             {
                 const cnm_step *st = &m->steps[i];
-                uint32_t main = st->conv >= 0 ? (uint32_t)st->conv : st->first_op;
+                const uint32_t main = cnm_step_main(st);
                 for (uint32_t k = st->first_op; k < st->first_op + st->n_ops; k++) c->op_seconds[k] = 0.0;
                 c->op_seconds[main] = now_seconds() - t0;
             }

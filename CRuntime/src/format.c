@@ -716,7 +716,7 @@ int cnm_model_op(const cnm_model *m, uint32_t i, cnm_op_info *info) {
     info->fused_into = -1;
     if (m->op_step) {
         const cnm_step *st = &m->steps[m->op_step[i]];
-        int32_t main = st->conv >= 0 ? st->conv : (int32_t)st->first_op;
+        const int32_t main = (int32_t)cnm_step_main(st);
         if (main != (int32_t)i) info->fused_into = main;
     }
     info->work = op->work;

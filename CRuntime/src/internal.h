@@ -96,6 +96,12 @@ typedef struct cnm_step {
     int q8_zp;
 } cnm_step;
 
+/* The op a step is named by (profiles, cnm_op_info.fused_into): its conv, the pool of a fused
+ * CHANNEL + global average, else its first op. */
+static inline uint32_t cnm_step_main(const cnm_step *st) {
+    return st->conv >= 0 ? (uint32_t)st->conv : st->kind == CNM_STEP_AVGPOOL && st->pre >= 0 ? st->first_op + 1 : st->first_op;
+}
+
 struct cnm_model {
     char *name;
     const uint8_t *base;

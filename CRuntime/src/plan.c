@@ -328,6 +328,18 @@ static cnm_status prepare_f16(cnm_model *m, cnm_step *st, cnm_error *err) {
     return CNM_OK;
 }
 
+/* A CHANNEL op (no gather, no shuffle) whose output only a global average pool reads: the last
+ * BN + ReLU of a DenseNet or CondenseNet and its pool, one pass (channel_avg_f32) that never
+ * writes the BN'd map. */
+static int is_channel_global_avg(const cnm_model *m, uint32_t i) {
+    if (m->no_fusion || i + 1 >= m->n_ops) return 0;
+    const cnm_op *ch = &m->ops[i], *p = &m->ops[i + 1];
+    if (ch->type != CNM_OP_CHANNEL || ch->t[2] != -1 || ch->prm.channel.shuffle_groups > 1 || p->type != CNM_OP_AVGPOOL) return 0;
+    const cnm_pool_shape s = cnm_pool_shape_of(m, p);
+    return s.oh == 1 && s.ow == 1 && s.kh == s.ih && s.kw == s.iw && s.ph == 0 && s.pw == 0 && private_link(m, i, i + 1) &&
+           !values_overlap(m, ch->in0, p->out);
+}
+
 cnm_status cnm_fuse(cnm_model *m, cnm_error *err) {
     m->steps = calloc(m->n_ops + 1, sizeof(cnm_step));
     m->op_step = calloc(m->n_ops + 1, sizeof(int32_t));
@@ -348,6 +360,15 @@ cnm_status cnm_fuse(cnm_model *m, cnm_error *err) {
         } else if (m->no_fusion) {
             /* every op its own step; convs still get their kernels (a 1x1 conv the pointwise one) */
             if (is_pointwise_conv(m, op)) conv = i;
+        } else if (is_channel_global_avg(m, i)) { /* BN + ReLU then the global average, one pass */
+            st->kind = CNM_STEP_AVGPOOL;
+            st->pre = (int32_t)i;
+            st->n_ops = 2;
+            m->buffers[m->values[op->out].buffer].fused_away = 1;
+            for (uint32_t k = i; k < i + 2; k++) m->op_step[k] = (int32_t)m->n_steps;
+            i += 2;
+            m->n_steps++;
+            continue;
         } else if (op->type == CNM_OP_CHANNEL && i + 1 < m->n_ops && is_pointwise_conv(m, &m->ops[i + 1]) &&
                    !is_whole_map_fc(m, &m->ops[i + 1]) && /* a linear step either way: the same bits unfused */
                    private_link(m, i, i + 1) && !values_overlap(m, op->in0, m->ops[i + 1].out)) {

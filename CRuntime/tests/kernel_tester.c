@@ -57,7 +57,7 @@ static void test_op_table(void) {
     for (int i = 0; i < n_tables; i++) {
         const cnm_kernels *k = tables[i];
         CHECK(k->pointwise_f32 && k->direct_f32 && k->pointwise_q8 && k->direct_q8 && k->pointwise_q8w7 && k->direct_q8w7 && k->linear_f32 && k->avgpool_f32 &&
-                  k->maxpool_f32 && k->depthwise_f32 && k->winograd_f32 && k->pw_mr > 0 && k->pw_nr > 0 && k->direct_mr > 0 && k->direct_lanes > 0,
+                  k->maxpool_f32 && k->channel_avg_f32 && k->depthwise_f32 && k->winograd_f32 && k->pw_mr > 0 && k->pw_nr > 0 && k->direct_mr > 0 && k->direct_lanes > 0,
               "kernel table %s is incomplete", k->name);
     }
 }
@@ -632,6 +632,29 @@ static void test_pools(void) {
             CHECK(rel_diff(out, ref, C) < 1e-6, "global avgpool [%s] %dx%d", tables[t]->name, H, W);
         }
         free(in);
+        cases++;
+    }
+    /* a CHANNEL op fused into the global average (channel_avg_f32): the same bits as the channel
+     * reference and then the table's own global average, for maps on both sides of the vector
+     * widths (two vectors per step), with and without scale, shift, ReLU, and the pool's ReLU */
+    const int maps[][2] = {{1, 1}, {1, 7}, {2, 4}, {3, 5}, {4, 4}, {1, 17}, {5, 5}, {7, 7}, {8, 8}, {6, 11}};
+    for (int a = 0; a < 10; a++) for (int v = 0; v < 8; v++) {
+        const int H = maps[a][0], W = maps[a][1], C = 6, n = H * W;
+        cnm_pool_shape s = {C, H, W, 1, 1, H, W, 1, 1, 0, 0, v == 7};
+        float *in = rand_buf((size_t)C * n), *sc = rand_buf(C), *sh = rand_buf(C), *mid = malloc(sizeof(float) * C * n);
+        add_specials(in, (size_t)C * n, a + v); /* NaN and -0 through the ReLU, infinities through the sum */
+        const float *scale = v & 1 ? sc : NULL, *shift = v & 2 ? sh : NULL;
+        const int relu = (v & 4) != 0 || v == 0;
+        float ref[6], out[6];
+        cnm_channel_f32_ref(in, mid, C, n, scale, shift, NULL, 0, relu);
+        for (int t = 0; t < n_tables; t++) {
+            tables[t]->avgpool_f32(&s, mid, ref, NULL, 0);
+            memset(out, 0xff, sizeof out);
+            tables[t]->channel_avg_f32(&s, in, out, scale, shift, relu);
+            CHECK(!memcmp(out, ref, sizeof out), "channel + global avgpool [%s] %dx%d scale %d shift %d relu %d: not the unfused bits",
+                  tables[t]->name, H, W, scale != NULL, shift != NULL, relu);
+        }
+        free(in); free(sc); free(sh); free(mid);
         cases++;
     }
     printf("kernel tester: pools, %d cases x %d tables\n", cases, n_tables);

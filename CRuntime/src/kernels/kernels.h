@@ -265,6 +265,11 @@ void cnm_maxpool_f32_avx512(const cnm_pool_shape *s, const float *in, float *out
 void cnm_maxpool_f32_neon(const cnm_pool_shape *s, const float *in, float *out, float *scratch, size_t scratch_stride);
 void cnm_avgpool_f32_avx2(const cnm_pool_shape *s, const float *in, float *out, float *scratch, size_t scratch_stride);
 void cnm_avgpool_f32_neon(const cnm_pool_shape *s, const float *in, float *out, float *scratch, size_t scratch_stride);
+/* A CHANNEL op without gather or shuffle (out = relu?(fma(scale, in, shift)); scale, shift NULL =
+ * none) then a global average pool (s: the pool's shape), fused: the same bits as the two ops. */
+void cnm_channel_avg_f32_ref(const cnm_pool_shape *s, const float *in, float *out, const float *scale, const float *shift, int relu);
+void cnm_channel_avg_f32_avx2(const cnm_pool_shape *s, const float *in, float *out, const float *scale, const float *shift, int relu);
+void cnm_channel_avg_f32_neon(const cnm_pool_shape *s, const float *in, float *out, const float *scale, const float *shift, int relu);
 
 void cnm_depthwise_f32_ref(const cnm_dw_args *a);
 void cnm_depthwise_f32_avx2(const cnm_dw_args *a);
@@ -397,6 +402,7 @@ typedef void (*cnm_direct_fn)(const cnm_direct_args *a);
 typedef void (*cnm_linear_f32_fn)(const float *x, const float *weight, const float *bias, const int32_t *index, float *out,
                                   int n, int k, int relu, float *packed);
 typedef void (*cnm_pool_fn)(const cnm_pool_shape *s, const float *in, float *out, float *scratch, size_t scratch_stride);
+typedef void (*cnm_channel_avg_fn)(const cnm_pool_shape *s, const float *in, float *out, const float *scale, const float *shift, int relu);
 typedef void (*cnm_depthwise_fn)(const cnm_dw_args *a);
 typedef void (*cnm_winograd_fn)(const cnm_wino_args *a);
 
@@ -438,6 +444,7 @@ typedef struct cnm_kernels {
     cnm_linear_f32_fn linear_f32;
     cnm_pool_fn avgpool_f32;
     cnm_pool_fn maxpool_f32;
+    cnm_channel_avg_fn channel_avg_f32; /* BN + ReLU then the global average, fused */
     cnm_depthwise_fn depthwise_f32;
     cnm_winograd_fn winograd_f32;
     cnm_pointwise_f32_fn pointwise_f16; /* fp16 arithmetic for fp32 convs of a CNM_LOAD_FP16 model, */

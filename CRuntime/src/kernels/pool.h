@@ -123,22 +123,37 @@ POOL_ALWAYS_INLINE LY_TARGET void pool_in_place(const cnm_pool_shape *s, const f
 }
 
 /* the global average pool (one output per channel, no padding): two vectors of partial sums */
-static inline LY_TARGET void pool_global_avg(const cnm_pool_shape *s, const float *in, float *out) {
+/* The global average; with `pre` (scale / shift, either NULL = none, and pre_relu) each value is
+ * first the CHANNEL op's relu(fma(scale, x, shift)) that the planner fused into it (the last
+ * BN + ReLU of a DenseNet or CondenseNet), computed as cnm_channel_f32_ref computes it: the same
+ * bits as the two ops unfused. */
+static inline LY_TARGET void pool_global_avg(const cnm_pool_shape *s, const float *in, float *out, int pre, const float *scale,
+                                             const float *shift, int pre_relu) {
     const int n = s->ih * s->iw;
     const float inv = 1.0f / (float)n, zero = 0.0f;
 #pragma omp for schedule(static)
     for (int c = 0; c < s->c; c++) {
         const float *x = in + (size_t)c * n;
+        const float a = scale ? scale[c] : 1.0f, b = shift ? shift[c] : 0.0f;
         ly_vf s0 = ly_acc_init(&zero, 0), s1 = s0;
         int i = 0;
         for (; i + 2 * LY_L <= n; i += 2 * LY_L) {
-            s0 = ly_add(s0, ly_load((const int32_t *)(const void *)(x + i)));
-            s1 = ly_add(s1, ly_load((const int32_t *)(const void *)(x + i + LY_L)));
+            ly_vf v0 = ly_load((const int32_t *)(const void *)(x + i)), v1 = ly_load((const int32_t *)(const void *)(x + i + LY_L));
+            if (pre) v0 = ly_post(v0, a, b, pre_relu), v1 = ly_post(v1, a, b, pre_relu);
+            s0 = ly_add(s0, v0);
+            s1 = ly_add(s1, v1);
         }
         float lanes[LY_L], sum = 0.0f;
         ly_store(lanes, ly_add(s0, s1), LY_L);
         for (int k = 0; k < LY_L; k++) sum += lanes[k];
-        for (; i < n; i++) sum += x[i];
+        for (; i < n; i++) {
+            float v = x[i];
+            if (pre) {
+                v = fmaf(a, v, b);
+                if (pre_relu) v = v > 0.0f ? v : 0.0f;
+            }
+            sum += v;
+        }
         sum *= inv;
         out[c] = (s->relu && sum < 0.0f) ? 0.0f : sum;
     }
@@ -156,7 +171,7 @@ static inline LY_TARGET void pool_max(const cnm_pool_shape *s, const float *in, 
     else pool_run(s, in, out, scratch, stride, 0);
 }
 static inline LY_TARGET void pool_avg(const cnm_pool_shape *s, const float *in, float *out, float *scratch, size_t stride) {
-    if (pool_is_global(s)) pool_global_avg(s, in, out);
+    if (pool_is_global(s)) pool_global_avg(s, in, out, 0, NULL, NULL, 0);
     else if (cnm_pool_in_place(s)) pool_in_place(s, in, out, 1);
     else if (s->sw > 2) cnm_avgpool_f32_ref(s, in, out);
     else pool_run(s, in, out, scratch, stride, 1);

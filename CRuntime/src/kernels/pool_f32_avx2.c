@@ -10,4 +10,7 @@ void cnm_maxpool_f32_avx2(const cnm_pool_shape *s, const float *in, float *out, 
 void cnm_avgpool_f32_avx2(const cnm_pool_shape *s, const float *in, float *out, float *scratch, size_t stride) {
     pool_avg(s, in, out, scratch, stride);
 }
+void cnm_channel_avg_f32_avx2(const cnm_pool_shape *s, const float *in, float *out, const float *scale, const float *shift, int relu) {
+    pool_global_avg(s, in, out, 1, scale, shift, relu);
+}
 #endif

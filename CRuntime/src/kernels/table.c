@@ -26,37 +26,37 @@ static void linear_f32_ref(const float *x, const float *weight, const float *bia
 
 #define SCALAR_TABLE                                                                                           \
     {"scalar", "scalar", "", "", 0, 0, cnm_pointwise_f32_ref, direct_f32_ref, cnm_pointwise_q8_ref, direct_q8_ref, cnm_pointwise_q8_ref, direct_q8_ref, \
-     linear_f32_ref, avgpool_f32_ref, maxpool_f32_ref, cnm_depthwise_f32_ref, cnm_winograd_f32_ref, NULL, NULL, 1, 1, 1, 1}
+     linear_f32_ref, avgpool_f32_ref, maxpool_f32_ref, cnm_channel_avg_f32_ref, cnm_depthwise_f32_ref, cnm_winograd_f32_ref, NULL, NULL, 1, 1, 1, 1}
 
 #if defined(__x86_64__)
 static const cnm_kernels TABLES[] = {
     SCALAR_TABLE,
     {"avx2+fma", "avx2+fma", "", "", CNM_CPU_AVX2, 1, cnm_pointwise_f32_avx2, cnm_conv2d_direct_f32_avx2,
-     cnm_pointwise_q8_avx2, cnm_conv2d_direct_q8_avx2, cnm_pointwise_q8w7_avx2, cnm_conv2d_direct_q8w7_avx2, cnm_linear_f32_avx2, cnm_avgpool_f32_avx2, cnm_maxpool_f32_avx2, cnm_depthwise_f32_avx2, cnm_winograd_f32_avx2, NULL, NULL, 4, 16, 4, 8},
+     cnm_pointwise_q8_avx2, cnm_conv2d_direct_q8_avx2, cnm_pointwise_q8w7_avx2, cnm_conv2d_direct_q8w7_avx2, cnm_linear_f32_avx2, cnm_avgpool_f32_avx2, cnm_maxpool_f32_avx2, cnm_channel_avg_f32_avx2, cnm_depthwise_f32_avx2, cnm_winograd_f32_avx2, NULL, NULL, 4, 16, 4, 8},
     {"avx2+fma+avx-vnni", "avx2+fma", "", "+avx-vnni", CNM_CPU_AVX2 | CNM_CPU_AVXVNNI, 2, cnm_pointwise_f32_avx2,
      cnm_conv2d_direct_f32_avx2, cnm_pointwise_q8_avxvnni, cnm_conv2d_direct_q8_avxvnni, cnm_pointwise_q8_avxvnni, cnm_conv2d_direct_q8_avxvnni, cnm_linear_f32_avx2,
-     cnm_avgpool_f32_avx2, cnm_maxpool_f32_avx2, cnm_depthwise_f32_avx2, cnm_winograd_f32_avx2, NULL, NULL, 4, 16, 4, 8},
+     cnm_avgpool_f32_avx2, cnm_maxpool_f32_avx2, cnm_channel_avg_f32_avx2, cnm_depthwise_f32_avx2, cnm_winograd_f32_avx2, NULL, NULL, 4, 16, 4, 8},
     {"avx512f", "avx2+fma", "+avx512f", "", CNM_CPU_AVX2 | CNM_CPU_AVX512F, 3, cnm_pointwise_f32_avx512,
      cnm_conv2d_direct_f32_avx512, cnm_pointwise_q8_avx2, cnm_conv2d_direct_q8_avx2, cnm_pointwise_q8w7_avx2, cnm_conv2d_direct_q8w7_avx2, cnm_linear_f32_avx2,
-     cnm_avgpool_f32_avx2, cnm_maxpool_f32_avx512, cnm_depthwise_f32_avx512, cnm_winograd_f32_avx512, NULL, NULL, 8, 32, 4, 16},
+     cnm_avgpool_f32_avx2, cnm_maxpool_f32_avx512, cnm_channel_avg_f32_avx2, cnm_depthwise_f32_avx512, cnm_winograd_f32_avx512, NULL, NULL, 8, 32, 4, 16},
     {"avx512f+avx-vnni", "avx2+fma", "+avx512f", "+avx-vnni", CNM_CPU_AVX2 | CNM_CPU_AVX512F | CNM_CPU_AVXVNNI, 3,
      cnm_pointwise_f32_avx512, cnm_conv2d_direct_f32_avx512, cnm_pointwise_q8_avxvnni, cnm_conv2d_direct_q8_avxvnni, cnm_pointwise_q8_avxvnni, cnm_conv2d_direct_q8_avxvnni,
-     cnm_linear_f32_avx2, cnm_avgpool_f32_avx2, cnm_maxpool_f32_avx512, cnm_depthwise_f32_avx512, cnm_winograd_f32_avx512, NULL, NULL, 8, 32, 4, 16},
+     cnm_linear_f32_avx2, cnm_avgpool_f32_avx2, cnm_maxpool_f32_avx512, cnm_channel_avg_f32_avx2, cnm_depthwise_f32_avx512, cnm_winograd_f32_avx512, NULL, NULL, 8, 32, 4, 16},
     {"avx512f+avx512-vnni", "avx2+fma", "+avx512f", "+avx512-vnni", CNM_CPU_AVX2 | CNM_CPU_AVX512F | CNM_CPU_AVX512VNNI, 3,
      cnm_pointwise_f32_avx512, cnm_conv2d_direct_f32_avx512, cnm_pointwise_q8_avx512vnni, cnm_conv2d_direct_q8_avx512vnni, cnm_pointwise_q8_avx512vnni, cnm_conv2d_direct_q8_avx512vnni,
-     cnm_linear_f32_avx2, cnm_avgpool_f32_avx2, cnm_maxpool_f32_avx512, cnm_depthwise_f32_avx512, cnm_winograd_f32_avx512, NULL, NULL, 8, 32, 4, 16},
+     cnm_linear_f32_avx2, cnm_avgpool_f32_avx2, cnm_maxpool_f32_avx512, cnm_channel_avg_f32_avx2, cnm_depthwise_f32_avx512, cnm_winograd_f32_avx512, NULL, NULL, 8, 32, 4, 16},
 };
 #elif defined(__aarch64__)
 static const cnm_kernels TABLES[] = {
     SCALAR_TABLE,
     {"neon", "neon", "", "", CNM_CPU_NEON, 1, cnm_pointwise_f32_neon, cnm_conv2d_direct_f32_neon, cnm_pointwise_q8_neon,
-     cnm_conv2d_direct_q8_neon, cnm_pointwise_q8_neon, cnm_conv2d_direct_q8_neon, cnm_linear_f32_neon, cnm_avgpool_f32_neon, cnm_maxpool_f32_neon, cnm_depthwise_f32_neon, cnm_winograd_f32_neon, NULL, NULL, 4, 16, 4, 4},
+     cnm_conv2d_direct_q8_neon, cnm_pointwise_q8_neon, cnm_conv2d_direct_q8_neon, cnm_linear_f32_neon, cnm_avgpool_f32_neon, cnm_maxpool_f32_neon, cnm_channel_avg_f32_neon, cnm_depthwise_f32_neon, cnm_winograd_f32_neon, NULL, NULL, 4, 16, 4, 4},
     {"neon+dotprod", "neon+dotprod", "", "", CNM_CPU_NEON | CNM_CPU_DOTPROD, 2, cnm_pointwise_f32_neon,
      cnm_conv2d_direct_f32_neon, cnm_pointwise_q8_neondot, cnm_conv2d_direct_q8_neondot, cnm_pointwise_q8_neondot, cnm_conv2d_direct_q8_neondot, cnm_linear_f32_neon,
-     cnm_avgpool_f32_neon, cnm_maxpool_f32_neon, cnm_depthwise_f32_neon, cnm_winograd_f32_neon, NULL, NULL, 4, 16, 4, 4},
+     cnm_avgpool_f32_neon, cnm_maxpool_f32_neon, cnm_channel_avg_f32_neon, cnm_depthwise_f32_neon, cnm_winograd_f32_neon, NULL, NULL, 4, 16, 4, 4},
     {"neon+dotprod+fp16", "neon+dotprod", "", "", CNM_CPU_NEON | CNM_CPU_DOTPROD | CNM_CPU_FP16, 3, cnm_pointwise_f32_neon,
      cnm_conv2d_direct_f32_neon, cnm_pointwise_q8_neondot, cnm_conv2d_direct_q8_neondot, cnm_pointwise_q8_neondot, cnm_conv2d_direct_q8_neondot,
-     cnm_linear_f32_neon, cnm_avgpool_f32_neon, cnm_maxpool_f32_neon, cnm_depthwise_f32_neon, cnm_winograd_f32_neon,
+     cnm_linear_f32_neon, cnm_avgpool_f32_neon, cnm_maxpool_f32_neon, cnm_channel_avg_f32_neon, cnm_depthwise_f32_neon, cnm_winograd_f32_neon,
      cnm_pointwise_f16_neon, cnm_conv2d_direct_f16_neon, 4, 16, 4, 4},
 };
 #else
