@@ -41,6 +41,26 @@ static inline int32x4_t q8n_word(int32x4_t word, int32x4_t qv, int h, int per, i
     return vorrq_s32(word, vshlq_s32(vandq_s32(vaddq_s32(qv, vdupq_n_s32(zp - 128)), vdupq_n_s32(0xFF)), vdupq_n_s32(8 * h)));
 }
 
+/* Words of 4 channels' signed codes s = q + zp - 128 for 4 pixels, from each channel's rounded
+ * t = x * inv (int32, fcvtns: round to nearest even, saturating): the saturating add and narrows
+ * (sqadd, sqxtn, sqxtn2) clamp s to -128..127, i.e. q to -zp..255 - zp, which is the reference's
+ * clamp (rounding is monotonic and the bounds are integers, so clamping after it gives the same
+ * q), and one table lookup (tbl) turns the 4 x 4 bytes, channel-major, into pixel words. */
+static inline int32x4_t q8n_words4(int32x4_t r0, int32x4_t r1, int32x4_t r2, int32x4_t r3, int zp) {
+    const int32x4_t off = vdupq_n_s32(zp - 128);
+    const int16x8_t a = vqmovn_high_s32(vqmovn_s32(vqaddq_s32(r0, off)), vqaddq_s32(r1, off));
+    const int16x8_t b = vqmovn_high_s32(vqmovn_s32(vqaddq_s32(r2, off)), vqaddq_s32(r3, off));
+    const uint8x16_t idx = {0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15};
+    return vreinterpretq_s32_s8(vqtbl1q_s8(vqmovn_high_s16(vqmovn_s16(a), b), idx));
+}
+/* t = x * inv rounded for q8n_words4; the lower clamp stays in float (max(NaN, lo) = lo: a NaN
+ * input gets the lower bound's code, as the reference's clamp gives it), where the input may be
+ * NaN or below it; the upper one is the narrows' saturation */
+static inline int32x4_t q8n_round(float32x4_t v, float32x4_t inv, float32x4_t lo, int need_lo) {
+    const float32x4_t t = vmulq_f32(v, inv);
+    return vcvtnq_s32_f32(need_lo ? vmaxnmq_f32(t, lo) : t);
+}
+
 /* the word standing for q = 0 in every channel (zero border of direct convolutions) */
 static inline int32_t q8n_zero_word(int per, int zp) {
     return per == 2 ? 0 : (int32_t)(((uint32_t)(zp - 128) & 0xFFu) * 0x01010101u);
@@ -55,6 +75,9 @@ static inline void q8n_pack_pointwise(const cnm_q8_args *q, int32_t *panel, int 
      * re-read and re-broadcast for every 4 pixels */
     const float inv = q->inv_scale;
     const int zp = q->zp, relu = a->pre_relu;
+    /* after a ReLU (which makes NaN +0) and with zp >= 0, t = v * inv >= -zp: no lower clamp */
+    const int need_lo = !relu;
+    const float32x4_t vinv = vdupq_n_f32(inv), vlo = vdupq_n_f32((float)-zp);
     for (int j = 0; j < words; j++) {
         /* each channel's row (after the gather) and BatchNorm constants, looked up once per panel */
         const int nch = a->cin_g - per * j < per ? a->cin_g - per * j : per;
@@ -65,6 +88,30 @@ static inline void q8n_pack_pointwise(const cnm_q8_args *q, int32_t *panel, int 
             xs[h] = a->in + (size_t)(a->src ? a->src[c] : c) * a->hw + p0;
             sc[h] = vdupq_n_f32(a->pre_scale ? a->pre_scale[c] : 1.0f);
             sh[h] = vdupq_n_f32(a->pre_shift ? a->pre_shift[c] : 0.0f);
+        }
+        if (per == 4) { /* the signed-byte words: rounded, then clamped by saturation (q8n_words4) */
+            int32_t *row = panel + (size_t)j * CNM_PW_TILE;
+            int p = 0;
+            if (nch == 4 && relu) /* the dense-block case, without a branch per channel */
+                for (; p + 4 <= n; p += 4) {
+                    const float32x4_t v0 = q8n_relu(vfmaq_f32(sh[0], vld1q_f32(xs[0] + p), sc[0]));
+                    const float32x4_t v1 = q8n_relu(vfmaq_f32(sh[1], vld1q_f32(xs[1] + p), sc[1]));
+                    const float32x4_t v2 = q8n_relu(vfmaq_f32(sh[2], vld1q_f32(xs[2] + p), sc[2]));
+                    const float32x4_t v3 = q8n_relu(vfmaq_f32(sh[3], vld1q_f32(xs[3] + p), sc[3]));
+                    vst1q_s32(row + p, q8n_words4(vcvtnq_s32_f32(vmulq_f32(v0, vinv)), vcvtnq_s32_f32(vmulq_f32(v1, vinv)),
+                                                  vcvtnq_s32_f32(vmulq_f32(v2, vinv)), vcvtnq_s32_f32(vmulq_f32(v3, vinv)), zp));
+                }
+            for (; p < nr; p += 4) {
+                int32x4_t r[4];
+                for (int h = 0; h < 4; h++) {
+                    if (h >= nch || p >= n) { r[h] = vdupq_n_s32(0); continue; } /* (their weights are 0; pixels past n are not stored) */
+                    float32x4_t v = vfmaq_f32(sh[h], q8n_load(xs[h] + p, n - p), sc[h]);
+                    if (relu) v = q8n_relu(v);
+                    r[h] = q8n_round(v, vinv, vlo, need_lo);
+                }
+                vst1q_s32(row + p, q8n_words4(r[0], r[1], r[2], r[3], zp));
+            }
+            continue;
         }
         for (int p = 0; p < nr; p += 4) {
             int32x4_t word = vdupq_n_s32(0);
@@ -95,13 +142,28 @@ static inline void q8n_pack_direct(const cnm_conv_shape *s, const float *in, flo
         const float *xs[4];
         for (int h = 0; h < per; h++) /* channels past cin_g keep the zero word's byte (their weights are 0) */
             xs[h] = per * j + h < cin_g ? in + (size_t)(g * cin_g + per * j + h) * s->ih * s->iw : NULL;
+        const float32x4_t vinv = vdupq_n_f32(inv), vlo = vdupq_n_f32((float)-zp);
         for (int iy = 0; iy < s->ih; iy++) {
             int32_t *row = p + (size_t)(iy + s->ph) * RS;
             for (int ix = 0; ix < s->iw; ix += 4) {
                 int32x4_t word = vdupq_n_s32(0);
-                for (int h = 0; h < per; h++) {
-                    const int32x4_t qv = xs[h] ? q8n_quant(q8n_load(xs[h] + (size_t)iy * s->iw + ix, s->iw - ix), inv, zp) : vdupq_n_s32(0);
-                    word = q8n_word(word, qv, h, per, zp);
+                if (per == 4 && s->sw == 1 && ix + 4 <= s->iw && xs[3]) { /* 4 channels, 4 whole pixels: no branch */
+                    const size_t at = (size_t)iy * s->iw + ix;
+                    vst1q_s32(row + s->pw + ix,
+                              q8n_words4(q8n_round(vld1q_f32(xs[0] + at), vinv, vlo, 1), q8n_round(vld1q_f32(xs[1] + at), vinv, vlo, 1),
+                                         q8n_round(vld1q_f32(xs[2] + at), vinv, vlo, 1), q8n_round(vld1q_f32(xs[3] + at), vinv, vlo, 1), zp));
+                    continue;
+                }
+                if (per == 4) { /* rounded, clamped by saturation; a missing channel q = 0 (the zero word's byte) */
+                    int32x4_t r[4];
+                    for (int h = 0; h < 4; h++)
+                        r[h] = xs[h] ? q8n_round(q8n_load(xs[h] + (size_t)iy * s->iw + ix, s->iw - ix), vinv, vlo, 1) : vdupq_n_s32(0);
+                    word = q8n_words4(r[0], r[1], r[2], r[3], zp);
+                } else {
+                    for (int h = 0; h < per; h++) {
+                        const int32x4_t qv = xs[h] ? q8n_quant(q8n_load(xs[h] + (size_t)iy * s->iw + ix, s->iw - ix), inv, zp) : vdupq_n_s32(0);
+                        word = q8n_word(word, qv, h, per, zp);
+                    }
                 }
                 if (s->sw == 1 && ix + 4 <= s->iw) {
                     vst1q_s32(row + s->pw + ix, word);
