@@ -9,7 +9,7 @@
 #define DK_HALF 0
 #define DK_S 2
 #define DK_S_WIDE 2
-static void dk_pack(const cnm_direct_args *a) { q8n_pack_direct(a->s, a->in, a->inv_scale, a->zp, a->pad, 4); }
+static void dk_pack(const cnm_direct_args *a) { q8n_pack_direct(a->s, a->in, a->inv_scale, a->zp, a->pad); }
 #include "direct.h"
 
 void cnm_conv2d_direct_q8_neon(const cnm_direct_args *a) { dk_run(a); }

@@ -1,8 +1,7 @@
 /* Helpers of the aarch64 int8 kernels (pointwise_q8_neon*.c, conv_q8_neon*.c): the quantisation
  * and float epilogues of the int8 contract (kernels.h) in NEON, and the packing of quantised
- * inputs into 32-bit words of `per` consecutive input channels:
- *   per 2: two int16 q (the pairs layout, for smull/smlal),
- *   per 4: four bytes q + zp - 128 (the signed bytes sdot multiplies).
+ * inputs into 32-bit words of 4 consecutive input channels, four bytes q + zp - 128 (the signed
+ * bytes that sdot, and smull on the baseline, multiply).
  * maxnm/minnm are used where the scalar code compares, so NaN and -0 go the same way. */
 #ifndef CNM_Q8_NEON_H
 #define CNM_Q8_NEON_H
@@ -29,18 +28,6 @@ static inline float32x4_t q8n_load(const float *x, int n) {
 #define q8n_store simd4_store
 #define q8n_relu simd4_relu
 
-/* cnm_q8_quantize on 4 lanes: round to nearest even of the clamped product */
-static inline int32x4_t q8n_quant(float32x4_t v, float inv, int zp) {
-    const float32x4_t t = vmulq_f32(v, vdupq_n_f32(inv));
-    return vcvtnq_s32_f32(vminnmq_f32(vmaxnmq_f32(t, vdupq_n_f32((float)-zp)), vdupq_n_f32((float)(255 - zp))));
-}
-
-/* put the q of channel h of a word into its place */
-static inline int32x4_t q8n_word(int32x4_t word, int32x4_t qv, int h, int per, int zp) {
-    if (per == 2) return vorrq_s32(word, vshlq_s32(vandq_s32(qv, vdupq_n_s32(0xFFFF)), vdupq_n_s32(16 * h)));
-    return vorrq_s32(word, vshlq_s32(vandq_s32(vaddq_s32(qv, vdupq_n_s32(zp - 128)), vdupq_n_s32(0xFF)), vdupq_n_s32(8 * h)));
-}
-
 /* Words of 4 channels' signed codes s = q + zp - 128 for 4 pixels, from each channel's rounded
  * t = x * inv (int32, fcvtns: round to nearest even, saturating): the saturating add and narrows
  * (sqadd, sqxtn, sqxtn2) clamp s to -128..127, i.e. q to -zp..255 - zp, which is the reference's
@@ -62,15 +49,16 @@ static inline int32x4_t q8n_round(float32x4_t v, float32x4_t inv, float32x4_t lo
 }
 
 /* the word standing for q = 0 in every channel (zero border of direct convolutions) */
-static inline int32_t q8n_zero_word(int per, int zp) {
-    return per == 2 ? 0 : (int32_t)(((uint32_t)(zp - 128) & 0xFFu) * 0x01010101u);
+static inline int32_t q8n_zero_word(int zp) {
+    return (int32_t)(((uint32_t)(zp - 128) & 0xFFu) * 0x01010101u);
 }
 
 /* Quantise group g's inputs for pixels [p0, p0 + n) into panel[j * CNM_PW_TILE + p], one word of
- * `per` channels each; words of pixels n .. round16(n) are zero. */
-static inline void q8n_pack_pointwise(const cnm_q8_args *q, int32_t *panel, int g, int p0, int n, int per) {
+ * 4 channels each (words of pixels n .. round16(n) are not read back: their outputs are not
+ * stored). */
+static inline void q8n_pack_pointwise(const cnm_q8_args *q, int32_t *panel, int g, int p0, int n) {
     const cnm_pw_args *a = &q->pw;
-    const int words = (a->cin_g + per - 1) / per, nr = (n + 15) / 16 * 16;
+    const int per = 4, words = (a->cin_g + per - 1) / per, nr = (n + 15) / 16 * 16;
     /* in locals: the panel's stores (int32) could alias the struct's int fields, which would be
      * re-read and re-broadcast for every 4 pixels */
     const float inv = q->inv_scale;
@@ -89,48 +77,37 @@ static inline void q8n_pack_pointwise(const cnm_q8_args *q, int32_t *panel, int 
             sc[h] = vdupq_n_f32(a->pre_scale ? a->pre_scale[c] : 1.0f);
             sh[h] = vdupq_n_f32(a->pre_shift ? a->pre_shift[c] : 0.0f);
         }
-        if (per == 4) { /* the signed-byte words: rounded, then clamped by saturation (q8n_words4) */
-            int32_t *row = panel + (size_t)j * CNM_PW_TILE;
-            int p = 0;
-            if (nch == 4 && relu) /* the dense-block case, without a branch per channel */
-                for (; p + 4 <= n; p += 4) {
-                    const float32x4_t v0 = q8n_relu(vfmaq_f32(sh[0], vld1q_f32(xs[0] + p), sc[0]));
-                    const float32x4_t v1 = q8n_relu(vfmaq_f32(sh[1], vld1q_f32(xs[1] + p), sc[1]));
-                    const float32x4_t v2 = q8n_relu(vfmaq_f32(sh[2], vld1q_f32(xs[2] + p), sc[2]));
-                    const float32x4_t v3 = q8n_relu(vfmaq_f32(sh[3], vld1q_f32(xs[3] + p), sc[3]));
-                    vst1q_s32(row + p, q8n_words4(vcvtnq_s32_f32(vmulq_f32(v0, vinv)), vcvtnq_s32_f32(vmulq_f32(v1, vinv)),
-                                                  vcvtnq_s32_f32(vmulq_f32(v2, vinv)), vcvtnq_s32_f32(vmulq_f32(v3, vinv)), zp));
-                }
-            for (; p < nr; p += 4) {
-                int32x4_t r[4];
-                for (int h = 0; h < 4; h++) {
-                    if (h >= nch || p >= n) { r[h] = vdupq_n_s32(0); continue; } /* (their weights are 0; pixels past n are not stored) */
-                    float32x4_t v = vfmaq_f32(sh[h], q8n_load(xs[h] + p, n - p), sc[h]);
-                    if (relu) v = q8n_relu(v);
-                    r[h] = q8n_round(v, vinv, vlo, need_lo);
-                }
-                vst1q_s32(row + p, q8n_words4(r[0], r[1], r[2], r[3], zp));
+        /* the signed-byte words: rounded, then clamped by saturation (q8n_words4) */
+        int32_t *row = panel + (size_t)j * CNM_PW_TILE;
+        int p = 0;
+        if (nch == 4 && relu) /* the dense-block case, without a branch per channel */
+            for (; p + 4 <= n; p += 4) {
+                const float32x4_t v0 = q8n_relu(vfmaq_f32(sh[0], vld1q_f32(xs[0] + p), sc[0]));
+                const float32x4_t v1 = q8n_relu(vfmaq_f32(sh[1], vld1q_f32(xs[1] + p), sc[1]));
+                const float32x4_t v2 = q8n_relu(vfmaq_f32(sh[2], vld1q_f32(xs[2] + p), sc[2]));
+                const float32x4_t v3 = q8n_relu(vfmaq_f32(sh[3], vld1q_f32(xs[3] + p), sc[3]));
+                vst1q_s32(row + p, q8n_words4(q8n_round(v0, vinv, vlo, 0), q8n_round(v1, vinv, vlo, 0), q8n_round(v2, vinv, vlo, 0),
+                                              q8n_round(v3, vinv, vlo, 0), zp));
             }
-            continue;
-        }
-        for (int p = 0; p < nr; p += 4) {
-            int32x4_t word = vdupq_n_s32(0);
-            for (int h = 0; h < nch && p < n; h++) {
+        for (; p < nr; p += 4) {
+            int32x4_t r[4];
+            for (int h = 0; h < 4; h++) {
+                if (h >= nch || p >= n) { r[h] = vdupq_n_s32(0); continue; } /* (their weights are 0; pixels past n are not stored) */
                 float32x4_t v = vfmaq_f32(sh[h], q8n_load(xs[h] + p, n - p), sc[h]);
                 if (relu) v = q8n_relu(v);
-                word = q8n_word(word, q8n_quant(v, inv, zp), h, per, zp);
+                r[h] = q8n_round(v, vinv, vlo, need_lo);
             }
-            vst1q_s32(panel + (size_t)j * CNM_PW_TILE + p, word);
+            vst1q_s32(row + p, q8n_words4(r[0], r[1], r[2], r[3], zp));
         }
     }
 }
 
-/* Worksharing: quantise `in` into the zero-bordered copy `pad` (planes of words of `per` channels,
+/* Worksharing: quantise `in` into the zero-bordered copy `pad` (planes of words of 4 channels,
  * laid out like the fp32 copy of conv_pad.c). */
-static inline void q8n_pack_direct(const cnm_conv_shape *s, const float *in, float inv, int zp, int32_t *pad, int per) {
-    const int cin_g = s->cin / s->groups, words = (cin_g + per - 1) / per, RS = padded_row(s);
+static inline void q8n_pack_direct(const cnm_conv_shape *s, const float *in, float inv, int zp, int32_t *pad) {
+    const int per = 4, cin_g = s->cin / s->groups, words = (cin_g + per - 1) / per, RS = padded_row(s);
     const size_t PS = (size_t)(s->ih + 2 * s->ph) * RS;
-    const int32_t zero = q8n_zero_word(per, zp);
+    const int32_t zero = q8n_zero_word(zp);
     const int planes = s->groups * words;
 #pragma omp for schedule(static)
     for (int pl = 0; pl < planes; pl++) {
@@ -146,25 +123,18 @@ static inline void q8n_pack_direct(const cnm_conv_shape *s, const float *in, flo
         for (int iy = 0; iy < s->ih; iy++) {
             int32_t *row = p + (size_t)(iy + s->ph) * RS;
             for (int ix = 0; ix < s->iw; ix += 4) {
-                int32x4_t word = vdupq_n_s32(0);
-                if (per == 4 && s->sw == 1 && ix + 4 <= s->iw && xs[3]) { /* 4 channels, 4 whole pixels: no branch */
+                if (s->sw == 1 && ix + 4 <= s->iw && xs[3]) { /* 4 channels, 4 whole pixels: no branch */
                     const size_t at = (size_t)iy * s->iw + ix;
                     vst1q_s32(row + s->pw + ix,
                               q8n_words4(q8n_round(vld1q_f32(xs[0] + at), vinv, vlo, 1), q8n_round(vld1q_f32(xs[1] + at), vinv, vlo, 1),
                                          q8n_round(vld1q_f32(xs[2] + at), vinv, vlo, 1), q8n_round(vld1q_f32(xs[3] + at), vinv, vlo, 1), zp));
                     continue;
                 }
-                if (per == 4) { /* rounded, clamped by saturation; a missing channel q = 0 (the zero word's byte) */
-                    int32x4_t r[4];
-                    for (int h = 0; h < 4; h++)
-                        r[h] = xs[h] ? q8n_round(q8n_load(xs[h] + (size_t)iy * s->iw + ix, s->iw - ix), vinv, vlo, 1) : vdupq_n_s32(0);
-                    word = q8n_words4(r[0], r[1], r[2], r[3], zp);
-                } else {
-                    for (int h = 0; h < per; h++) {
-                        const int32x4_t qv = xs[h] ? q8n_quant(q8n_load(xs[h] + (size_t)iy * s->iw + ix, s->iw - ix), inv, zp) : vdupq_n_s32(0);
-                        word = q8n_word(word, qv, h, per, zp);
-                    }
-                }
+                /* rounded, clamped by saturation; a missing channel q = 0 (the zero word's byte) */
+                int32x4_t r[4];
+                for (int h = 0; h < 4; h++)
+                    r[h] = xs[h] ? q8n_round(q8n_load(xs[h] + (size_t)iy * s->iw + ix, s->iw - ix), vinv, vlo, 1) : vdupq_n_s32(0);
+                const int32x4_t word = q8n_words4(r[0], r[1], r[2], r[3], zp);
                 if (s->sw == 1 && ix + 4 <= s->iw) {
                     vst1q_s32(row + s->pw + ix, word);
                     continue;
