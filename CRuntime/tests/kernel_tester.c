@@ -361,12 +361,14 @@ static void direct_case_run(const direct_case *dc, int salt) {
     for (int t = 0; t < n_tables; t++) {
         a.in = in;
         memset(out, 0xff, sizeof(float) * n);
+        memset(pad, 0xff, sizeof(float) * padn); /* NaN, code 255: a stored output reading unfilled padding shows */
         tables[t]->direct_f32(&a);
         const double d = rel_diff(out, ref, n);
         CHECK(d < 1e-5, "direct f32 [%s] k=%dx%d s=%dx%d p=%dx%d out=%dx%d G=%d cin_g=%d cout_g=%d: rel diff %.3g", tables[t]->name,
               s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.oh, s.ow, s.groups, dc->cin_g, dc->cout_g, d);
         if (tables[t]->direct_f16) {
             memset(out, 0xff, sizeof(float) * n);
+            memset(pad, 0xff, sizeof(float) * padn);
             tables[t]->direct_f16(&a);
             char what[96];
             snprintf(what, sizeof what, "direct k=%dx%d s=%dx%d p=%dx%d out=%dx%d G=%d cin_g=%d cout_g=%d", s.kh, s.kw, s.sh, s.sw, s.ph,
@@ -375,6 +377,7 @@ static void direct_case_run(const direct_case *dc, int salt) {
         }
         a.in = inq;
         memset(out, 0xff, sizeof(float) * n);
+        memset(pad, 0xff, sizeof(float) * padn); /* NaN, code 255: a stored output reading unfilled padding shows */
         tables[t]->direct_q8(&a);
         CHECK(!memcmp(out, refq, sizeof(float) * n),
               "direct int8 [%s] not bit-exact: k=%dx%d s=%dx%d p=%dx%d out=%dx%d G=%d cin_g=%d cout_g=%d zp=%d", tables[t]->name,
@@ -388,6 +391,7 @@ static void direct_case_run(const direct_case *dc, int salt) {
     a.in = inq;
     for (int t = 0; t < n_tables; t++) {
         memset(out, 0xff, sizeof(float) * n);
+        memset(pad, 0xff, sizeof(float) * padn); /* NaN, code 255: a stored output reading unfilled padding shows */
         tables[t]->direct_q8w7(&a);
         CHECK(!memcmp(out, refq, sizeof(float) * n),
               "direct int8 (7-bit weights) [%s] not bit-exact: k=%dx%d s=%dx%d p=%dx%d out=%dx%d G=%d cin_g=%d cout_g=%d zp=%d",

@@ -28,7 +28,8 @@ AVX2 static void pack(const cnm_conv_shape *s, const float *in, float inv, int z
         const int g = pl / kp, j = pl % kp;
         const int c0 = g * cin_g + 2 * j, has1 = 2 * j + 1 < cin_g;
         int32_t *p = pad + (size_t)pl * PS;
-        memset(p, 0, sizeof(int32_t) * PS);
+        if (s->sw == 1) direct_fill_border_words(s, p, 0); /* the interior is written below */
+        else memset(p, 0, sizeof(int32_t) * PS);
         for (int iy = 0; iy < s->ih; iy++) {
             const float *x0 = in + ((size_t)c0 * s->ih + iy) * s->iw, *x1 = has1 ? x0 + (size_t)s->ih * s->iw : NULL;
             int32_t *row = p + (size_t)(iy + s->ph) * RS;

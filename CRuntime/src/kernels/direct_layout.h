@@ -21,18 +21,21 @@ static inline size_t direct_padded_floats(const cnm_conv_shape *s) {
 }
 
 
-/* Stride 1: fills what lies outside the input in one plane of 32-bit words (the padding rows,
- * each row's left padding and its slack right of the data) with `v`; the int8 packs write the
- * interior, so it is not filled first. */
+/* Stride 1: fills the padding of one plane of 32-bit words with `v`: the padding rows and each
+ * row's left and right padding, iw + 2 pw wide, which is all a stored output reads (output x reads
+ * columns x .. x + kw - 1 <= iw + 2 pw - 1; the slack right of them keeps what an earlier conv
+ * left there, read only by lanes that are not stored, as in cnm_direct_pack). The int8 packs write
+ * the interior, so it is not filled first. */
 static inline void direct_fill_border_words(const cnm_conv_shape *s, int32_t *p, int32_t v) {
-    const int RS = padded_row(s), right = s->pw + s->iw;
-    const size_t PS = (size_t)(s->ih + 2 * s->ph) * RS;
-    for (size_t i = 0; i < (size_t)s->ph * RS; i++) p[i] = v;
-    for (size_t i = (size_t)(s->ph + s->ih) * RS; i < PS; i++) p[i] = v;
-    for (int iy = 0; iy < s->ih; iy++) {
-        int32_t *row = p + (size_t)(iy + s->ph) * RS;
+    const int RS = padded_row(s), right = s->pw + s->iw, width = s->iw + 2 * s->pw;
+    for (int y = 0; y < s->ih + 2 * s->ph; y++) {
+        int32_t *row = p + (size_t)y * RS;
+        if (y < s->ph || y >= s->ph + s->ih) {
+            for (int x = 0; x < width; x++) row[x] = v;
+            continue;
+        }
         for (int x = 0; x < s->pw; x++) row[x] = v;
-        for (int x = right; x < RS; x++) row[x] = v;
+        for (int x = right; x < width; x++) row[x] = v;
     }
 }
 

@@ -107,7 +107,8 @@ AVX2 static inline void q8x_direct_pack_words(const cnm_conv_shape *s, const flo
     for (int pl = 0; pl < planes; pl++) {
         const int g = pl / words, j = pl % words;
         int32_t *p = pad + (size_t)pl * PS;
-        for (size_t i = 0; i < PS; i++) p[i] = border;
+        if (s->sw == 1) direct_fill_border_words(s, p, border); /* the interior is written below */
+        else for (size_t i = 0; i < PS; i++) p[i] = border;
         for (int iy = 0; iy < s->ih; iy++) {
             int32_t *row = p + (size_t)(iy + s->ph) * RS;
             for (int ix = 0; ix < s->iw; ix += 8) {
