@@ -25,14 +25,13 @@ void cnm_f16_pack_pairs(const float *w, int cout, int cin_g, int kk, int32_t *ou
             }
 }
 
-/* one plane (group g, channel pair j) of the padded copy: its border zeroed, then the interior */
+/* one plane (group g, channel pair j) of the padded copy: the interior; the border was zeroed */
 CNM_FP16 static void pack_plane(const cnm_conv_shape *s, const float *in, int32_t *pad, int pl) {
     const int cin_g = s->cin / s->groups, kp = (cin_g + 1) / 2, RS = padded_row(s);
     const size_t PS = (size_t)(s->ih + 2 * s->ph) * RS;
     const int g = pl / kp, j = pl % kp, c0 = g * cin_g + 2 * j, has1 = 2 * j + 1 < cin_g;
     int32_t *p = pad + (size_t)pl * PS;
-    if (s->sw == 1) direct_fill_border_words(s, p, 0); /* the interior is written below */
-    else memset(p, 0, sizeof(int32_t) * PS);
+    memset(p, 0, sizeof(int32_t) * PS);
     for (int iy = 0; iy < s->ih; iy++) {
         const float *x0 = in + ((size_t)c0 * s->ih + iy) * s->iw, *x1 = has1 ? x0 + (size_t)s->ih * s->iw : NULL;
         int32_t *row = p + (size_t)(iy + s->ph) * RS;
