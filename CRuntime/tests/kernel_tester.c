@@ -438,16 +438,17 @@ static void test_direct(void) {
 
 /* ---- depthwise ---- */
 
-/* Against the generic conv reference: output widths on both sides of every vector and of the
- * 4-vector tile of every table's lanes, every kernel shape and stride of the networks (3x3 and
- * 5x5, stride 1 and 2) and non-square ones, unequal paddings, vertical strides past 2, with and
- * without bias and ReLU. */
+/* Against the generic conv reference: output widths on both sides of every vector, of half a vector
+ * (the channel-blocked geometry's limit) and of the 4-vector tile of every table's lanes, channel
+ * counts around the lanes, every kernel shape and stride of the networks (3x3 and 5x5, stride 1 and
+ * 2) and non-square ones, unequal paddings, vertical strides past 2, with and without bias and
+ * ReLU. */
 static void test_depthwise(void) {
     int L = 1;
     for (int t = 0; t < n_tables; t++) if (tables[t]->direct_lanes > L) L = tables[t]->direct_lanes;
     int ows[32], no = 0;
     for (int l = 4; l <= L; l *= 2) {
-        const int list[] = {1, l - 1, l, l + 1, 3 * l + 1, 4 * l - 1, 4 * l, 4 * l + 1, 8 * l + 3};
+        const int list[] = {1, l / 2, l / 2 + 1, l - 1, l, l + 1, 3 * l + 1, 4 * l - 1, 4 * l, 4 * l + 1, 8 * l + 3};
         for (size_t i = 0; i < sizeof list / sizeof list[0]; i++) no = add_unique(ows, no, list[i]);
     }
     no = add_unique(ows, no, CNM_WINDOW_CHUNK - 1), no = add_unique(ows, no, CNM_WINDOW_CHUNK + 3); /* window.h's chunks */
@@ -457,7 +458,10 @@ static void test_depthwise(void) {
     for (int k = 0; k < 6; k++) for (int st = 0; st < 5; st++) for (int pv = 0; pv < 3; pv++) for (int o = 0; o < no; o++) {
         const int kh = kernels[k][0], kw = kernels[k][1], sh = strides[st][0], sw = strides[st][1];
         const int ph = pv == 0 ? kh / 2 : pv == 1 ? 0 : kh - 1, pw = pv == 0 ? kw / 2 : pv == 1 ? kw - 1 : 0;
-        const int ow = ows[o], oh = 1 + (o % 3), C = 1 + 2 * (o % 3);
+        /* channels: one, a few, and around the widest table's lanes (the channel-blocked geometry's
+         * blocks: one and a remainder, two and a remainder) */
+        const int chans[6] = {1, 3, 5, L + 1, 2 * L + 3, L - 1};
+        const int ow = ows[o], oh = 1 + (o % 3), C = chans[(o + k + st) % 6];
         const int ih = (oh - 1) * sh + kh - 2 * ph, iw = (ow - 1) * sw + kw - 2 * pw + (o & 1) * (sw - 1);
         if (ih < 1 || iw < 1) continue;
         cnm_conv_shape s = {.cin = C, .ih = ih, .iw = iw, .cout = C, .oh = oh, .ow = ow, .kh = kh, .kw = kw, .sh = sh, .sw = sw,

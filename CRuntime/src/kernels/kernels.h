@@ -244,8 +244,28 @@ static inline int cnm_window_rows(int ih, int ph, int oh, int kh, int sh) {
 static inline size_t cnm_window_scratch_floats(int ih, int iw, int ph, int pw, int oh, int ow, int kh, int kw, int sh, int sw) {
     return cnm_window_row_floats(iw, pw, ow, kw, sw, 16) * (size_t)cnm_window_rows(ih, ph, oh, kh, sh) + 16;
 }
+/* The channel-blocked depthwise geometry (depthwise.h): maps at most half a vector of pixels wide
+ * (MobileNet's 7x7 on AVX-512; 14- and 28-wide ones ran 1.5-2.3x slower this way than by rows,
+ * their gathers and scatters costing more than the empty lanes they save), `lanes` channels at a
+ * time, their padded planes as [rows][cnm_dw_tile_w][lanes] in the thread's scratch (at most
+ * CNM_DW_BLOCK_MAX_FLOATS of it), kernels of at most CNM_DW_BLOCK_MAX_TAPS. */
+#define CNM_DW_BLOCK_MAX_FLOATS ((size_t)1 << 14)
+#define CNM_DW_BLOCK_MAX_TAPS 25
+static inline int cnm_dw_tile_w(const cnm_conv_shape *s) {
+    const int wide = s->iw + 2 * s->pw, reach = (s->ow - 1) * s->sw + s->kw;
+    return wide > reach ? wide : reach;
+}
+static inline size_t cnm_dw_block_floats(const cnm_conv_shape *s, int lanes) {
+    return (size_t)lanes * (size_t)cnm_window_rows(s->ih, s->ph, s->oh, s->kh, s->sh) * (size_t)cnm_dw_tile_w(s);
+}
+static inline int cnm_dw_blocked(const cnm_conv_shape *s, int lanes) {
+    return 2 * s->ow <= lanes && s->kh * s->kw <= CNM_DW_BLOCK_MAX_TAPS && cnm_dw_block_floats(s, lanes) <= CNM_DW_BLOCK_MAX_FLOATS;
+}
 static inline size_t cnm_dw_scratch_floats(const cnm_conv_shape *s) {
-    return cnm_window_scratch_floats(s->ih, s->iw, s->ph, s->pw, s->oh, s->ow, s->kh, s->kw, s->sh, s->sw);
+    size_t need = cnm_window_scratch_floats(s->ih, s->iw, s->ph, s->pw, s->oh, s->ow, s->kh, s->kw, s->sh, s->sw);
+    for (int lanes = 4; lanes <= 16; lanes *= 2) /* any table's lanes */
+        if (cnm_dw_blocked(s, lanes) && cnm_dw_block_floats(s, lanes) + 16 > need) need = cnm_dw_block_floats(s, lanes) + 16;
+    return need;
 }
 /* Max and average pools with SIMD (pool.h). Windows that lie inside the input (no padding, no
  * ceil-mode overhang; the global pools too) with horizontal stride 1 or 2 are read in place;

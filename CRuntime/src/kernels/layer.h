@@ -10,3 +10,7 @@
 #define ly_post LY_CAT_(LY_SIMD, _post)
 #define ly_split LY_CAT_(LY_SIMD, _split)
 #define ly_half LY_CAT_(LY_SIMD, _half)
+#define ly_fma LY_CAT_(LY_SIMD, _fma)
+#define ly_lanes LY_CAT_(LY_SIMD, _lanes)
+#define ly_gather LY_CAT_(LY_SIMD, _gather)
+#define ly_scatter LY_CAT_(LY_SIMD, _scatter)

@@ -29,6 +29,24 @@ static inline float32x4_t simd4_post(float32x4_t v, float s, float b, int relu) 
     v = vfmaq_f32(vdupq_n_f32(b), v, vdupq_n_f32(s));
     return relu ? simd4_relu(v) : v;
 }
+/* The channel-blocked depthwise conv (depthwise.h), as in simd_x86.h: lane l is channel l, at
+ * p + l * stride for the first n lanes (the others read as 0, written nowhere). */
+static inline float32x4_t simd4_fma(float32x4_t acc, float32x4_t x, float32x4_t w) { return vfmaq_f32(acc, w, x); }
+static inline int simd4_lanes(int stride) { return stride; }
+static inline float32x4_t simd4_gather(const float *p, int stride, int n) {
+    float32x4_t v = vdupq_n_f32(0.0f);
+    if (n > 0) v = vld1q_lane_f32(p, v, 0);
+    if (n > 1) v = vld1q_lane_f32(p + stride, v, 1);
+    if (n > 2) v = vld1q_lane_f32(p + 2 * (size_t)stride, v, 2);
+    if (n > 3) v = vld1q_lane_f32(p + 3 * (size_t)stride, v, 3);
+    return v;
+}
+static inline void simd4_scatter(float *p, int stride, float32x4_t v, int n) {
+    if (n > 0) vst1q_lane_f32(p, v, 0);
+    if (n > 1) vst1q_lane_f32(p + stride, v, 1);
+    if (n > 2) vst1q_lane_f32(p + 2 * (size_t)stride, v, 2);
+    if (n > 3) vst1q_lane_f32(p + 3 * (size_t)stride, v, 3);
+}
 /* the even (odd = 0) or odd (odd = 1) floats of p[0, 8): the stride-2 taps of a window read in
  * place (pool.h) */
 static inline float32x4_t simd4_half(const float *p, int odd) {

@@ -43,6 +43,38 @@ CNM_AVX512 static inline __m512 simd16_post(__m512 v, float s, float b, int relu
     v = _mm512_fmadd_ps(v, _mm512_set1_ps(s), _mm512_set1_ps(b));
     return relu ? simd16_relu(v) : v;
 }
+/* The channel-blocked depthwise conv (depthwise.h): lane l of a vector is channel l. fma(w, x, acc)
+ * as the layers' ly_mac computes it; lanes(stride) the offsets l * stride (stride * lanes fits an
+ * int: depthwise.h), and the first n lanes of a vector read from / written to p + l * stride (the
+ * others read as 0, written nowhere). */
+CNM_AVX2 static inline __m256 simd8_fma(__m256 acc, __m256 x, __m256 w) { return _mm256_fmadd_ps(w, x, acc); }
+CNM_AVX2 static inline __m256i simd8_lanes(int stride) {
+    return _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(stride));
+}
+CNM_AVX2 static inline __m256 simd8_gather(const float *p, __m256i idx, int n) {
+    const __m256 m = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
+    return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), p, idx, m, 4);
+}
+CNM_AVX2 static inline void simd8_scatter(float *p, __m256i idx, __m256 v, int n) {
+    float t[8];
+    int at[8];
+    _mm256_storeu_ps(t, v);
+    _mm256_storeu_si256((__m256i *)(void *)at, idx);
+    for (int l = 0; l < n && l < 8; l++) p[at[l]] = t[l];
+}
+CNM_AVX512 static inline __m512 simd16_fma(__m512 acc, __m512 x, __m512 w) { return _mm512_fmadd_ps(w, x, acc); }
+CNM_AVX512 static inline __m512i simd16_lanes(int stride) {
+    return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(stride));
+}
+CNM_AVX512 static inline __m512 simd16_gather(const float *p, __m512i idx, int n) {
+    const __mmask16 m = n >= 16 ? (__mmask16)0xFFFFu : (__mmask16)((1u << n) - 1u);
+    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, p, 4);
+}
+CNM_AVX512 static inline void simd16_scatter(float *p, __m512i idx, __m512 v, int n) {
+    const __mmask16 m = n >= 16 ? (__mmask16)0xFFFFu : (__mmask16)((1u << n) - 1u);
+    _mm512_mask_i32scatter_ps(p, m, idx, v, 4);
+}
+
 /* the even and the odd floats of x[0, 2n): the stride-2 window kernels' split rows (window.h) */
 CNM_AVX2 static inline void simd8_split(const float *x, float *even, float *odd, int n) {
     int j = 0;
