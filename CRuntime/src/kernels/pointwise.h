@@ -13,13 +13,13 @@
  * The epilogue is the output's finish (int8: the exact epilogue of kernels.h), the post BN
  * `fma(v, post_scale[d], post_shift[d])` and ReLU of its destination channel d = dst[o], stored
  * at d's row. The output-channel remainder runs a tile of MR = the remainder, or (LY_PADDED_MR:
- * weights zero-padded to blocks) the full tile with only `mr` rows stored. With PW_TAIL_SLOTS a
- * tile shorter than S slots (the last pixels of a map) computes only the slots it stores.
+ * weights zero-padded to blocks) the full tile with only `mr` rows stored. A tile shorter than S
+ * slots (the last pixels of a map: 49 of ResNet's and MobileNet's 7x7, 196 of 14x14) computes only
+ * the slots it stores.
  *
  * The file includes its layer first (layer_<dtype>_<isa>.h, shared with direct.h: see
  * layer_f32_avx2.h; LY_Q8 picks the arguments, cnm_pw_args or cnm_q8_args), then defines what is
- * the pointwise convolution's own: PW_S, PW_MR, PW_TAIL_SLOTS (0/1) and
- * pw_pack(q, panel, g, p0, n). */
+ * the pointwise convolution's own: PW_S, PW_MR and pw_pack(q, panel, g, p0, n). */
 #ifndef CNM_POINTWISE_H
 #define CNM_POINTWISE_H
 #include "kernels.h"
@@ -85,7 +85,7 @@ PW_ALWAYS_INLINE LY_TARGET void pw_tile(const pw_args *q, const int32_t *panel, 
 /* One block of outputs over the item's pixels: MR fixed, the slots of each stretch of pixels. */
 #define PW_SLOTS_(MR)                                                                              \
     for (int qx = 0; qx < n; qx += PW_S * LY_L) {                                                  \
-        const int v = PW_TAIL_SLOTS ? (n - qx + LY_L - 1) / LY_L : PW_S;                           \
+        const int v = (n - qx + LY_L - 1) / LY_L;                                                  \
         if (v >= PW_S) pw_tile(q, panel, MR, PW_S, o, mr, p0, qx, n, wb, wr, wj);                  \
         else if (v == 3) pw_tile(q, panel, MR, 3 < PW_S ? 3 : PW_S, o, mr, p0, qx, n, wb, wr, wj); \
         else if (v == 2) pw_tile(q, panel, MR, 2 < PW_S ? 2 : PW_S, o, mr, p0, qx, n, wb, wr, wj); \

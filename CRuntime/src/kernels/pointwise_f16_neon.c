@@ -8,7 +8,6 @@
 #if defined(__aarch64__)
 #define PW_S 4
 #define PW_MR 4
-#define PW_TAIL_SLOTS 0
 
 /* pixels [p, p + 4) of one channel after the pre BN / ReLU, the lanes past n zero (the tail) */
 CNM_FP16 static inline float32x4_t f16n_tail(int relu, const float *x, float s, float b, int p, int n) {

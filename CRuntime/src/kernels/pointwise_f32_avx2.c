@@ -7,7 +7,6 @@
 #define AVX2 CNM_AVX2
 #define PW_S 2
 #define PW_MR 4
-#define PW_TAIL_SLOTS 0
 
 AVX2 static void pw_pack(const cnm_pw_args *a, int32_t *words, int g, int p0, int n) {
     float *panel = (float *)(void *)words;

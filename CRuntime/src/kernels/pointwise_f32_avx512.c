@@ -8,7 +8,6 @@
 #define AVX512 CNM_AVX512
 #define PW_S 2
 #define PW_MR 8
-#define PW_TAIL_SLOTS 1
 
 /* The input panel: gather + BatchNorm + ReLU of the group's input channels, CNM_PW_TILE pixels
  * per row, zero past n (those lanes are computed and never stored). */

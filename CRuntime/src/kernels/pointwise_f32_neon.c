@@ -6,7 +6,6 @@
 #if defined(__aarch64__)
 #define PW_S 4
 #define PW_MR 4
-#define PW_TAIL_SLOTS 0
 
 static void pw_pack(const cnm_pw_args *a, int32_t *words, int g, int p0, int n) {
     float *panel = (float *)(void *)words;

@@ -9,7 +9,6 @@
 #if defined(__x86_64__)
 #define PW_S 2
 #define PW_MR 4
-#define PW_TAIL_SLOTS 0
 
 AVX2 static void pw_pack(const cnm_q8_args *q, int32_t *panel, int g, int p0, int n) {
     const cnm_pw_args *a = &q->pw;

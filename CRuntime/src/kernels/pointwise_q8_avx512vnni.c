@@ -10,7 +10,6 @@
 #if defined(__x86_64__)
 #define PW_S 4
 #define PW_MR 4
-#define PW_TAIL_SLOTS 1
 
 /* The panel of q8x_pack_words (q8_avx2.h) 16 pixels at a time, the codes through q8z_code and
  * q8z_words (the same codes in fewer operations); the ReLU before the quantiser becomes a byte

@@ -8,7 +8,6 @@
 #if defined(__aarch64__)
 #define PW_S 2
 #define PW_MR 4
-#define PW_TAIL_SLOTS 0
 static void pw_pack(const cnm_q8_args *q, int32_t *panel, int g, int p0, int n) { q8n_pack_pointwise(q, panel, g, p0, n); }
 #include "pointwise.h"
 

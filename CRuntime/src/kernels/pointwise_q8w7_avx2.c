@@ -11,7 +11,6 @@
 #if defined(__x86_64__)
 #define PW_S 2
 #define PW_MR 4
-#define PW_TAIL_SLOTS 0
 #define pw_pack q8x_pack_words
 #include "pointwise.h"
 
