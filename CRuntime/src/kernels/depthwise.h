@@ -39,11 +39,12 @@ DW_ALWAYS_INLINE LY_TARGET void dw_tile(const cnm_conv_shape *s, const float *pa
 
 /* Channel-blocked, for maps at most half a vector wide (kernels.h cnm_dw_blocked: MobileNet's 7x7
  * ones on AVX-512, where a vector of a row's pixels is mostly empty and each plane's copy and rows
- * cost more than its products): LY_L channels at a time, lane l being channel c0 + l. The block's zero-bordered planes
- * are gathered into the thread's scratch as one vector per padded pixel ([rows][cnm_dw_tile_w]
- * [LY_L], kernels.h), its weights as one vector per tap and its biases as one; each output pixel
- * is one vector, its taps a load and an fma each in dw_tile's order (the same bits), scattered to
- * the channels' planes. Lanes past the last channel read zeros and are not stored. */
+ * cost more than its products): LY_L channels at a time, lane l being channel c0 + l. The block's
+ * zero-bordered planes are gathered into the thread's scratch as one vector per padded pixel
+ * ([rows][cnm_dw_tile_w][LY_L], kernels.h), its weights as one vector per tap and its biases as
+ * one; each output pixel is one vector, its taps a load and an fma each in dw_tile's order (the
+ * same products and sums), scattered to the channels' planes. Lanes past the last channel read
+ * zeros and are not stored. */
 static LY_TARGET void dw_blocked(const cnm_dw_args *a, int c0, float *tile) {
     const cnm_conv_shape *s = a->s;
     const int L = LY_L, n = s->cout - c0 < L ? s->cout - c0 : L, TW = cnm_dw_tile_w(s), kk = s->kh * s->kw;
