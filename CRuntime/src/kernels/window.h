@@ -8,16 +8,7 @@
 #define CNM_WINDOW_H
 #include "kernels.h"
 
-#include <string.h>
 
-static inline void cnm_fill_floats(float *restrict p, size_t n, float v) {
-    for (size_t i = 0; i < n; i++) p[i] = v;
-}
-/* a row's floats, in a loop the caller's vectors run: the rows are short (7 to 224 floats), where
- * a memcpy call per row was half the time of MobileNet v2's 7x7 and 14x14 depthwise convs */
-static inline void cnm_copy_floats(float *restrict p, const float *restrict x, size_t n) {
-    for (size_t i = 0; i < n; i++) p[i] = x[i];
-}
 
 /* Where a window kernel's output columns x.. read tap column kx of padded row r: the row itself
  * (stride 1), or its even or odd half (stride 2, as cnm_window_pad splits it) */
