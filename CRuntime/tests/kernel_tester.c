@@ -439,7 +439,8 @@ static void test_direct(void) {
 /* ---- depthwise ---- */
 
 /* Against the generic conv reference: output widths on both sides of every vector, of half a vector
- * (the channel-blocked geometry's limit) and of the 4-vector tile of every table's lanes, channel
+ * (the channel-blocked geometry's limit) and of the 4-vector tile of every table's lanes, heights
+ * of one row tile and of two plus a remainder row for every table's tiles at that width, channel
  * counts around the lanes, every kernel shape and stride of the networks (3x3 and 5x5, stride 1 and
  * 2) and non-square ones, unequal paddings, vertical strides past 2, with and without bias and
  * ReLU. */
@@ -461,25 +462,33 @@ static void test_depthwise(void) {
         /* channels: one, a few, and around the widest table's lanes (the channel-blocked geometry's
          * blocks: one and a remainder, two and a remainder) */
         const int chans[6] = {1, 3, 5, L + 1, 2 * L + 3, L - 1};
-        const int ow = ows[o], oh = 1 + (o % 3), C = chans[(o + k + st) % 6];
-        const int ih = (oh - 1) * sh + kh - 2 * ph, iw = (ow - 1) * sw + kw - 2 * pw + (o & 1) * (sw - 1);
-        if (ih < 1 || iw < 1) continue;
-        cnm_conv_shape s = {.cin = C, .ih = ih, .iw = iw, .cout = C, .oh = oh, .ow = ow, .kh = kh, .kw = kw, .sh = sh, .sw = sw,
-                            .ph = ph, .pw = pw, .groups = C, .relu = cases & 1, .clip = cases % 3 == 2, .clip_lo = -0.5f, .clip_hi = 0.25f};
-        const size_t n = (size_t)C * oh * ow;
-        float *in = rand_buf((size_t)C * ih * iw), *w = rand_buf((size_t)C * kh * kw), *bias = (cases & 2) ? rand_buf(C) : NULL;
-        float *ref = malloc(sizeof(float) * n), *out = malloc(sizeof(float) * n), *scratch = malloc(sizeof(float) * cnm_dw_scratch_floats(&s));
-        cnm_conv2d_f32_ref(&s, in, w, bias, ref);
-        const cnm_dw_args a = {.s = &s, .in = in, .w = w, .bias = bias, .out = out, .scratch = scratch, .scratch_stride = 0};
+        /* heights: 1..3, and around every row tile a table takes for this width (cnm_dw_tile_rows) */
+        int ohs[8] = {1 + (o % 3)}, nh = 1;
         for (int t = 0; t < n_tables; t++) {
-            memset(out, 0xff, sizeof(float) * n);
-            tables[t]->depthwise_f32(&a);
-            const double d = rel_diff(out, ref, n);
-            CHECK(d < 1e-5, "depthwise f32 [%s] C=%d k=%dx%d s=%dx%d p=%dx%d in=%dx%d out=%dx%d: rel diff %.3g", tables[t]->name, C, kh,
-                  kw, sh, sw, ph, pw, ih, iw, oh, ow, d);
+            const int R = cnm_dw_tile_rows(ows[o], tables[t]->direct_lanes);
+            nh = add_unique(ohs, nh, R), nh = add_unique(ohs, nh, 2 * R + 1);
         }
-        free(in); free(w); free(bias); free(ref); free(out); free(scratch);
-        cases++;
+        for (int h = 0; h < nh; h++) {
+            const int ow = ows[o], oh = ohs[h], C = chans[(o + k + st + h) % 6];
+            const int ih = (oh - 1) * sh + kh - 2 * ph, iw = (ow - 1) * sw + kw - 2 * pw + (o & 1) * (sw - 1);
+            if (ih < 1 || iw < 1) continue;
+            cnm_conv_shape s = {.cin = C, .ih = ih, .iw = iw, .cout = C, .oh = oh, .ow = ow, .kh = kh, .kw = kw, .sh = sh, .sw = sw,
+                                .ph = ph, .pw = pw, .groups = C, .relu = cases & 1, .clip = cases % 3 == 2, .clip_lo = -0.5f, .clip_hi = 0.25f};
+            const size_t n = (size_t)C * oh * ow;
+            float *in = rand_buf((size_t)C * ih * iw), *w = rand_buf((size_t)C * kh * kw), *bias = (cases & 2) ? rand_buf(C) : NULL;
+            float *ref = malloc(sizeof(float) * n), *out = malloc(sizeof(float) * n), *scratch = malloc(sizeof(float) * cnm_dw_scratch_floats(&s));
+            cnm_conv2d_f32_ref(&s, in, w, bias, ref);
+            const cnm_dw_args a = {.s = &s, .in = in, .w = w, .bias = bias, .out = out, .scratch = scratch, .scratch_stride = 0};
+            for (int t = 0; t < n_tables; t++) {
+                memset(out, 0xff, sizeof(float) * n);
+                tables[t]->depthwise_f32(&a);
+                const double d = rel_diff(out, ref, n);
+                CHECK(d < 1e-5, "depthwise f32 [%s] C=%d k=%dx%d s=%dx%d p=%dx%d in=%dx%d out=%dx%d: rel diff %.3g", tables[t]->name, C, kh,
+                      kw, sh, sw, ph, pw, ih, iw, oh, ow, d);
+            }
+            free(in); free(w); free(bias); free(ref); free(out); free(scratch);
+            cases++;
+        }
     }
     printf("kernel tester: depthwise fp32, %d cases x %d tables\n", cases, n_tables);
 }

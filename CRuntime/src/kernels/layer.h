@@ -14,3 +14,5 @@
 #define ly_lanes LY_CAT_(LY_SIMD, _lanes)
 #define ly_gather LY_CAT_(LY_SIMD, _gather)
 #define ly_scatter LY_CAT_(LY_SIMD, _scatter)
+#define ly_load_span LY_CAT_(LY_SIMD, _load_span)
+#define ly_load_span_even LY_CAT_(LY_SIMD, _load_span_even)

@@ -63,5 +63,20 @@ static inline void simd4_split(const float *x, float *even, float *odd, int n) {
     }
     for (; j < n; j++) even[j] = x[2 * j], odd[j] = x[2 * j + 1];
 }
+/* The lanes l of row[c0 + l] with 0 <= c0 + l < n, zero in the others, which are never read (as
+ * simd_x86.h's; NEON has no masked load, so the edges go through a copy: the depthwise conv keeps
+ * its padded rows here, CNM_MASKED_LOADS 0) */
+static inline float32x4_t simd4_load_span(const float *row, int c0, int n) {
+    if (c0 >= 0 && c0 + 4 <= n) return vld1q_f32(row + c0);
+    float t[4];
+    for (int l = 0; l < 4; l++) t[l] = c0 + l >= 0 && c0 + l < n ? row[c0 + l] : 0.0f;
+    return vld1q_f32(t);
+}
+static inline float32x4_t simd4_load_span_even(const float *row, int c0, int n) {
+    float t[4];
+    for (int l = 0; l < 4; l++) t[l] = c0 + 2 * l >= 0 && c0 + 2 * l < n ? row[c0 + 2 * l] : 0.0f;
+    return vld1q_f32(t);
+}
+#define CNM_MASKED_LOADS 0
 #endif
 #endif

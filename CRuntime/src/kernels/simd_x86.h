@@ -120,5 +120,29 @@ CNM_AVX512 static inline void simd16_store_two(float *y0, float *y1, __m512 v, i
     simd16_store(y0, v, n < 8 ? n : 8);
     if (y1) simd16_store(y1, _mm512_castps256_ps512(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))), n < 8 ? n : 8);
 }
+/* The lanes l of row[c0 + l] with 0 <= c0 + l < n, zero in the others, which are never read
+ * (masked loads do not touch them): a row's vector read in place, its edges standing for the
+ * zero padding (the depthwise conv's stride-1 rows, depthwise.h) */
+CNM_AVX2 static inline __m256 simd8_load_span(const float *row, int c0, int n) {
+    if (c0 >= 0 && c0 + 8 <= n) return _mm256_loadu_ps(row + c0);
+    const __m256i l = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i m = _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(-c0), l), _mm256_cmpgt_epi32(_mm256_set1_epi32(n - c0), l));
+    return _mm256_maskload_ps(row + c0, m);
+}
+CNM_AVX512 static inline __m512 simd16_load_span(const float *row, int c0, int n) {
+    const int lo = c0 < 0 ? -c0 : 0, hi = n - c0;
+    const unsigned below = lo >= 16 ? 0xFFFFu : (1u << lo) - 1u, upto = hi <= 0 ? 0u : hi >= 16 ? 0xFFFFu : (1u << hi) - 1u;
+    return _mm512_maskz_loadu_ps((__mmask16)(upto & ~below), row + c0);
+}
+/* The lanes l of row[c0 + 2 l] with 0 <= c0 + 2 l < n, zero in the others (the stride-2 rows) */
+CNM_AVX2 static inline __m256 simd8_load_span_even(const float *row, int c0, int n) {
+    const __m256 a = simd8_load_span(row, c0, n), b = simd8_load_span(row, c0 + 8, n);
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8));
+}
+CNM_AVX512 static inline __m512 simd16_load_span_even(const float *row, int c0, int n) {
+    const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    return _mm512_permutex2var_ps(simd16_load_span(row, c0, n), ie, simd16_load_span(row, c0 + 16, n));
+}
+#define CNM_MASKED_LOADS 1 /* the span loads cost one masked load (depthwise.h reads rows in place) */
 #endif
 #endif
