@@ -5,6 +5,7 @@
  * different counts is the cost of the inferences alone. Prints the kernel table, the run count,
  * the median wall time of one inference (native runs) and the first logits. With `fp16` the model
  * is loaded with CNM_LOAD_FP16 (binary16 convolutions where the CPU has FP16 arithmetic). */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime under -std=c11 */
 #include "cnm.h"
 
 #include <stdio.h>

@@ -59,6 +59,8 @@ static void test_op_table(void) {
         CHECK(k->pointwise_f32 && k->direct_f32 && k->pointwise_q8 && k->direct_q8 && k->pointwise_q8w7 && k->direct_q8w7 && k->linear_f32 && k->avgpool_f32 &&
                   k->maxpool_f32 && k->channel_avg_f32 && k->depthwise_f32 && k->winograd_f32 && k->pw_mr > 0 && k->pw_nr > 0 && k->direct_mr > 0 && k->direct_lanes > 0,
               "kernel table %s is incomplete", k->name);
+        CHECK(CNM_PW_OCHUNK % k->pw_mr == 0, "kernel table %s: its pointwise block of %d outputs does not divide the output chunk (%d)",
+              k->name, k->pw_mr, CNM_PW_OCHUNK);
     }
 }
 
@@ -294,16 +296,16 @@ static void test_pointwise(void) {
         pointwise_q8_case(&pc, cases);
         cases++;
     }
-    /* few tiles, many outputs, items for 2 and 4 threads: split by outputs (cnm_pw_chunk), chunks of 32 and a remainder */
-    const int ccout[] = {64, 69, 100}, chw[] = {1, nr + 1, T}, ccin[] = {3, 8};
+    /* few tiles, many outputs, items for 2 and 4 threads: split by outputs (cnm_pw_chunk), whole chunks and a remainder */
+    const int K = CNM_PW_OCHUNK, ccout[] = {2 * K, 2 * K + 5, 3 * K + 4}, chw[] = {1, nr + 1, T}, ccin[] = {3, 8};
     for (int g = 0; g < 2; g++) for (int o = 0; o < 3; o++) for (int h = 0; h < 3; h++) for (int c = 0; c < 2; c++) {
         const pw_case pc = {groups[g], ccin[c], ccout[o], chw[h], cases % 3, 2 + 2 * (cases % 2)};
         pointwise_f32_case(&pc);
         pointwise_q8_case(&pc, cases);
         cases++;
     }
-    CHECK(cnm_pw_items(&(cnm_pw_args){.hw = 49, .cout = 100, .groups = 1, .threads = 4}) == 4, "a 7x7 map with 100 outputs splits into 4 items for 4 threads");
-    CHECK(cnm_pw_items(&(cnm_pw_args){.hw = 49, .cout = 100, .groups = 1, .threads = 1}) == 1, "and into none for one");
+    CHECK(cnm_pw_items(&(cnm_pw_args){.hw = 49, .cout = 4 * K, .groups = 1, .threads = 4}) == 4, "a 7x7 map with 4 chunks of outputs splits into 4 items for 4 threads");
+    CHECK(cnm_pw_items(&(cnm_pw_args){.hw = 49, .cout = 4 * K, .groups = 1, .threads = 1}) == 1, "and into none for one");
     /* windows: output pixels on both sides of the register block and of the panel; the networks'
      * windows (1x1 and 3x3 stride 2, 7x7 stride 2, 11x11 stride 4) and non-square ones, unequal
      * strides and pads; input channels through the int8 words */

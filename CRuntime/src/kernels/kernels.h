@@ -163,11 +163,12 @@ static inline void cnm_pw_staged(cnm_pw_args *t, const float *stage) {
  * [p0, p0 + n), n <= CNM_PW_TILE, the group's outputs [o0, o1)). Where there are fewer
  * (group, tile) items than threads (ResNet's and GoogLeNet's 7x7 stages: one tile, so one item
  * per conv, which left the other threads idle), each is also split by outputs, in chunks of a
- * multiple of CNM_PW_OCHUNK (every table's register block divides it), one chunk per thread;
+ * multiple of CNM_PW_OCHUNK (every table's register block divides it: 4, 6 or 8 outputs; a
+ * chunk boundary inside a block would have two threads store its outputs), one chunk per thread;
  * each chunk packs the tile again (a DenseNet int8 layer's pack costs as much as its products,
  * so one thread never splits). Each output is still computed by one thread in one order: the
  * same bits at any thread count. */
-#define CNM_PW_OCHUNK 32
+#define CNM_PW_OCHUNK 48
 typedef struct cnm_pw_item { int g, p0, n, o0, o1; } cnm_pw_item;
 static inline int cnm_pw_chunk(const cnm_pw_args *a) { /* outputs per chunk */
     const int tiles = a->groups * ((a->hw + CNM_PW_TILE - 1) / CNM_PW_TILE), cout_g = a->cout / a->groups;

@@ -32,19 +32,19 @@ static void linear_f32_ref(const float *x, const float *weight, const float *bia
 static const cnm_kernels TABLES[] = {
     SCALAR_TABLE,
     {"avx2+fma", "avx2+fma", "", "", CNM_CPU_AVX2, 1, cnm_pointwise_f32_avx2, cnm_conv2d_direct_f32_avx2,
-     cnm_pointwise_q8_avx2, cnm_conv2d_direct_q8_avx2, cnm_pointwise_q8w7_avx2, cnm_conv2d_direct_q8w7_avx2, cnm_linear_f32_avx2, cnm_avgpool_f32_avx2, cnm_maxpool_f32_avx2, cnm_channel_avg_f32_avx2, cnm_depthwise_f32_avx2, cnm_winograd_f32_avx2, NULL, NULL, 4, 16, 4, 8},
+     cnm_pointwise_q8_avx2, cnm_conv2d_direct_q8_avx2, cnm_pointwise_q8w7_avx2, cnm_conv2d_direct_q8w7_avx2, cnm_linear_f32_avx2, cnm_avgpool_f32_avx2, cnm_maxpool_f32_avx2, cnm_channel_avg_f32_avx2, cnm_depthwise_f32_avx2, cnm_winograd_f32_avx2, NULL, NULL, 6, 16, 4, 8},
     {"avx2+fma+avx-vnni", "avx2+fma", "", "+avx-vnni", CNM_CPU_AVX2 | CNM_CPU_AVXVNNI, 2, cnm_pointwise_f32_avx2,
      cnm_conv2d_direct_f32_avx2, cnm_pointwise_q8_avxvnni, cnm_conv2d_direct_q8_avxvnni, cnm_pointwise_q8_avxvnni, cnm_conv2d_direct_q8_avxvnni, cnm_linear_f32_avx2,
-     cnm_avgpool_f32_avx2, cnm_maxpool_f32_avx2, cnm_channel_avg_f32_avx2, cnm_depthwise_f32_avx2, cnm_winograd_f32_avx2, NULL, NULL, 4, 16, 4, 8},
+     cnm_avgpool_f32_avx2, cnm_maxpool_f32_avx2, cnm_channel_avg_f32_avx2, cnm_depthwise_f32_avx2, cnm_winograd_f32_avx2, NULL, NULL, 6, 16, 4, 8},
     {"avx512f", "avx2+fma", "+avx512f", "", CNM_CPU_AVX2 | CNM_CPU_AVX512F, 3, cnm_pointwise_f32_avx512,
      cnm_conv2d_direct_f32_avx512, cnm_pointwise_q8_avx2, cnm_conv2d_direct_q8_avx2, cnm_pointwise_q8w7_avx2, cnm_conv2d_direct_q8w7_avx2, cnm_linear_f32_avx2,
-     cnm_avgpool_f32_avx2, cnm_maxpool_f32_avx512, cnm_channel_avg_f32_avx2, cnm_depthwise_f32_avx512, cnm_winograd_f32_avx512, NULL, NULL, 8, 32, 4, 16},
+     cnm_avgpool_f32_avx2, cnm_maxpool_f32_avx512, cnm_channel_avg_f32_avx2, cnm_depthwise_f32_avx512, cnm_winograd_f32_avx512, NULL, NULL, 6, 64, 4, 16},
     {"avx512f+avx-vnni", "avx2+fma", "+avx512f", "+avx-vnni", CNM_CPU_AVX2 | CNM_CPU_AVX512F | CNM_CPU_AVXVNNI, 3,
      cnm_pointwise_f32_avx512, cnm_conv2d_direct_f32_avx512, cnm_pointwise_q8_avxvnni, cnm_conv2d_direct_q8_avxvnni, cnm_pointwise_q8_avxvnni, cnm_conv2d_direct_q8_avxvnni,
-     cnm_linear_f32_avx2, cnm_avgpool_f32_avx2, cnm_maxpool_f32_avx512, cnm_channel_avg_f32_avx2, cnm_depthwise_f32_avx512, cnm_winograd_f32_avx512, NULL, NULL, 8, 32, 4, 16},
+     cnm_linear_f32_avx2, cnm_avgpool_f32_avx2, cnm_maxpool_f32_avx512, cnm_channel_avg_f32_avx2, cnm_depthwise_f32_avx512, cnm_winograd_f32_avx512, NULL, NULL, 6, 64, 4, 16},
     {"avx512f+avx512-vnni", "avx2+fma", "+avx512f", "+avx512-vnni", CNM_CPU_AVX2 | CNM_CPU_AVX512F | CNM_CPU_AVX512VNNI, 3,
      cnm_pointwise_f32_avx512, cnm_conv2d_direct_f32_avx512, cnm_pointwise_q8_avx512vnni, cnm_conv2d_direct_q8_avx512vnni, cnm_pointwise_q8_avx512vnni, cnm_conv2d_direct_q8_avx512vnni,
-     cnm_linear_f32_avx2, cnm_avgpool_f32_avx2, cnm_maxpool_f32_avx512, cnm_channel_avg_f32_avx2, cnm_depthwise_f32_avx512, cnm_winograd_f32_avx512, NULL, NULL, 8, 32, 4, 16},
+     cnm_linear_f32_avx2, cnm_avgpool_f32_avx2, cnm_maxpool_f32_avx512, cnm_channel_avg_f32_avx2, cnm_depthwise_f32_avx512, cnm_winograd_f32_avx512, NULL, NULL, 6, 64, 4, 16},
 };
 #elif defined(__aarch64__)
 static const cnm_kernels TABLES[] = {
