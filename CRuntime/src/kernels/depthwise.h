@@ -20,6 +20,14 @@
 #define DW_ALWAYS_INLINE static inline __attribute__((always_inline))
 #endif
 
+/* an output vector's epilogue: the finish, then the ReLU and the CLIP the conv fused */
+DW_ALWAYS_INLINE LY_TARGET ly_vf dw_act(const cnm_conv_shape *s, ly_acc acc) {
+    ly_vf o = ly_finish(acc, NULL, NULL, NULL, 0, 0);
+    if (s->relu) o = ly_relu(o);
+    if (s->clip) o = ly_clamp(o, s->clip_lo, s->clip_hi);
+    return o;
+}
+
 /* R output rows from oy, V vectors each from column x0 (R and V constants at every call): R * V
  * independent accumulators, each output's taps in the same order */
 DW_ALWAYS_INLINE LY_TARGET void dw_tile(const cnm_conv_shape *s, const float *pad, size_t RS, size_t HS, const float *wc, float b,
@@ -41,12 +49,7 @@ DW_ALWAYS_INLINE LY_TARGET void dw_tile(const cnm_conv_shape *s, const float *pa
 #pragma GCC unroll 8
     for (int r = 0; r < R; r++)
 #pragma GCC unroll 4
-        for (int v = 0; v < V; v++) {
-            ly_vf o = ly_finish(acc[r * V + v], NULL, NULL, NULL, 0, 0);
-            if (s->relu) o = ly_relu(o);
-            if (s->clip) o = ly_clamp(o, s->clip_lo, s->clip_hi);
-            ly_store(y + (size_t)r * s->ow + x0 + v * LY_L, o, s->ow - x0 - v * LY_L);
-        }
+        for (int v = 0; v < V; v++) ly_store(y + (size_t)r * s->ow + x0 + v * LY_L, dw_act(s, acc[r * V + v]), s->ow - x0 - v * LY_L);
 }
 
 /* R rows from oy, across the row in tiles of at most DW_U vectors */
@@ -102,12 +105,7 @@ DW_ALWAYS_INLINE LY_TARGET void dw_tile3(const cnm_conv_shape *s, const float *x
     for (int r = 0; r < R; r++) {
         if (oy + r >= s->oh) break;
 #pragma GCC unroll 4
-        for (int v = 0; v < V; v++) {
-            ly_vf o = ly_finish(acc[r * V + v], NULL, NULL, NULL, 0, 0);
-            if (s->relu) o = ly_relu(o);
-            if (s->clip) o = ly_clamp(o, s->clip_lo, s->clip_hi);
-            ly_store(y + (size_t)(oy + r) * s->ow + x0 + v * LY_L, o, s->ow - x0 - v * LY_L);
-        }
+        for (int v = 0; v < V; v++) ly_store(y + (size_t)(oy + r) * s->ow + x0 + v * LY_L, dw_act(s, acc[r * V + v]), s->ow - x0 - v * LY_L);
     }
 }
 
@@ -161,10 +159,7 @@ static LY_TARGET void dw_blocked(const cnm_dw_args *a, int c0, float *tile) {
                 for (int kx = 0; kx < s->kw; kx++)
                     acc = ly_fma(acc, ly_load((const int32_t *)(const void *)(p + (size_t)kx * L)), wv[ky * s->kw + kx]);
             }
-            ly_vf r = ly_finish(acc, NULL, NULL, NULL, 0, 0);
-            if (s->relu) r = ly_relu(r);
-            if (s->clip) r = ly_clamp(r, s->clip_lo, s->clip_hi);
-            ly_scatter(y + (size_t)oy * s->ow + ox, out_idx, r, n);
+            ly_scatter(y + (size_t)oy * s->ow + ox, out_idx, dw_act(s, acc), n);
         }
 }
 
